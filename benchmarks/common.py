@@ -1,0 +1,101 @@
+"""Shared helpers for the benchmarks: machine facts, process-tree memory, docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "out"
+DOC = ROOT / "docs" / "benchmarks.md"
+
+
+def machine() -> dict:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cores": os.cpu_count(), "cpu": cpu, "python": platform.python_version(), "os": platform.platform()}
+
+
+def emit(figure: dict) -> None:
+    """Print one JSON line per figure (the benchmark contract)."""
+    print(json.dumps(figure, ensure_ascii=False), flush=True)
+
+
+def _tree_rss_kb(pid: int) -> int:
+    total = 0
+    stack = [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+            total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+            for task in Path(f"/proc/{p}/task").iterdir():
+                children = (task / "children").read_text().split()
+                stack.extend(int(c) for c in children)
+        except (OSError, AttributeError):
+            continue
+    return total
+
+
+def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
+    """Run ``cmd``; return (seconds, peak RSS of the whole process tree in MB, stdout)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss_kb(proc.pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    done.set()
+    sampler.join()
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        sys.stderr.write(err)
+        raise SystemExit(f"{cmd[0]} failed with status {proc.returncode}")
+    return elapsed, peak / 1024, out
+
+
+def update_doc(section: str, command: str, rows: list[tuple[str, str, str]]) -> None:
+    """Replace ``section`` of docs/benchmarks.md with a table of (figure, measured, target)."""
+    m = machine()
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    body = [
+        f"## {section}",
+        "",
+        f"Measured {when} on {m['cores']} cores ({m['cpu'] or 'unknown CPU'}), Python {m['python']}, with:",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+        "| figure | measured | target |",
+        "| --- | --- | --- |",
+        *[f"| {a} | {b} | {c} |" for a, b, c in rows],
+        "",
+    ]
+    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n\nLatest figures; each section says the command that produced it.\n\n"
+    pattern = re.compile(rf"^## {re.escape(section)}\n.*?(?=^## |\Z)", re.S | re.M)
+    block = "\n".join(body) + "\n"
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + block
+    DOC.write_text(text, encoding="utf-8")

@@ -1,0 +1,3 @@
+from leadbase.cli import main
+
+main()

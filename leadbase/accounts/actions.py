@@ -1,0 +1,68 @@
+"""Writes for users, workspaces, memberships and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.db import transaction
+from django.utils.text import slugify
+
+from leadbase.accounts.errors import AccountError
+from leadbase.accounts.models import ApiToken, Membership, Role, TokenScope, User, Workspace
+
+
+def do_create_workspace(slug: str, name: str | None = None) -> Workspace:
+    """Create a workspace; ``slug`` must be new and URL-safe."""
+    if slugify(slug) != slug or not slug:
+        raise AccountError("invalid_slug", f"“{slug}” is not a valid workspace slug (use a-z, 0-9 and -).")
+    if Workspace.objects.filter(slug=slug).exists():
+        raise AccountError("exists", f"The workspace “{slug}” already exists.")
+    return Workspace.objects.create(slug=slug, name=name or slug.replace("-", " ").title())
+
+
+@transaction.atomic
+def do_create_user(
+    email: str, password: str, *, workspace_slug: str, role: str = Role.OWNER, name: str = ""
+) -> User:
+    """Create a user with a membership in ``workspace_slug``, creating the workspace if needed.
+
+    An existing user gets the membership (and a new password) instead of an error, so
+    ``leadbase createuser`` can be re-run to add someone to a second workspace.
+    """
+    if role not in Role.values:
+        raise AccountError("invalid_role", f"Role must be one of {', '.join(Role.values)}, not “{role}”.")
+    email = email.strip().lower()
+    if "@" not in email:
+        raise AccountError("invalid_email", f"“{email}” is not an email address.")
+    if len(password) < 8:
+        raise AccountError("weak_password", "The password needs at least 8 characters.")
+    workspace = Workspace.objects.filter(slug=workspace_slug).first() or do_create_workspace(workspace_slug)
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        first, _, last = name.partition(" ")
+        user = User.objects.create_user(email, password, first_name=first, last_name=last)
+    else:
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    Membership.objects.update_or_create(user=user, workspace=workspace, defaults={"role": role})
+    return user
+
+
+def hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def do_create_api_token(
+    user: User, workspace: Workspace, *, scope: str = TokenScope.WRITE, name: str = ""
+) -> tuple[ApiToken, str]:
+    """Create an API token and return it with its secret, which is never stored or shown again."""
+    if not Membership.objects.filter(user=user, workspace=workspace).exists():
+        raise AccountError("not_member", f"{user.email} is not a member of the workspace “{workspace.slug}”.")
+    if scope not in TokenScope.values:
+        raise AccountError("invalid_scope", f"Scope must be one of {', '.join(TokenScope.values)}.")
+    secret = "lb_" + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        workspace=workspace, user=user, name=name, prefix=secret[:10], digest=hash_token(secret), scope=scope
+    )
+    return token, secret

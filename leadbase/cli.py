@@ -1,0 +1,39 @@
+"""The ``leadbase`` command: Leadbase's own subcommands, then any Django management command.
+
+``leadbase`` alone (or ``--help``) lists Leadbase's commands; ``leadbase CMD --help`` shows one.
+Operators' Django commands (``migrate``, ``shell``, ``dbshell``…) remain reachable by name.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+COMMANDS = {
+    "serve": "migrate, then run the web server and the background worker",
+    "worker": "run background tasks only (for scale-out)",
+    "createuser": "create a user (and the workspace when it does not exist)",
+    "token": "create an API token: token create --user EMAIL --workspace SLUG",
+    "import": "import leads from a CSV file",
+    "export": "export leads as CSV or JSONL",
+    "demo": "load the realistic demo workspace `demo`",
+    "replay": "reprocess failed form submissions from the journal",
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadbase.settings")
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print("usage: leadbase COMMAND [options]   (leadbase COMMAND --help for one command)\n")
+        for name, text in COMMANDS.items():
+            print(f"  {name:<11} {text}")
+        print("\nAny Django management command (migrate, shell, dbshell, …) also works.")
+        return
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["leadbase", *argv])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,329 @@
+"""All writes to leads: create (any source), update, merge, dismiss a duplicate, stage, owner, erase.
+
+Every action is atomic, records a Touch with the actor, and enqueues side effects on commit.
+Creation from every source — web form, API, import, manual entry — goes through
+``leadbase.leads.batch.apply_batch`` so the cleaning and identity rules are the same everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from leadbase.accounts.models import User, Workspace
+from leadbase.leads.batch import Context, Outcome, apply_batch, contact_hash, lock_workspace
+from leadbase.leads.errors import LeadError, LeadRejected, TransitionError
+from leadbase.leads.identity import candidate_as_known, merge_into
+from leadbase.leads.models import (
+    Consent,
+    ConsentStatus,
+    DuplicateStatus,
+    Lead,
+    PossibleDuplicate,
+    Purpose,
+    Source,
+    Stage,
+    Suppression,
+    SuppressionKind,
+    SuppressionReason,
+    Touch,
+    TouchKind,
+)
+from leadbase.leads.signals import lead_stage_changed, leads_updated
+from leadbase.lib.cleaning import name_key, split_name
+from leadbase.lib.leadrow import Candidate, Refusal, clean_record
+
+
+def region_for(workspace: Workspace, region: str | None = None) -> str:
+    from django.conf import settings
+
+    return (region or workspace.default_region or settings.DEFAULT_REGION).upper()
+
+
+@dataclass
+class Created:
+    lead: Lead
+    outcome: str  # created | merged
+    warnings: list[tuple[str, str]]
+
+
+def do_create_lead(
+    workspace: Workspace,
+    record: dict[str, Any],
+    *,
+    actor: User | None,
+    source: str = Source.MANUAL,
+    source_ref: str = "",
+    actor_label: str = "",
+    region: str | None = None,
+    touch_kind: str = TouchKind.CREATED,
+    touch_data: dict[str, Any] | None = None,
+    last_touch: dict[str, Any] | None = None,
+) -> Created:
+    """Clean ``record`` and create the lead, or merge it into the person it already is.
+
+    Raises LeadRejected (with the field at fault) when the record cannot be a lead.
+    """
+    cleaned = clean_record(record, region_for(workspace, region))
+    if isinstance(cleaned, Refusal):
+        raise LeadRejected(cleaned.code, cleaned.message, field=_field_for(cleaned.code))
+    ctx = Context(
+        workspace_id=workspace.pk,
+        source=source,
+        source_ref=source_ref,
+        actor_id=actor.pk if actor else None,
+        actor_label=actor_label or (actor.label if actor else ""),
+        created_kind=touch_kind,
+        touch_data=touch_data or {},
+        update_last_touch=last_touch is not None,
+        last_touch=last_touch or {},
+    )
+    with transaction.atomic():
+        (outcome,) = apply_batch(ctx, [(None, cleaned)])
+        if outcome.outcome == "rejected":
+            raise LeadRejected(outcome.code, outcome.message)
+        lead = Lead.objects.get(pk=outcome.lead_id)
+        if outcome.outcome == "created":
+            transaction.on_commit(lambda: _enqueue_duplicate_scan(workspace.pk, lead.pk, lead.pk))
+    return Created(lead, outcome.outcome, outcome.warnings)
+
+
+def _field_for(code: str) -> str:
+    return {"invalid_name": "name", "invalid_email": "email", "invalid_phone": "phone", "no_contact": "email"}.get(
+        code, ""
+    )
+
+
+def _enqueue_duplicate_scan(workspace_id: int, first_id: int, last_id: int) -> None:
+    from leadbase.leads.tasks import scan_possible_duplicates
+
+    scan_possible_duplicates.enqueue(workspace_id, first_id, last_id)
+
+
+EDITABLE = ("name", "email", "phone", "company", "job_title", "country")
+
+
+def do_update_lead(lead: Lead, changes: dict[str, Any], *, actor: User | None) -> Lead:
+    """Edit a lead's fields; the same cleaning rules apply as on create. Records what changed."""
+    unknown = set(changes) - set(EDITABLE) - {"custom"}
+    if unknown:
+        raise LeadError("unknown_field", f"These fields cannot be edited: {', '.join(sorted(unknown))}.", sorted(unknown)[0])
+    record = {f: getattr(lead, f) for f in EDITABLE} | {"custom": lead.custom}
+    record["email"] = changes.get("email", lead.email)
+    record.update(changes)
+    cleaned = clean_record(record, region_for(lead.workspace))
+    if isinstance(cleaned, Refusal):
+        raise LeadRejected(cleaned.code, cleaned.message, field=_field_for(cleaned.code))
+    with transaction.atomic():
+        lock_workspace(lead.workspace_id)
+        before = {f: getattr(lead, f) for f in (*EDITABLE, "email_key", "phone_e164", "custom")}
+        for f in ("name", "name_key", "given_name", "family_name", "family_key", "email", "email_key", "phone",
+                  "phone_e164", "phone_ext", "company", "job_title", "country", "custom", "problems"):
+            setattr(lead, f, getattr(cleaned, f))
+        diff = {f: [before[f], getattr(lead, f)] for f in before if before[f] != getattr(lead, f)}
+        if not diff:
+            return lead
+        lead.updated_at = timezone.now()
+        lead.save()
+        _touch(lead, TouchKind.UPDATED, actor, {"changes": diff})
+        transaction.on_commit(lambda: leads_updated.send(Lead, workspace_id=lead.workspace_id, lead_ids=[lead.pk]))
+    return lead
+
+
+_RESTRICTIVENESS = {ConsentStatus.WITHDRAWN: 3, ConsentStatus.PENDING: 2, ConsentStatus.GRANTED: 1}
+
+
+def candidate_from_lead(lead: Lead) -> Candidate:
+    """A lead's values as a candidate, to merge it into another lead with the import's rules."""
+    given, family = split_name(lead.name)
+    return Candidate(
+        name=lead.name, name_key=lead.name_key, given_name=given, family_name=family,
+        family_key=name_key(family) if family else "",
+        email=lead.email, email_key=lead.email_key, phone=lead.phone, phone_e164=lead.phone_e164,
+        phone_ext=lead.phone_ext, company=lead.company, job_title=lead.job_title, country=lead.country,
+        utm_source=lead.utm_source, utm_medium=lead.utm_medium, utm_campaign=lead.utm_campaign,
+        utm_term=lead.utm_term, utm_content=lead.utm_content, referrer=lead.referrer, custom=dict(lead.custom),
+        problems=dict(lead.problems),
+    )
+
+
+def do_merge_leads(keep: Lead, other: Lead, *, actor: User | None) -> Lead:
+    """Merge ``other`` into ``keep``: fill blanks, keep conflicting values aside, move the timeline
+    and consents (the most restrictive answer per purpose wins), delete ``other``.
+    """
+    if keep.pk == other.pk or keep.workspace_id != other.workspace_id:
+        raise LeadError("invalid_merge", "A lead can only be merged with another lead of the same workspace.")
+    with transaction.atomic():
+        lock_workspace(keep.workspace_id)
+        keep.refresh_from_db()
+        try:
+            other.refresh_from_db()
+        except Lead.DoesNotExist:
+            raise TransitionError("gone", "That lead was already merged or deleted.") from None
+        known = {f.attname: getattr(keep, f.attname) for f in Lead._meta.concrete_fields}
+        changes, conflicts = merge_into(known, candidate_from_lead(other))
+        for f, v in changes.items():
+            setattr(keep, f, v)
+        alternates = keep.alternates
+        for f, values in other.alternates.items():
+            for v in values:
+                if v not in alternates.setdefault(f, []):
+                    alternates[f].append(v)
+        keep.owner_id = keep.owner_id or other.owner_id
+        keep.score = max(keep.score, other.score)
+        keep.updated_at = timezone.now()
+        keep.save()
+        for consent in Consent.objects.filter(lead=other):
+            mine = Consent.objects.filter(lead=keep, purpose=consent.purpose).first()
+            if mine is None:
+                Consent.objects.filter(pk=consent.pk).update(lead=keep)
+            elif _RESTRICTIVENESS[consent.status] > _RESTRICTIVENESS[mine.status]:
+                mine.delete()
+                Consent.objects.filter(pk=consent.pk).update(lead=keep)
+        Touch.objects.filter(lead=other).update(lead=keep)
+        PossibleDuplicate.objects.filter(Q(lead_a=other) | Q(lead_b=other)).delete()
+        snapshot = {f: getattr(other, f) for f in ("name", "email", "phone", "company", "job_title", "country")}
+        other_id = other.pk
+        if Lead.objects.filter(pk=other_id).delete()[0] == 0:
+            raise TransitionError("gone", "That lead was already merged or deleted.")
+        _touch(keep, TouchKind.MERGED, actor, {"merged_lead": other_id, "snapshot": snapshot,
+                                                "filled": sorted(k for k in changes if k not in ("alternates", "custom", "problems")),
+                                                "conflicts": conflicts})
+    return keep
+
+
+def do_dismiss_duplicate(pair: PossibleDuplicate, *, actor: User | None) -> None:
+    """Mark a possible duplicate as two different people; it is not suggested again."""
+    with transaction.atomic():
+        updated = PossibleDuplicate.objects.filter(pk=pair.pk, status=DuplicateStatus.OPEN).update(
+            status=DuplicateStatus.DISMISSED
+        )
+        if not updated:
+            raise TransitionError("already_dismissed", "This pair was already reviewed.")
+        for lead_id, other_id in ((pair.lead_a_id, pair.lead_b_id), (pair.lead_b_id, pair.lead_a_id)):
+            Touch.objects.create(
+                workspace_id=pair.workspace_id, lead_id=lead_id, kind=TouchKind.DUPLICATE_DISMISSED,
+                at=timezone.now(), actor=actor, actor_label=actor.label if actor else "", data={"other": other_id},
+            )
+
+
+def do_change_stage(lead: Lead, stage: str, *, actor: User | None, reason: str = "") -> Lead:
+    """Move a lead to ``stage``; disqualifying needs a reason. A conditional update: no lost race."""
+    if stage not in Stage.values:
+        raise LeadError("invalid_stage", f"“{stage}” is not a stage.", "stage")
+    if stage == Stage.DISQUALIFIED and not reason.strip():
+        raise LeadError("reason_required", "Say why the lead is disqualified.", "reason")
+    old = lead.stage
+    if old == stage:
+        return lead
+    with transaction.atomic():
+        if not Lead.objects.filter(pk=lead.pk, stage=old).update(
+            stage=stage, disqualified_reason=reason.strip()[:200] if stage == Stage.DISQUALIFIED else "",
+            updated_at=timezone.now(),
+        ):
+            raise TransitionError("stale", "The lead's stage changed meanwhile; reload and try again.")
+        _touch(lead, TouchKind.STAGE_CHANGED, actor, {"from": old, "to": stage, "reason": reason})
+        transaction.on_commit(lambda: lead_stage_changed.send(
+            Lead, workspace_id=lead.workspace_id, lead_id=lead.pk, old=old, new=stage))
+    lead.refresh_from_db()
+    return lead
+
+
+def do_assign_owner(lead: Lead, owner: User | None, *, actor: User | None) -> Lead:
+    """Give the lead to a member of its workspace (or to nobody)."""
+    if owner is not None and not owner.memberships.filter(workspace_id=lead.workspace_id).exists():
+        raise LeadError("not_member", f"{owner.email} is not a member of this workspace.", "owner")
+    old = lead.owner_id
+    with transaction.atomic():
+        Lead.objects.filter(pk=lead.pk).update(owner=owner, updated_at=timezone.now())
+        _touch(lead, TouchKind.OWNER_CHANGED, actor, {"from": old, "to": owner.pk if owner else None})
+    lead.refresh_from_db()
+    return lead
+
+
+def do_record_consent(
+    lead: Lead,
+    purpose: str,
+    status: str,
+    *,
+    method: str,
+    actor: User | None = None,
+    text: str = "",
+    ip: str | None = None,
+    source_ref: str = "",
+) -> Consent:
+    """Record the person's answer for ``purpose`` with its proof; the latest answer wins, except
+    that a pending (unconfirmed) request never downgrades a consent already granted."""
+    if purpose not in Purpose.values:
+        raise LeadError("invalid_purpose", f"“{purpose}” is not a consent purpose.", "purpose")
+    if status not in ConsentStatus.values:
+        raise LeadError("invalid_consent", f"“{status}” is not a consent status.", "status")
+    with transaction.atomic():
+        current = Consent.objects.filter(lead=lead, purpose=purpose).first()
+        if current is not None and current.status == ConsentStatus.GRANTED and status == ConsentStatus.PENDING:
+            return current
+        consent, _ = Consent.objects.update_or_create(
+            lead=lead, purpose=purpose,
+            defaults={"status": status, "at": timezone.now(), "method": method, "text": text, "ip": ip,
+                      "source_ref": source_ref},
+        )
+        _touch(lead, TouchKind.CONSENT, actor, {"purpose": purpose, "status": status, "method": method,
+                                                "source_ref": source_ref})
+    return consent
+
+
+def do_confirm_consent(lead: Lead, purpose: str, *, ip: str | None, method: str = "double_opt_in") -> Consent:
+    """Turn a pending consent into granted (the double opt-in link). Idempotent once granted."""
+    with transaction.atomic():
+        updated = Consent.objects.filter(lead=lead, purpose=purpose, status=ConsentStatus.PENDING).update(
+            status=ConsentStatus.GRANTED, at=timezone.now(), ip=ip, method=method
+        )
+        consent = Consent.objects.filter(lead=lead, purpose=purpose).first()
+        if consent is None:
+            raise TransitionError("no_consent", "There is no consent request to confirm.")
+        if updated:
+            _touch(lead, TouchKind.CONSENT, None, {"purpose": purpose, "status": ConsentStatus.GRANTED,
+                                                    "method": method})
+    return consent
+
+
+def do_add_suppression(workspace: Workspace, kind: str, value: str, reason: str) -> bool:
+    """Suppress a normalized email key or E.164 number; True when it was not suppressed yet."""
+    if kind not in SuppressionKind.values or reason not in SuppressionReason.values:
+        raise LeadError("invalid_suppression", "Unknown suppression kind or reason.")
+    _, created = Suppression.objects.get_or_create(
+        workspace=workspace, kind=kind, value_hash=contact_hash(kind, value), defaults={"reason": reason}
+    )
+    if not created and reason == SuppressionReason.ERASED:
+        Suppression.objects.filter(workspace=workspace, kind=kind, value_hash=contact_hash(kind, value)).update(
+            reason=reason
+        )
+    return created
+
+
+def do_erase_lead(lead: Lead, *, actor: User | None) -> None:
+    """Erase a person on request: delete the lead and everything about it, keeping only hashes
+    of its contacts as `erased` suppressions so no import, form or API call brings it back."""
+    with transaction.atomic():
+        for kind, value in (("email", lead.email_key), ("phone", lead.phone_e164)):
+            if value:
+                do_add_suppression(lead.workspace, kind, value, SuppressionReason.ERASED)
+        Lead.objects.filter(pk=lead.pk).delete()
+
+
+def _touch(lead: Lead, kind: str, actor: User | None, data: dict[str, Any]) -> Touch:
+    return Touch.objects.create(
+        workspace_id=lead.workspace_id, lead=lead, kind=kind, at=timezone.now(), actor=actor,
+        actor_label=actor.label if actor else "", data=data,
+    )
+
+
+__all__ = [
+    "Created", "Outcome", "do_add_suppression", "do_assign_owner", "do_change_stage", "do_confirm_consent",
+    "do_create_lead", "do_record_consent",
+    "do_dismiss_duplicate", "do_erase_lead", "do_merge_leads", "do_update_lead",
+]

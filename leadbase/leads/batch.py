@@ -1,0 +1,314 @@
+"""Write clean candidates as leads: the one code path behind import, forms, API and manual entry.
+
+``apply_batch`` takes candidates (or refusals) in order and, inside the caller's transaction:
+refuses suppressed contacts, matches each candidate to a known lead (one query for the batch,
+plus the leads created earlier in the same batch), inserts the new leads and their touches with
+``executemany``, and updates merged leads once each. A single form post is a batch of one; an
+import is batches of a few thousand rows. Every decision is the same.
+
+Concurrency: on SQLite the transaction holds the database write lock from BEGIN (IMMEDIATE). On
+PostgreSQL a transaction-scoped advisory lock per workspace serializes identity decisions, so two
+simultaneous posts of one address cannot create two people.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from leadbase.leads.identity import KNOWN_COLUMNS, IdentityIndex, Known, candidate_as_known, merge_into
+from leadbase.leads.signals import leads_created, leads_updated
+from leadbase.leads.models import Lead, PossibleDuplicate, Suppression, SuppressionReason, Touch, TouchKind
+from leadbase.lib.leadrow import Candidate, Refusal, warning_codes
+
+IN_CHUNK = 900  # keeps IN (...) lists well under every backend's parameter limit
+
+
+def contact_hash(kind: str, value: str) -> str:
+    """The stored form of a suppressed contact: SHA-256 of ``kind:normalized value``."""
+    return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
+
+
+@dataclass(slots=True)
+class Context:
+    """Who writes and why; shared by every row of a batch."""
+
+    workspace_id: int
+    source: str
+    source_ref: str = ""
+    actor_id: int | None = None
+    actor_label: str = ""
+    created_kind: str = TouchKind.CREATED
+    #: Touch data per created/merged lead, e.g. {"import": 3}; the row key is added for imports.
+    touch_data: dict[str, Any] = field(default_factory=dict)
+    row_key_name: str = ""  # "row" for imports: each touch records the file row
+    update_last_touch: bool = False  # forms and API move the last touch; imports do not
+    last_touch: dict[str, Any] = field(default_factory=dict)
+    owner_id: int | None = None
+
+
+@dataclass(slots=True)
+class Outcome:
+    key: Any  # the caller's row number or identifier
+    outcome: str  # created | merged | rejected
+    lead_id: int | None = None
+    code: str = ""
+    message: str = ""
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+
+def lock_workspace(workspace_id: int) -> None:
+    """Serialize identity decisions for one workspace until the transaction ends (PostgreSQL)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x4C42, workspace_id])
+
+
+def apply_batch(ctx: Context, items: Sequence[tuple[Any, Candidate | Refusal]]) -> list[Outcome]:
+    """Create or merge every candidate of ``items``; must run inside ``transaction.atomic``."""
+    lock_workspace(ctx.workspace_id)
+    candidates = [c for _, c in items if isinstance(c, Candidate)]
+    blocked = _suppressed(ctx.workspace_id, candidates)
+    index = IdentityIndex(_load_known(ctx.workspace_id, candidates))
+    now = timezone.now()
+
+    outcomes: list[Outcome] = []
+    new: list[tuple[Known, Candidate, Outcome]] = []
+    merged: dict[int, tuple[Known, list[tuple[Outcome, dict, dict]]]] = {}
+    flags: list[tuple[Known, Known]] = []
+    for key, c in items:
+        if isinstance(c, Refusal):
+            outcomes.append(Outcome(key, "rejected", code=c.code, message=c.message))
+            continue
+        refusal = _suppression_refusal(c, blocked)
+        if refusal is not None:
+            outcomes.append(Outcome(key, "rejected", code="suppressed", message=refusal))
+            continue
+        warnings = warning_codes(c)
+        lead, shared = index.match(c)
+        if lead is None:
+            known = candidate_as_known(c)
+            outcome = Outcome(key, "created", warnings=warnings)
+            new.append((known, c, outcome))
+            index.add(known)
+            flags.extend((other, known) for other in shared)
+        else:
+            outcome = Outcome(key, "merged", lead_id=lead["id"], warnings=warnings)
+            changes, conflicts = merge_into(lead, c)
+            if lead["id"] is not None:
+                merged.setdefault(lead["id"], (lead, []))[1].append((outcome, changes, conflicts))
+            else:
+                outcome.lead_id = lead  # resolved to the new id once allocated
+        outcomes.append(outcome)
+
+    if new:
+        ids = _allocate_ids(Lead, len(new))
+        for lead_id, (known, _, outcome) in zip(ids, new):
+            known["id"] = outcome.lead_id = lead_id
+        _insert_leads(ctx, new, now)
+    for o in outcomes:
+        if isinstance(o.lead_id, dict):
+            o.lead_id = o.lead_id["id"]
+    _update_merged(ctx, merged, now)
+    _insert_touches(ctx, new, merged, now)
+    if flags:
+        _flag_shared_mailboxes(ctx.workspace_id, flags)
+    _announce(ctx, [known["id"] for known, _, _ in new],
+              [i for i, (_, events) in merged.items() if any(changes for _, changes, _ in events)])
+    return outcomes
+
+
+def _announce(ctx: Context, created: list[int], updated: list[int]) -> None:
+    """Send the lead events once the batch commits (nothing is sent for a rolled-back batch)."""
+    ws = ctx.workspace_id
+    if created and leads_created.has_listeners():
+        transaction.on_commit(lambda: leads_created.send(Lead, workspace_id=ws, lead_ids=created, source=ctx.source))
+    if updated and leads_updated.has_listeners():
+        transaction.on_commit(lambda: leads_updated.send(Lead, workspace_id=ws, lead_ids=updated))
+
+
+def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(values), IN_CHUNK):
+        yield values[start : start + IN_CHUNK]
+
+
+def _load_known(workspace_id: int, candidates: list[Candidate]) -> list[Known]:
+    emails = sorted({c.email_key for c in candidates if c.email_key})
+    phones = sorted({c.phone_e164 for c in candidates if c.phone_e164})
+    found: dict[int, Known] = {}
+    base = Lead.objects.filter(workspace_id=workspace_id)
+    for chunk in _chunks(emails):
+        for row in base.filter(email_key__in=chunk).values(*KNOWN_COLUMNS):
+            found[row["id"]] = row
+    for chunk in _chunks(phones):
+        for row in base.filter(phone_e164__in=chunk).values(*KNOWN_COLUMNS):
+            found[row["id"]] = row
+    return [found[k] for k in sorted(found)]  # oldest first: the first match wins
+
+
+def _suppressed(workspace_id: int, candidates: list[Candidate]) -> dict[str, str]:
+    """Map contact hash -> suppression reason, for the contacts of this batch that have one."""
+    hashes = [contact_hash("email", c.email_key) for c in candidates if c.email_key]
+    hashes += [contact_hash("phone", c.phone_e164) for c in candidates if c.phone_e164]
+    if not hashes:
+        return {}
+    blocked: dict[str, str] = {}
+    base = Suppression.objects.filter(workspace_id=workspace_id)
+    for chunk in _chunks(sorted(set(hashes))):
+        blocked.update(base.filter(value_hash__in=chunk).values_list("value_hash", "reason"))
+    return blocked
+
+
+def _suppression_refusal(c: Candidate, blocked: dict[str, str]) -> str | None:
+    """Why ``c`` may not become a lead, or None.
+
+    An erased person is never brought back; otherwise a lead is refused only when every contact
+    channel it has is suppressed (it could never be reached).
+    """
+    if not blocked:
+        return None
+    reasons = []
+    if c.email_key:
+        reasons.append(blocked.get(contact_hash("email", c.email_key)))
+    if c.phone_e164:
+        reasons.append(blocked.get(contact_hash("phone", c.phone_e164)))
+    if SuppressionReason.ERASED in reasons:
+        return "This person asked to be erased; their contact details may not be stored again."
+    if all(reasons):
+        return "Every contact channel of this person is on the suppression list (" + ", ".join(
+            SuppressionReason(r).label.lower() for r in reasons
+        ) + ")."
+    return None
+
+
+def _allocate_ids(model: type, count: int) -> list[int]:
+    """Reserve ``count`` primary keys, so rows can be inserted with executemany and referenced.
+
+    SQLite: the write transaction (BEGIN IMMEDIATE) is held, so MAX(id) cannot move under us.
+    PostgreSQL: take values from the identity sequence.
+    """
+    table = model._meta.db_table
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute(
+                f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)", [count]
+            )
+            return [row[0] for row in cur.fetchall()]
+        cur.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"')
+        start = cur.fetchone()[0] + 1
+    return list(range(start, start + count))
+
+
+def _adapt_json(value: Any) -> Any:
+    return connection.ops.adapt_json_value(value, None)
+
+
+LEAD_INSERT_COLUMNS = (
+    "id", "workspace_id", "name", "name_key", "given_name", "family_name", "family_key",
+    "email", "email_key", "phone", "phone_e164", "phone_ext", "company", "job_title", "country",
+    "custom", "problems", "alternates", "source", "source_ref",
+    "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer", "last_touch",
+    "stage", "disqualified_reason", "score", "owner_id", "created_at", "updated_at",
+)
+
+
+def _insert_sql(model: type, columns: Sequence[str]) -> str:
+    cols = ", ".join(f'"{c}"' for c in columns)
+    marks = ", ".join(["%s"] * len(columns))
+    return f'INSERT INTO "{model._meta.db_table}" ({cols}) VALUES ({marks})'
+
+
+def _insert_leads(ctx: Context, new: list[tuple[Known, Candidate, Outcome]], now: datetime) -> None:
+    at = connection.ops.adapt_datetimefield_value(now)
+    last_touch = _adapt_json(ctx.last_touch | {"at": now.isoformat()} if ctx.update_last_touch else {})
+    empty = _adapt_json({})
+    rows = []
+    for known, c, _ in new:
+        rows.append((
+            known["id"], ctx.workspace_id, known["name"], c.name_key, c.given_name, c.family_name, c.family_key,
+            known["email"], known["email_key"], known["phone"], known["phone_e164"], known["phone_ext"],
+            known["company"], known["job_title"], known["country"],
+            _adapt_json(known["custom"]) if known["custom"] else empty,
+            _adapt_json(known["problems"]) if known["problems"] else empty,
+            _adapt_json(known["alternates"]) if known["alternates"] else empty,
+            ctx.source, ctx.source_ref[:200],
+            known["utm_source"], known["utm_medium"], known["utm_campaign"], known["utm_term"],
+            known["utm_content"], known["referrer"], last_touch,
+            "new", "", 0, ctx.owner_id, at, at,
+        ))
+    with connection.cursor() as cur:
+        cur.executemany(_insert_sql(Lead, LEAD_INSERT_COLUMNS), rows)
+
+
+UPDATE_COLUMNS = (
+    "email", "email_key", "phone", "phone_e164", "phone_ext", "company", "job_title", "country",
+    "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer",
+    "custom", "problems", "alternates",
+)
+JSON_COLUMNS = {"custom", "problems", "alternates", "last_touch"}
+
+
+def _update_merged(ctx: Context, merged: dict[int, tuple[Known, list]], now: datetime) -> None:
+    at = connection.ops.adapt_datetimefield_value(now)
+    columns = list(UPDATE_COLUMNS)
+    if ctx.update_last_touch:
+        columns.append("last_touch")
+    rows = []
+    for lead_id, (lead, events) in merged.items():
+        if not ctx.update_last_touch and not any(changes for _, changes, _ in events):
+            continue
+        if ctx.update_last_touch:
+            lead["last_touch"] = ctx.last_touch | {"at": now.isoformat()}
+        values = [_adapt_json(lead.get(c) or {}) if c in JSON_COLUMNS else lead.get(c) for c in columns]
+        rows.append((*values, at, lead_id))
+    if rows:
+        assignments = ", ".join(f'"{c}" = %s' for c in (*columns, "updated_at"))
+        with connection.cursor() as cur:
+            cur.executemany(f'UPDATE "{Lead._meta.db_table}" SET {assignments} WHERE id = %s', rows)
+
+
+TOUCH_COLUMNS = ("workspace_id", "lead_id", "kind", "at", "actor_id", "actor_label", "data")
+
+
+def _insert_touches(
+    ctx: Context, new: list[tuple[Known, Candidate, Outcome]], merged: dict[int, tuple[Known, list]], now: datetime
+) -> None:
+    at = connection.ops.adapt_datetimefield_value(now)
+    label = ctx.actor_label[:200]
+    rows = []
+
+    def data(outcome: Outcome, extra: dict[str, Any] | None = None) -> Any:
+        payload = dict(ctx.touch_data)
+        if ctx.row_key_name:
+            payload[ctx.row_key_name] = outcome.key
+        if extra:
+            payload.update(extra)
+        return _adapt_json(payload)
+
+    for known, _, outcome in new:
+        rows.append((ctx.workspace_id, known["id"], ctx.created_kind, at, ctx.actor_id, label, data(outcome)))
+    for lead_id, (_, events) in merged.items():
+        for outcome, changes, conflicts in events:
+            if not changes and not ctx.update_last_touch:
+                continue  # nothing new: a re-import leaves no trace
+            filled = sorted(k for k in changes if k not in ("custom", "problems", "alternates"))
+            extra = {"filled": filled, "conflicts": conflicts} if (filled or conflicts) else {}
+            kind = ctx.created_kind if ctx.update_last_touch else TouchKind.MERGED
+            rows.append((ctx.workspace_id, lead_id, kind, at, ctx.actor_id, label, data(outcome, extra)))
+    if rows:
+        with connection.cursor() as cur:
+            cur.executemany(_insert_sql(Touch, TOUCH_COLUMNS), rows)
+
+
+def _flag_shared_mailboxes(workspace_id: int, pairs: list[tuple[Known, Known]]) -> None:
+    objs = []
+    for a, b in pairs:
+        low, high = sorted((a["id"], b["id"]))
+        objs.append(PossibleDuplicate(workspace_id=workspace_id, lead_a_id=low, lead_b_id=high, reason="shared_mailbox"))
+    PossibleDuplicate.objects.bulk_create(objs, ignore_conflicts=True)

@@ -1,0 +1,142 @@
+"""One record per person: match a clean candidate to a known lead, and merge values.
+
+Rules (issue #2):
+- same normalized email → same person, unless the address is a shared role mailbox (``info@``…)
+  and the names clearly belong to different people: then both are kept and flagged;
+- same E.164 phone → same person only when the names agree (a household or office line shared
+  by two people must not merge them);
+- merging fills blanks; where values conflict the lead keeps its own and the other value is kept
+  in ``alternates`` (and told in the timeline), so nothing a person typed is lost.
+
+The index works on plain dicts (``Known``) so the importer can match a whole batch, including
+rows created earlier in the same batch, with one query.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from leadbase.lib.cleaning import names_agree, names_clearly_differ
+from leadbase.lib.leadrow import Candidate
+
+#: Fields merged by "fill the blank, keep the other value aside on conflict".
+MERGED_FIELDS = (
+    "email", "phone", "company", "job_title", "country",
+    "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer",
+)
+#: Fields that come along with a merged field (normalized forms).
+COMPANION = {"email": ("email_key",), "phone": ("phone_e164", "phone_ext")}
+#: Columns loaded for matching and merging.
+KNOWN_COLUMNS = (
+    "id", "name", "email_key", "phone_e164", "phone_ext", "custom", "problems", "alternates",
+    *MERGED_FIELDS,
+)
+
+Known = dict[str, Any]
+
+
+class IdentityIndex:
+    """Known leads by email key and by phone, in the order they were added (oldest first)."""
+
+    def __init__(self, known: Iterable[Known] = ()) -> None:
+        self.by_email: dict[str, list[Known]] = defaultdict(list)
+        self.by_phone: dict[str, list[Known]] = defaultdict(list)
+        for lead in known:
+            self.add(lead)
+
+    def add(self, lead: Known) -> None:
+        if lead.get("email_key"):
+            self.by_email[lead["email_key"]].append(lead)
+        if lead.get("phone_e164"):
+            self.by_phone[lead["phone_e164"]].append(lead)
+
+    def match(self, c: Candidate) -> tuple[Known | None, list[Known]]:
+        """Return (the lead that is this person or None, leads to flag as sharing a mailbox)."""
+        if c.email_key:
+            same_email = self.by_email.get(c.email_key, [])
+            if same_email:
+                if not c.email_is_role:
+                    return same_email[0], []
+                for lead in same_email:
+                    if not names_clearly_differ(lead["name"], c.name):
+                        return lead, []
+                return None, list(same_email)
+        if c.phone_e164:
+            for lead in self.by_phone.get(c.phone_e164, []):
+                if names_agree(lead["name"], c.name):
+                    return lead, []
+        return None, []
+
+
+def candidate_as_known(c: Candidate) -> Known:
+    """A new lead's values in the shape the index and the merge work on."""
+    known: Known = {col: getattr(c, col) for col in KNOWN_COLUMNS if col != "id"}
+    known["id"] = None
+    return known
+
+
+def merge_into(lead: Known, c: Candidate) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Merge candidate values into ``lead`` in place.
+
+    Returns (changes, conflicts): the fields whose value changed on the lead, and the values of
+    the candidate that conflicted and were added to ``alternates``. Both are empty when the
+    candidate brings nothing new, which is what makes re-importing a file change nothing.
+    """
+    changes: dict[str, Any] = {}
+    conflicts: dict[str, Any] = {}
+    for name in MERGED_FIELDS:
+        new = getattr(c, name)
+        if not new:
+            continue
+        old = lead.get(name) or ""
+        if name == "email" and c.email_key is None:
+            continue  # an invalid address never replaces or conflicts with anything
+        if name == "phone" and c.phone_e164 is None:
+            continue
+        valid_old = _has_valid(lead, name)
+        if not old or not valid_old:
+            changes[name] = new
+            for companion in COMPANION.get(name, ()):
+                changes[companion] = getattr(c, companion)
+            continue
+        if _same(lead, c, name):
+            continue
+        seen = lead.get("alternates", {}).get(name, [])
+        if new not in seen:
+            conflicts[name] = new
+    if c.name != lead["name"] and c.name not in lead.get("alternates", {}).get("name", []):
+        conflicts["name"] = c.name
+    extra = {k: v for k, v in c.custom.items() if k not in (lead.get("custom") or {})}
+    if extra:
+        changes["custom"] = {**(lead.get("custom") or {}), **extra}
+    problems = dict(lead.get("problems") or {})
+    for fixed in ("email", "phone"):
+        if fixed in changes and fixed in problems:
+            del problems[fixed]
+    if problems != (lead.get("problems") or {}):
+        changes["problems"] = problems
+    if conflicts:
+        alternates = {k: list(v) for k, v in (lead.get("alternates") or {}).items()}
+        for k, v in conflicts.items():
+            alternates.setdefault(k, []).append(v)
+        changes["alternates"] = alternates
+    lead.update(changes)
+    return changes, conflicts
+
+
+def _has_valid(lead: Known, name: str) -> bool:
+    if name == "email":
+        return bool(lead.get("email_key"))
+    if name == "phone":
+        return bool(lead.get("phone_e164"))
+    return True
+
+
+def _same(lead: Known, c: Candidate, name: str) -> bool:
+    if name == "email":
+        return lead.get("email_key") == c.email_key
+    if name == "phone":
+        return lead.get("phone_e164") == c.phone_e164
+    return str(lead.get(name) or "").casefold() == str(getattr(c, name)).casefold()

@@ -1,0 +1,364 @@
+"""CSV import: the one code path behind `leadbase import` and the web import page.
+
+The file is streamed in batches. Cleaning (name, email, phone, country — the costly part) runs
+in worker processes on every core, a bounded number of batches ahead; the main process writes
+each cleaned batch in its own transaction through ``batch.apply_batch`` (the same identity rules
+as forms and the API), so memory stays flat in the file size and an interrupted import loses at
+most the batch in flight. Re-running a file merges every row already imported into its lead and
+creates nothing new.
+"""
+
+from __future__ import annotations
+
+import csv
+import multiprocessing
+import os
+import shutil
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import connections, transaction
+from django.utils import timezone
+
+from leadbase.accounts.models import User, Workspace
+from leadbase.leads.actions import _enqueue_duplicate_scan, region_for
+from leadbase.leads.batch import Context, Outcome, apply_batch
+from leadbase.leads.models import ImportJob, ImportStatus, Source, TouchKind
+from leadbase.lib import columns as cols
+from leadbase.lib.csvfile import CsvError, CsvInfo, preview, read_rows, sniff
+from leadbase.lib.leadrow import Candidate, Refusal, clean_record
+
+BATCH_ROWS = 5000
+REPORT_HEADER = ("row", "outcome", "lead_id", "code", "message")
+
+MAPPING_CHOICES: list[tuple[str, str]] = [
+    ("", "— ignore —"),
+    ("name", "Full name"),
+    ("first_name", "First name"),
+    ("last_name", "Last name"),
+    ("email", "Email"),
+    ("phone", "Phone"),
+    ("company", "Company"),
+    ("job_title", "Job title"),
+    ("country", "Country"),
+    ("source", "Lead source"),
+    ("notes", "Notes"),
+    ("utm_source", "UTM source"),
+    ("utm_medium", "UTM medium"),
+    ("utm_campaign", "UTM campaign"),
+    ("utm_term", "UTM term"),
+    ("utm_content", "UTM content"),
+    ("referrer", "Referrer"),
+]
+
+
+class ImportFileError(Exception):
+    """A file that cannot be imported at all; nothing was written."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    created: int = 0
+    merged: int = 0
+    rejected: int = 0
+    warnings: int = 0
+    rejections: list[dict[str, Any]] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows, "created": self.created, "merged": self.merged, "rejected": self.rejected,
+            "warnings": self.warnings, "rejections": self.rejections, "elapsed_s": round(self.elapsed_s, 3),
+        }
+
+
+# --- cleaning, in worker processes -------------------------------------------------------------
+
+RawRow = tuple[int, "list[str] | None", str]
+
+
+def _record(cells: list[str], mapping: list[str]) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    custom: dict[str, str] = {}
+    for target, value in zip(mapping, cells):
+        if not target or not value:
+            continue
+        if target.startswith(cols.CUSTOM_PREFIX):
+            custom[target[len(cols.CUSTOM_PREFIX):]] = value
+        elif target not in record:
+            record[target] = value
+    if custom:
+        record["custom"] = custom
+    return record
+
+
+def clean_batch(args: tuple[list[RawRow], list[str], str]) -> list[tuple[int, Candidate | Refusal]]:
+    """Clean one batch of raw rows; pure, so it runs in a worker process."""
+    rows, mapping, region = args
+    out: list[tuple[int, Candidate | Refusal]] = []
+    for number, cells, problem in rows:
+        if cells is None:
+            out.append((number, Refusal("malformed_row", problem or "The row could not be read.")))
+            continue
+        out.append((number, clean_record(_record(cells, mapping), region)))
+    return out
+
+
+def _batches(rows: Iterable[RawRow], size: int) -> Iterator[list[RawRow]]:
+    batch: list[RawRow] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _cleaned(
+    batches: Iterator[list[RawRow]], mapping: list[str], region: str, workers: int
+) -> Iterator[list[tuple[int, Candidate | Refusal]]]:
+    """Cleaned batches in file order; at most ``2 × workers`` batches are in flight (flat memory)."""
+    if workers <= 1:
+        for batch in batches:
+            yield clean_batch((batch, mapping, region))
+        return
+    # Fork keeps start-up instant (the modules are already imported); the children only run
+    # pure functions, and the parent's database connections are closed first so no socket or
+    # SQLite handle is shared with them.
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers) as pool:
+        pending: deque = deque()
+        for batch in batches:
+            pending.append(pool.apply_async(clean_batch, ((batch, mapping, region),)))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+# --- the import itself ----------------------------------------------------------------------------
+
+
+def import_file(
+    workspace: Workspace,
+    path: str | os.PathLike[str],
+    *,
+    actor: User | None = None,
+    mapping: list[str] | None = None,
+    region: str | None = None,
+    dry_run: bool = False,
+    report_file: IO[str] | None = None,
+    progress: Callable[[ImportReport], None] | None = None,
+    job: ImportJob | None = None,
+    workers: int | None = None,
+) -> ImportReport:
+    """Import a CSV file into ``workspace``; see the module docstring for the guarantees.
+
+    ``report_file`` receives one CSV line per data row (``row,outcome,lead_id,code,message``).
+    ``dry_run`` does everything inside one transaction and rolls it back.
+    Raises ImportFileError when the file is not a usable CSV (nothing written).
+    """
+    started = time.perf_counter()
+    info = _sniff(path)
+    mapping = mapping or cols.guess_mapping(info.header)
+    try:
+        cols.validate_mapping(mapping)
+    except CsvError as exc:
+        raise ImportFileError(exc.code, exc.message) from None
+    region = region_for(workspace, region)
+    label = f"import #{job.pk} ({job.filename})" if job else f"import of {Path(path).name}"
+    ctx = Context(
+        workspace_id=workspace.pk, source=Source.IMPORT, source_ref=(job.filename if job else Path(path).name),
+        actor_id=actor.pk if actor else None, actor_label=label, created_kind=TouchKind.IMPORTED,
+        touch_data={"import": job.pk} if job else {"file": Path(path).name}, row_key_name="row",
+    )
+    report = ImportReport()
+    writer = csv.writer(report_file) if report_file else None
+    if writer:
+        writer.writerow(REPORT_HEADER)
+    workers = workers or settings.IMPORT_WORKERS
+    new_ids: list[int] = []
+    cleaned = _cleaned(_batches(read_rows(path, info), BATCH_ROWS), mapping, region, workers)
+    try:
+        if dry_run:
+            with transaction.atomic():
+                for items in cleaned:
+                    _tally(report, apply_batch(ctx, items), writer, new_ids)
+                    if progress:
+                        progress(report)
+                transaction.set_rollback(True)
+        else:
+            for items in cleaned:
+                with transaction.atomic():
+                    outcomes = apply_batch(ctx, items)
+                    _tally(report, outcomes, writer, new_ids)
+                    if job is not None:
+                        _save_progress(job, report)
+                if progress:
+                    progress(report)
+    except CsvError as exc:  # e.g. UTF-16 data that stops decoding mid-file
+        raise ImportFileError(exc.code, f"{exc.message} (after {report.rows} rows were processed)") from None
+    if new_ids and not dry_run:
+        first, last = min(new_ids), max(new_ids)
+        transaction.on_commit(lambda: _enqueue_duplicate_scan(workspace.pk, first, last))
+    report.elapsed_s = time.perf_counter() - started
+    return report
+
+
+def _sniff(path: str | os.PathLike[str]) -> CsvInfo:
+    try:
+        return sniff(path)
+    except CsvError as exc:
+        raise ImportFileError(exc.code, exc.message) from None
+
+
+def _tally(report: ImportReport, outcomes: list[Outcome], writer: Any, new_ids: list[int]) -> None:
+    for o in outcomes:
+        report.rows += 1
+        if o.outcome == "created":
+            report.created += 1
+            new_ids.append(o.lead_id)  # type: ignore[arg-type]
+        elif o.outcome == "merged":
+            report.merged += 1
+        else:
+            report.rejected += 1
+            report.rejections.append({"row": o.key, "code": o.code, "message": o.message})
+        if o.warnings:
+            report.warnings += 1
+        if writer is not None:
+            if o.outcome == "rejected":
+                writer.writerow((o.key, o.outcome, "", o.code, o.message))
+            elif o.warnings:
+                writer.writerow((o.key, o.outcome, o.lead_id, o.warnings[0][0], "; ".join(m for _, m in o.warnings)))
+            else:
+                writer.writerow((o.key, o.outcome, o.lead_id, "", ""))
+
+
+def _save_progress(job: ImportJob, report: ImportReport) -> None:
+    ImportJob.objects.filter(pk=job.pk).update(
+        rows=report.rows, created=report.created, merged=report.merged, rejected=report.rejected,
+        warnings=report.warnings,
+    )
+
+
+# --- the web flow: upload → mapping → run in the worker -----------------------------------------
+
+
+def do_upload_import(workspace: Workspace, uploaded: UploadedFile, *, actor: User | None) -> ImportJob:
+    """Store an uploaded CSV, sniff it and guess the mapping. Raises ImportFileError (nothing kept)."""
+    limit = settings.IMPORT_MAX_UPLOAD_MB * 1024 * 1024
+    if uploaded.size is not None and uploaded.size > limit:
+        raise ImportFileError("too_large", f"The file is larger than {settings.IMPORT_MAX_UPLOAD_MB} MB.")
+    folder = Path(settings.UPLOAD_DIR) / str(workspace.pk)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}.csv"
+    with path.open("wb") as out:
+        for chunk in uploaded.chunks():
+            out.write(chunk)
+    try:
+        info, rows = preview(path, limit=50)
+        mapping = cols.guess_mapping(info.header)
+    except CsvError as exc:
+        path.unlink(missing_ok=True)
+        raise ImportFileError(exc.code, exc.message) from None
+    size = path.stat().st_size
+    sample_bytes = sum(len(",".join(r)) + 1 for r in rows) or 1
+    estimated = max(len(rows), int(size / (sample_bytes / max(len(rows), 1))))
+    return ImportJob.objects.create(
+        workspace=workspace, created_by=actor, filename=Path(uploaded.name or "upload.csv").name[:255],
+        path=str(path), size=size, encoding=info.encoding, delimiter=info.delimiter, header=info.header,
+        mapping=mapping, region=region_for(workspace), estimated_rows=estimated,
+    )
+
+
+def preview_rows(job: ImportJob, limit: int = 10) -> list[list[str]]:
+    return preview(job.path, limit=limit)[1]
+
+
+def do_set_import_mapping(job: ImportJob, mapping: list[str], region: str | None, *, actor: User | None) -> ImportJob:
+    """Set the column mapping chosen on the web page. Raises ImportFileError when unusable."""
+    if job.status != ImportStatus.UPLOADED:
+        raise ImportFileError("already_started", "This import has already started.")
+    if len(mapping) != len(job.header):
+        raise ImportFileError("bad_mapping", "Choose a field (or “ignore”) for every column.")
+    allowed = {value for value, _ in MAPPING_CHOICES}
+    for target in mapping:
+        if target not in allowed and not target.startswith(cols.CUSTOM_PREFIX):
+            raise ImportFileError("bad_mapping", f"“{target}” is not a lead field.")
+    try:
+        cols.validate_mapping(mapping)
+    except CsvError as exc:
+        raise ImportFileError(exc.code, exc.message) from None
+    if region and (len(region) != 2 or not region.isalpha()):
+        raise ImportFileError("bad_region", "The region must be a two-letter country code such as US or DE.")
+    job.mapping = mapping
+    job.region = (region or job.region).upper()
+    job.save(update_fields=["mapping", "region"])
+    return job
+
+
+def do_start_import(job: ImportJob, *, actor: User | None) -> ImportJob:
+    """Queue the import; the worker runs it (`leads.tasks.run_import`)."""
+    from leadbase.leads.tasks import run_import
+
+    with transaction.atomic():
+        if not ImportJob.objects.filter(pk=job.pk, status=ImportStatus.UPLOADED).update(status=ImportStatus.QUEUED):
+            raise ImportFileError("already_started", "This import has already started.")
+        transaction.on_commit(lambda: run_import.enqueue(job.pk))
+    job.refresh_from_db()
+    return job
+
+
+def run_import_job(job_id: int) -> None:
+    """Run a queued import job to the end, writing its report next to the upload."""
+    if not ImportJob.objects.filter(pk=job_id, status=ImportStatus.QUEUED).update(
+        status=ImportStatus.RUNNING, started_at=timezone.now()
+    ):
+        return  # already taken by another worker, or not queued
+    job = ImportJob.objects.select_related("workspace", "created_by").get(pk=job_id)
+    report_path = Path(job.path).with_suffix(".report.csv")
+    try:
+        with report_path.open("w", newline="", encoding="utf-8") as out:
+            report = import_file(
+                job.workspace, job.path, actor=job.created_by, mapping=job.mapping, region=job.region,
+                report_file=out, job=job,
+            )
+    except ImportFileError as exc:
+        ImportJob.objects.filter(pk=job_id).update(
+            status=ImportStatus.FAILED, error=exc.message, finished_at=timezone.now()
+        )
+        return
+    except Exception as exc:
+        ImportJob.objects.filter(pk=job_id).update(
+            status=ImportStatus.FAILED, error=f"Unexpected error: {exc}", finished_at=timezone.now()
+        )
+        raise
+    ImportJob.objects.filter(pk=job_id).update(
+        status=ImportStatus.DONE, rows=report.rows, created=report.created, merged=report.merged,
+        rejected=report.rejected, warnings=report.warnings, report_path=str(report_path),
+        finished_at=timezone.now(),
+    )
+
+
+def copy_to_uploads(path: Path) -> Path:
+    """Copy a local file into the upload dir (used by tests and the demo to make web-like jobs)."""
+    folder = Path(settings.UPLOAD_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{uuid.uuid4().hex}.csv"
+    shutil.copyfile(path, target)
+    return target

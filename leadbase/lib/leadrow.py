@@ -1,0 +1,143 @@
+"""Turn one raw record (a CSV row, a form post, an API body) into a clean lead candidate.
+
+Pure and picklable, so an import can run it on every core. A record becomes a candidate when it
+has a plausible name and at least one valid contact channel; otherwise it is refused with one
+reason code (DESIGN.md §6). When one channel is valid and the other is not, the candidate keeps
+the valid one, keeps the bad value for correction (``problems``) and carries a warning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from leadbase.lib.cleaning import (
+    Invalid,
+    clean_email,
+    clean_name,
+    clean_phone,
+    country_code,
+    join_name,
+    name_key,
+    split_name,
+)
+
+#: Plain text fields copied as they are (trimmed, capped).
+TEXT_FIELDS = ("company", "job_title", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+MAX_TEXT = 200
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A cleaned record, ready for identity resolution and insertion."""
+
+    name: str
+    name_key: str
+    given_name: str
+    family_name: str
+    family_key: str
+    email: str = ""
+    email_key: str | None = None
+    email_is_role: bool = False
+    phone: str = ""
+    phone_e164: str | None = None
+    phone_ext: str = ""
+    company: str = ""
+    job_title: str = ""
+    country: str = ""
+    utm_source: str = ""
+    utm_medium: str = ""
+    utm_campaign: str = ""
+    utm_term: str = ""
+    utm_content: str = ""
+    referrer: str = ""
+    custom: dict[str, Any] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Refusal:
+    code: str
+    message: str
+
+
+def _text(value: Any, limit: int = MAX_TEXT) -> str:
+    if value is None:
+        return ""
+    return " ".join(str(value).split())[:limit]
+
+
+def clean_record(record: dict[str, Any], region: str | None) -> Candidate | Refusal:
+    """Clean ``record`` (keys as in leadbase.lib.columns.FIELDS; ``custom`` a dict).
+
+    ``region`` is the fallback for phone numbers written without ``+`` when the record's own
+    country does not name one.
+    """
+    try:
+        name = clean_name(record.get("name")) or clean_name(
+            join_name(record.get("first_name"), record.get("last_name"))
+        )
+    except Invalid as exc:
+        return Refusal(exc.code, exc.message)
+    if not name:
+        return Refusal("invalid_name", "The name is missing.")
+
+    country = country_code(record.get("country")) or ""
+    email_error = phone_error = None
+    email = phone = None
+    raw_email = _text(record.get("email"), 320)
+    raw_phone = _text(record.get("phone"), 64)
+    try:
+        email = clean_email(raw_email)
+    except Invalid as exc:
+        email_error = exc
+    try:
+        phone = clean_phone(raw_phone, country or region)
+    except Invalid as exc:
+        phone_error = exc
+
+    if email is None and phone is None:
+        if email_error is not None:
+            return Refusal(email_error.code, email_error.message)
+        if phone_error is not None:
+            return Refusal(phone_error.code, phone_error.message)
+        return Refusal("no_contact", "Neither an email address nor a phone number was given.")
+
+    given, family = split_name(name)
+    candidate = Candidate(
+        name=name,
+        name_key=name_key(name)[:200],
+        given_name=given[:100],
+        family_name=family[:100],
+        family_key=name_key(family)[:100] if family else "",
+        email=email.address if email else raw_email,
+        email_key=email.key if email else None,
+        email_is_role=email.is_role if email else False,
+        phone=raw_phone,
+        phone_e164=phone.e164 if phone else None,
+        phone_ext=phone.extension if phone else "",
+        country=country,
+        referrer=_text(record.get("referrer"), 2000),
+        custom=dict(record.get("custom") or {}),
+    )
+    for key in TEXT_FIELDS:
+        value = record.get(key)
+        if value:
+            setattr(candidate, key, _text(value))
+    source = record.get("source")
+    if source:
+        candidate.custom.setdefault("lead_source", _text(source))
+    notes = record.get("notes")
+    if notes:
+        candidate.custom.setdefault("notes", str(notes)[:5000])
+    if email_error is not None:
+        candidate.problems["email"] = email_error.message
+    if phone_error is not None:
+        candidate.problems["phone"] = phone_error.message
+    return candidate
+
+
+def warning_codes(candidate: Candidate) -> list[tuple[str, str]]:
+    """The warnings to report for a kept candidate: (code, message) per bad value kept aside."""
+    codes = {"email": "invalid_email", "phone": "invalid_phone"}
+    return [(codes[k], v) for k, v in candidate.problems.items()]

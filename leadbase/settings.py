@@ -1,0 +1,250 @@
+"""Django settings for Leadbase, read from environment variables only.
+
+Every variable is documented in docs/configuration.md (a test fails when one is not). A secret
+can also be given as a file with the ``*_FILE`` suffix (for container secrets). The embedded
+default is SQLite in ``LEADBASE_DATA_DIR``, tuned for concurrent writers: WAL journal,
+``BEGIN IMMEDIATE`` transactions (so two writers queue instead of failing on lock upgrade) and a
+busy timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+
+
+def env(name: str, default: str = "") -> str:
+    """Return ``$name``, or the content of the file named by ``$name_FILE``, or ``default``."""
+    if name in os.environ:
+        return os.environ[name]
+    path = os.environ.get(name + "_FILE")
+    if path:
+        return Path(path).read_text(encoding="utf-8").strip()
+    return default
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = env(name, "")
+    if value == "":
+        return default
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be true or false, not {value!r}")
+
+
+def env_int(name: str, default: int) -> int:
+    value = env(name, "")
+    if value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(env("LEADBASE_DATA_DIR", "./leadbase-data")).resolve()
+DEBUG = env_bool("LEADBASE_DEBUG", False)
+
+
+def _secret_key() -> str:
+    given = env("LEADBASE_SECRET_KEY")
+    if given:
+        return given
+    # Generated once and kept in the data dir, so sessions survive a restart.
+    path = DATA_DIR / "secret_key"
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(50)
+        path.write_text(key, encoding="utf-8")
+        path.chmod(0o600)
+        return key
+
+
+SECRET_KEY = _secret_key()
+
+BASE_URL = env("LEADBASE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+DEFAULT_REGION = env("LEADBASE_DEFAULT_REGION", "US").upper()
+
+ALLOWED_HOSTS = [h.strip() for h in env("LEADBASE_ALLOWED_HOSTS", "*").split(",") if h.strip()]
+CSRF_TRUSTED_ORIGINS = [BASE_URL]
+_base = urlsplit(BASE_URL)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _base.scheme == "https"
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool(
+    "LEADBASE_BEHIND_PROXY", False
+) else None
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "template_partials",
+    "django_tasks",
+    "django_tasks_db",
+    "leadbase.accounts",
+    "leadbase.leads",
+    "leadbase.capture",
+    "leadbase.api",
+    "leadbase.hooks",
+    "leadbase.reports",
+    "leadbase.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "leadbase.urls"
+WSGI_APPLICATION = "leadbase.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "leadbase.web.context.workspace",
+            ],
+        },
+    },
+]
+
+
+def _database(url: str) -> dict:
+    config = dj_database_url.parse(url, conn_max_age=0 if url.startswith("sqlite") else 60)
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        config["OPTIONS"] = {
+            # IMMEDIATE: take the write lock at BEGIN, so concurrent writers wait on the busy
+            # timeout instead of failing with "database is locked" when upgrading a read lock.
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": (
+                "PRAGMA journal_mode=WAL;"
+                "PRAGMA synchronous=NORMAL;"
+                "PRAGMA foreign_keys=ON;"
+                "PRAGMA cache_size=-64000;"
+                "PRAGMA temp_store=MEMORY;"
+                "PRAGMA mmap_size=268435456;"
+            ),
+        }
+    return config
+
+
+DATABASE_URL = env("DATABASE_URL", f"sqlite:///{DATA_DIR / 'leadbase.sqlite3'}")
+DATABASES = {"default": _database(DATABASE_URL)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("TEST", {})
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+REDIS_URL = env("REDIS_URL")
+if REDIS_URL:
+    TASKS = {
+        "default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]},
+    }
+    RQ_QUEUES = {"default": {"URL": REDIS_URL}}
+    INSTALLED_APPS.append("django_rq")
+else:
+    # The database queue: a side effect enqueued in a transaction commits (or rolls back) with it.
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+def _email(url: str) -> dict:
+    parts = urlsplit(url)
+    if parts.scheme == "console":
+        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    if parts.scheme not in ("smtp", "smtps", "smtp+tls"):
+        raise ValueError(f"EMAIL_URL must start with smtp://, smtps://, smtp+tls:// or console://, not {url!r}")
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname or "127.0.0.1",
+        "EMAIL_PORT": parts.port or (465 if parts.scheme == "smtps" else 25),
+        "EMAIL_HOST_USER": parts.username or "",
+        "EMAIL_HOST_PASSWORD": parts.password or "",
+        "EMAIL_USE_SSL": parts.scheme == "smtps",
+        "EMAIL_USE_TLS": parts.scheme == "smtp+tls",
+        "EMAIL_TIMEOUT": 30,
+    }
+
+
+globals().update(_email(env("EMAIL_URL", "smtp://127.0.0.1:25")))
+DEFAULT_FROM_EMAIL = env("LEADBASE_FROM_EMAIL", f"Leadbase <leadbase@{_base.hostname or 'localhost'}>")
+
+# Imports: uploaded files and reports live in the data dir; a web upload is capped.
+UPLOAD_DIR = DATA_DIR / "uploads"
+IMPORT_MAX_UPLOAD_MB = env_int("LEADBASE_IMPORT_MAX_UPLOAD_MB", 200)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+IMPORT_WORKERS = env_int("LEADBASE_IMPORT_WORKERS", os.cpu_count() or 1)
+
+# Public capture (issue #3). Limits are settings so an operator (or a load test on 127.0.0.1)
+# can tune them; they hold across processes (database-backed counters).
+FORM_MIN_FILL_SECONDS = env_int("LEADBASE_FORM_MIN_FILL_SECONDS", 2)
+FORM_RATE_PER_IP = env_int("LEADBASE_FORM_RATE_PER_IP", 20)  # submissions per IP per minute
+FORM_RATE_PER_FORM = env_int("LEADBASE_FORM_RATE_PER_FORM", 6000)  # submissions per form per minute
+FORM_MAX_BODY_KB = env_int("LEADBASE_FORM_MAX_BODY_KB", 64)
+CONFIRM_LINK_HOURS = env_int("LEADBASE_CONFIRM_LINK_HOURS", 72)
+API_RATE_PER_TOKEN = env_int("LEADBASE_API_RATE_PER_TOKEN", 600)  # requests per token per minute
+WEBHOOK_MAX_ATTEMPTS = env_int("LEADBASE_WEBHOOK_MAX_ATTEMPTS", 8)
+WEBHOOK_DISABLE_AFTER = env_int("LEADBASE_WEBHOOK_DISABLE_AFTER", 20)  # consecutive failed deliveries
+WEBHOOK_TIMEOUT_SECONDS = env_int("LEADBASE_WEBHOOK_TIMEOUT_SECONDS", 10)
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env("LEADBASE_TIME_ZONE", "UTC")
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serve straight from the app folders, so `leadbase serve` needs no collectstatic step.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("LEADBASE_LOG_LEVEL", "INFO")},
+    "loggers": {"django.tasks": {"level": "WARNING"}, "django_tasks": {"level": "WARNING"}},
+}

@@ -1,0 +1,26 @@
+"""Test configuration: fast hashing, immediate tasks, in-memory mail; personas and factories.
+
+Personas (healthchecks-style): one workspace ``acme`` with an owner, a marketer, a sales rep and
+a viewer, plus an outsider who belongs to another workspace. Every permission test reads alike.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not settings.configured:  # run with -p no:django (the pure tests/lib suite)
+        return
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
+
+
+@pytest.fixture
+def personas(db):
+    from tests.factories import make_personas
+
+    return make_personas()

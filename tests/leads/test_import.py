@@ -1,0 +1,188 @@
+"""The CSV import: report contract, identity rules across rows and runs, bad input, crash safety."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from leadbase.leads import importer
+from leadbase.leads.actions import do_add_suppression
+from leadbase.leads.importer import ImportFileError, import_file
+from leadbase.leads.models import Lead, PossibleDuplicate, Touch
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+
+def write(tmp_path: Path, text: str, name: str = "leads.csv", encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+GOOD = """Name,Email,Phone,Company,Country
+Ada Lovelace,ada@analytical.org,+44 20 7946 0018,Analytical Engines,UK
+Grace Hopper,grace@navy.mil,(202) 555-0143,US Navy,United States
+Alan Turing,ALAN@bletchley.org,,Bletchley Park,GB
+"""
+
+
+def test_it_creates_one_lead_per_good_row_with_normalized_contacts(personas, tmp_path):
+    report = import_file(personas.workspace, write(tmp_path, GOOD), workers=1)
+    assert (report.rows, report.created, report.merged, report.rejected) == (3, 3, 0, 0)
+    ada = Lead.objects.get(email_key="ada@analytical.org")
+    assert ada.phone_e164 == "+442079460018"
+    assert ada.country == "GB"
+    assert (ada.given_name, ada.family_name) == ("Ada", "Lovelace")
+    assert Lead.objects.get(name="Grace Hopper").phone_e164 == "+12025550143"
+    assert Lead.objects.get(name="Alan Turing").email_key == "alan@bletchley.org"
+    assert Touch.objects.filter(kind="imported").count() == 3
+
+
+def test_reimporting_the_same_file_changes_nothing(personas, tmp_path):
+    path = write(tmp_path, GOOD)
+    import_file(personas.workspace, path, workers=1)
+    before = list(Lead.objects.order_by("id").values())
+    touches = Touch.objects.count()
+    report = import_file(personas.workspace, path, workers=1)
+    assert (report.created, report.merged) == (0, 3)
+    assert list(Lead.objects.order_by("id").values()) == before
+    assert Touch.objects.count() == touches
+
+
+def test_a_row_repeating_an_earlier_row_of_the_file_merges_into_it(personas, tmp_path):
+    text = GOOD + "Ada  Lovelace,Ada@Analytical.org,,,\nA. Turing,,+44 1908 640404,,GB\nAlan Turing,,+44 1908 640404,Bletchley,GB\n"
+    report = import_file(personas.workspace, write(tmp_path, text), workers=1)
+    assert report.created == 4 and report.merged == 2
+    assert Lead.objects.filter(email_key="ada@analytical.org").count() == 1
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_report_names_every_rejected_row_with_a_code(personas, tmp_path, workers):
+    text = (
+        "Name,Email,Phone,Country\n"
+        "N/A,someone@example.org,,\n"            # 1 invalid_name
+        "Bob Stone,bob@@example.org,,\n"         # 2 invalid_email
+        "Carla Diaz,,12,\n"                      # 3 invalid_phone
+        "Dan Brown,,,\n"                         # 4 no_contact
+        "Eve Adams,eve@example.org,,DE,extra\n"  # 5 malformed_row
+        "\n"
+        "Fay Wong,fay@example.org,not a phone,\n"  # 6 kept with a warning
+    )
+    out = io.StringIO()
+    report = import_file(personas.workspace, write(tmp_path, text), report_file=out, workers=workers)
+    codes = {r["row"]: r["code"] for r in report.rejections}
+    assert codes == {1: "invalid_name", 2: "invalid_email", 3: "invalid_phone", 4: "no_contact", 5: "malformed_row"}
+    assert all(r["message"] for r in report.rejections)
+    assert (report.rows, report.created, report.rejected, report.warnings) == (6, 1, 5, 1)
+    lines = list(csv.reader(io.StringIO(out.getvalue())))
+    assert lines[0] == ["row", "outcome", "lead_id", "code", "message"]
+    assert [line[:2] for line in lines[1:]] == [[str(n), "rejected"] for n in range(1, 6)] + [["6", "created"]]
+    fay = Lead.objects.get(email_key="fay@example.org")
+    assert lines[6][2] == str(fay.pk) and lines[6][3] == "invalid_phone"
+    assert fay.phone == "not a phone" and "phone" in fay.problems
+
+
+def test_an_invalid_email_with_a_valid_phone_keeps_the_lead_with_the_phone(personas, tmp_path):
+    text = "Name,Email,Phone,Country\nGus Grey,gus at example,+49 30 901820,\n"
+    report = import_file(personas.workspace, write(tmp_path, text), workers=1)
+    assert report.created == 1 and report.warnings == 1
+    gus = Lead.objects.get(name="Gus Grey")
+    assert gus.email_key is None and gus.email == "gus at example" and gus.phone_e164 == "+4930901820"
+
+
+def test_a_shared_role_mailbox_keeps_two_people_and_flags_them(personas, tmp_path):
+    text = "Name,Email\nJohn Smith,info@smith-bakery.com\nMaria Gonzalez,info@smith-bakery.com\nJohn Smith,INFO@smith-bakery.com\n"
+    report = import_file(personas.workspace, write(tmp_path, text), workers=1)
+    assert (report.created, report.merged) == (2, 1)
+    pair = PossibleDuplicate.objects.get()
+    assert pair.reason == "shared_mailbox"
+
+
+def test_a_shared_phone_line_does_not_merge_two_different_people(personas, tmp_path):
+    text = "Name,Phone,Country\nPeter Parker,+1 212 555 0101,US\nMay Parker,+1 212 555 0101,US\nPete Parker,212-555-0101,US\n"
+    report = import_file(personas.workspace, write(tmp_path, text), workers=1)
+    assert (report.created, report.merged) == (2, 1)
+
+
+def test_the_country_column_decides_the_phone_region(personas, tmp_path):
+    text = "Name,Phone,Country\nHans Meier,030 901820,Germany\nHeidi Huber,030 901820,GERMANY\nJean Dupont,01 23 45 67 89,fr\n"
+    import_file(personas.workspace, write(tmp_path, text), region="US", workers=1)
+    assert Lead.objects.get(name="Hans Meier").phone_e164 == "+4930901820"
+    assert Lead.objects.get(name="Jean Dupont").phone_e164 == "+33123456789"
+
+
+def test_a_dry_run_reports_but_writes_nothing(personas, tmp_path):
+    report = import_file(personas.workspace, write(tmp_path, GOOD), dry_run=True, workers=1)
+    assert report.created == 3
+    assert not Lead.objects.exists() and not Touch.objects.exists()
+
+
+def test_a_suppressed_contact_is_refused(personas, tmp_path):
+    do_add_suppression(personas.workspace, "email", "ada@analytical.org", "erased")
+    report = import_file(personas.workspace, write(tmp_path, GOOD), workers=1)
+    assert report.rejections == [{"row": 1, "code": "suppressed", "message": report.rejections[0]["message"]}]
+
+
+@pytest.mark.parametrize(
+    ("content", "code"),
+    [
+        (b"", "empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not_csv"),
+        (b"Colour,Size\nred,L\n", "no_usable_columns"),
+    ],
+)
+def test_a_file_that_cannot_be_imported_gets_a_clear_error_and_changes_nothing(personas, tmp_path, content, code):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(ImportFileError) as caught:
+        import_file(personas.workspace, path, workers=1)
+    assert caught.value.code == code and caught.value.message
+    assert not Lead.objects.exists()
+
+
+def test_an_import_killed_mid_file_loses_only_the_batch_in_flight_and_a_rerun_completes_it(
+    personas, tmp_path, monkeypatch
+):
+    rows = "".join(f"Person Number{chr(65 + i % 26)}{chr(65 + i // 26)},p{i}@example.org\n" for i in range(25))
+    path = write(tmp_path, "Name,Email\n" + rows)
+    monkeypatch.setattr(importer, "BATCH_ROWS", 10)
+    real = importer.apply_batch
+    calls = {"n": 0}
+
+    def crash_on_third(ctx, items):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            real(ctx, items)  # written, then the process dies before the commit
+            raise KeyboardInterrupt
+        return real(ctx, items)
+
+    monkeypatch.setattr(importer, "apply_batch", crash_on_third)
+    with pytest.raises(KeyboardInterrupt):
+        import_file(personas.workspace, path, workers=1)
+    assert Lead.objects.count() == 20  # two whole batches; nothing of the third
+    monkeypatch.setattr(importer, "apply_batch", real)
+    report = import_file(personas.workspace, path, workers=1)
+    assert (report.created, report.merged) == (5, 20)
+    assert Lead.objects.count() == 25
+
+
+def test_the_command_prints_the_json_report_and_writes_the_row_report(personas, tmp_path, capsys):
+    path = write(tmp_path, GOOD + "N/A,x@example.org,,,\n")
+    out = tmp_path / "report.csv"
+    call_command("import", str(path), "--workspace", "acme", "--json", "--report", str(out), "--workers", "1")
+    report = json.loads(capsys.readouterr().out)
+    assert {k: report[k] for k in ("rows", "created", "merged", "rejected")} == {
+        "rows": 4, "created": 3, "merged": 0, "rejected": 1}
+    assert report["rejections"][0]["row"] == 4 and report["rejections"][0]["code"] == "invalid_name"
+    assert isinstance(report["elapsed_s"], float)
+    assert out.read_text().splitlines()[0] == "row,outcome,lead_id,code,message"
+
+
+def test_the_command_refuses_an_unknown_workspace(personas, tmp_path):
+    with pytest.raises(CommandError, match="no workspace"):
+        call_command("import", str(write(tmp_path, GOOD)), "--workspace", "nope")
