@@ -32,7 +32,22 @@ def main(argv: list[str] | None = None) -> None:
         return
     from django.core.management import execute_from_command_line
 
+    if argv[0] in COMMANDS and "--help" not in argv and "-h" not in argv:
+        _migrate_if_needed()
     execute_from_command_line(["leadbase", *argv])
+
+
+def _migrate_if_needed() -> None:
+    """Apply pending migrations first, so every command works on a fresh data dir."""
+    import django
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    django.setup()
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        call_command("migrate", interactive=False, verbosity=0)
 
 
 if __name__ == "__main__":

@@ -72,8 +72,9 @@ class IdentityIndex:
 
 def candidate_as_known(c: Candidate) -> Known:
     """A new lead's values in the shape the index and the merge work on."""
-    known: Known = {col: getattr(c, col) for col in KNOWN_COLUMNS if col != "id"}
+    known: Known = {col: getattr(c, col) for col in KNOWN_COLUMNS if col not in ("id", "alternates")}
     known["id"] = None
+    known["alternates"] = {}
     return known
 
 

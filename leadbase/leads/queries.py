@@ -29,7 +29,16 @@ from django.http import Http404
 from django.utils import timezone
 
 from leadbase.accounts.models import Membership, User
-from leadbase.leads.models import Consent, DuplicateStatus, ImportJob, Lead, PossibleDuplicate, Stage, Touch, TouchKind
+from leadbase.leads.models import (
+    Consent,
+    DuplicateStatus,
+    ImportJob,
+    Lead,
+    PossibleDuplicate,
+    Stage,
+    Touch,
+    TouchKind,
+)
 
 #: Sorts of the leads list, each backed by an index.
 SORTS = ("newest", "oldest", "name", "score")
@@ -40,9 +49,27 @@ UNASSIGNED = "none"
 
 # Columns shown on the leads list; the JSON columns stay on disk.
 _LIST_COLUMNS = (
-    "id", "workspace_id", "name", "name_key", "family_key", "email", "email_key", "phone",
-    "phone_e164", "company", "job_title", "country", "source", "stage", "score", "owner", "created_at",
-    "owner__id", "owner__email", "owner__first_name", "owner__last_name",
+    "id",
+    "workspace_id",
+    "name",
+    "name_key",
+    "family_key",
+    "email",
+    "email_key",
+    "phone",
+    "phone_e164",
+    "company",
+    "job_title",
+    "country",
+    "source",
+    "stage",
+    "score",
+    "owner",
+    "created_at",
+    "owner__id",
+    "owner__email",
+    "owner__first_name",
+    "owner__last_name",
 )
 
 
@@ -99,7 +126,7 @@ def _range(field: str, prefix: str) -> Q:
 
 
 def search_kind(q: str) -> str:
-    """How ``q`` is searched: ``email`` (contains @), ``phone`` (digits, +, separators) or ``name``."""
+    """How ``q`` is searched: ``email`` (has an @), ``phone`` (digits, + …) or ``name``."""
     if "@" in q:
         return "email"
     if _PHONE_LIKE.match(q) and sum(ch.isdigit() for ch in q) >= 3:
@@ -127,14 +154,16 @@ def phone_prefixes(q: str, region: str) -> list[str]:
     meta = PhoneMetadata.metadata_for_region(region)
     # The region's dialling-out prefix (011 in the US, a pattern in some regions), and 00,
     # which most of the world uses and nobody writes in front of a national number.
-    for pattern in ([meta.international_prefix] if meta and meta.international_prefix else []) + ["00"]:
+    for pattern in ([meta.international_prefix] if meta and meta.international_prefix else []) + [
+        "00"
+    ]:
         match = re.match(pattern, digits)
         if match and match.end() < len(digits):
-            return ["+" + digits[match.end():]]
+            return ["+" + digits[match.end() :]]
     found = set()
     if meta is not None:
         trunk = meta.national_prefix or ""
-        national = digits[len(trunk):] if trunk and digits.startswith(trunk) else digits
+        national = digits[len(trunk) :] if trunk and digits.startswith(trunk) else digits
         found.add(f"+{phonenumbers.country_code_for_region(region)}{national}")
         try:
             phone = clean_phone(q, region)
@@ -163,7 +192,9 @@ def _search_phases(q: str, region: str) -> list[_Phase]:
     return [_Phase("name_key", key), _Phase("family_key", key, exclude=(("name_key", key),))]
 
 
-def _search(qs: QuerySet[Lead], phases: list[_Phase], after: list[Any] | None, limit: int) -> tuple[list[Lead], str | None]:
+def _search(
+    qs: QuerySet[Lead], phases: list[_Phase], after: list[Any] | None, limit: int
+) -> tuple[list[Lead], str | None]:
     """Walk the phases in order, each in its index order, until ``limit + 1`` rows are found."""
     start, key, last_id = 0, None, None
     if after is not None:
@@ -177,7 +208,10 @@ def _search(qs: QuerySet[Lead], phases: list[_Phase], after: list[Any] | None, l
         for field, prefix in phase.exclude:
             page = page.exclude(_range(field, prefix))
         if index == start and key is not None:
-            page = page.filter(Q(**{f"{phase.field}__gte": key}) & (Q(**{f"{phase.field}__gt": key}) | Q(id__gt=last_id)))
+            page = page.filter(
+                Q(**{f"{phase.field}__gte": key})
+                & (Q(**{f"{phase.field}__gt": key}) | Q(id__gt=last_id))
+            )
         want = limit + 1 - len(rows)
         rows.extend((index, lead) for lead in page.order_by(phase.field, "id")[:want])
         if len(rows) > limit:
@@ -238,7 +272,9 @@ def leads_for_user(
     return _browse(qs, sort if sort in SORTS else "newest", values, limit)
 
 
-def _browse(qs: QuerySet[Lead], sort: str, after: list[Any] | None, limit: int) -> tuple[list[Lead], str | None]:
+def _browse(
+    qs: QuerySet[Lead], sort: str, after: list[Any] | None, limit: int
+) -> tuple[list[Lead], str | None]:
     try:
         if sort == "newest":
             order, where = ("-id",), (Q(id__lt=int(after[0])) if after else Q())
@@ -249,7 +285,9 @@ def _browse(qs: QuerySet[Lead], sort: str, after: list[Any] | None, limit: int) 
             key, last_id = (str(after[0]), int(after[1])) if after else (None, None)
             # The leading ``>=`` is a plain index range the database seeks to; the OR only
             # breaks ties inside it.
-            where = Q(name_key__gte=key) & (Q(name_key__gt=key) | Q(id__gt=last_id)) if after else Q()
+            where = (
+                Q(name_key__gte=key) & (Q(name_key__gt=key) | Q(id__gt=last_id)) if after else Q()
+            )
         else:
             order = ("-score", "-id")
             score, last_id = (int(after[0]), int(after[1])) if after else (None, None)
@@ -260,8 +298,12 @@ def _browse(qs: QuerySet[Lead], sort: str, after: list[Any] | None, limit: int) 
     if len(rows) <= limit:
         return rows, None
     last = rows[limit - 1]
-    values = {"newest": [last.id], "oldest": [last.id], "name": [last.name_key, last.id],
-              "score": [last.score, last.id]}[sort]
+    values = {
+        "newest": [last.id],
+        "oldest": [last.id],
+        "name": [last.name_key, last.id],
+        "score": [last.score, last.id],
+    }[sort]
     return rows[:limit], encode_cursor(values)
 
 
@@ -271,7 +313,9 @@ def owners_for_user(membership: Membership) -> list[User]:
     if not membership.sees_all_leads:
         return []
     return list(
-        User.objects.filter(memberships__workspace_id=membership.workspace_id).order_by("first_name", "last_name", "email")
+        User.objects.filter(memberships__workspace_id=membership.workspace_id).order_by(
+            "first_name", "last_name", "email"
+        )
     )
 
 
@@ -295,10 +339,15 @@ def timeline_for_lead(lead: Lead, limit: int = 200) -> list[Touch]:
     Owner changes store user ids; their names are attached as ``touch.user_labels`` with one
     more query, only when there are such touches.
     """
-    touches = list(Touch.objects.filter(lead=lead).select_related("actor").order_by("-at", "-id")[:limit])
+    touches = list(
+        Touch.objects.filter(lead=lead).select_related("actor").order_by("-at", "-id")[:limit]
+    )
     ids = {
-        value for t in touches if t.kind == TouchKind.OWNER_CHANGED
-        for value in (t.data.get("from"), t.data.get("to")) if isinstance(value, int)
+        value
+        for t in touches
+        if t.kind == TouchKind.OWNER_CHANGED
+        for value in (t.data.get("from"), t.data.get("to"))
+        if isinstance(value, int)
     }
     if ids:
         labels = {user.pk: user.label for user in User.objects.filter(pk__in=ids)}
@@ -323,7 +372,9 @@ class DuplicateOf:
 def possible_duplicates_for_lead(lead: Lead) -> list[DuplicateOf]:
     """Open possible duplicates on either side of ``lead``, with the other lead (and its owner)."""
     pairs = (
-        PossibleDuplicate.objects.filter(Q(lead_a=lead) | Q(lead_b=lead), status=DuplicateStatus.OPEN)
+        PossibleDuplicate.objects.filter(
+            Q(lead_a=lead) | Q(lead_b=lead), status=DuplicateStatus.OPEN
+        )
         .select_related("lead_a__owner", "lead_b__owner")
         .order_by("id")
     )
@@ -331,7 +382,9 @@ def possible_duplicates_for_lead(lead: Lead) -> list[DuplicateOf]:
 
 
 def _visible_pairs(membership: Membership) -> QuerySet[PossibleDuplicate]:
-    qs = PossibleDuplicate.objects.filter(workspace_id=membership.workspace_id, status=DuplicateStatus.OPEN)
+    qs = PossibleDuplicate.objects.filter(
+        workspace_id=membership.workspace_id, status=DuplicateStatus.OPEN
+    )
     if not membership.sees_all_leads:
         qs = qs.filter(lead_a__owner_id=membership.user_id, lead_b__owner_id=membership.user_id)
     return qs
@@ -356,7 +409,9 @@ def duplicates_for_user(
     return rows[:limit], encode_cursor([rows[limit - 1].id])
 
 
-def get_duplicate_for_user(membership: Membership, pk: int, write: bool = False) -> PossibleDuplicate:
+def get_duplicate_for_user(
+    membership: Membership, pk: int, write: bool = False
+) -> PossibleDuplicate:
     """The open pair ``pk`` when ``membership`` may see both leads (404 otherwise); with
     ``write`` also check the role may change leads (PermissionDenied for viewers)."""
     pair = _visible_pairs(membership).select_related("lead_a", "lead_b").filter(pk=pk).first()
@@ -399,7 +454,9 @@ def imports_for_user(membership: Membership, limit: int = 50) -> list[ImportJob]
     """The workspace's latest imports, newest first (owners and marketers only)."""
     _check_imports(membership)
     return list(
-        ImportJob.objects.filter(workspace_id=membership.workspace_id).select_related("created_by").order_by("-id")[:limit]
+        ImportJob.objects.filter(workspace_id=membership.workspace_id)
+        .select_related("created_by")
+        .order_by("-id")[:limit]
     )
 
 
@@ -407,7 +464,11 @@ def get_import_for_user(membership: Membership, pk: int) -> ImportJob:
     """The import ``pk`` of the member's workspace (404 otherwise; PermissionDenied unless the
     role may import)."""
     _check_imports(membership)
-    job = ImportJob.objects.filter(workspace_id=membership.workspace_id, pk=pk).select_related("created_by").first()
+    job = (
+        ImportJob.objects.filter(workspace_id=membership.workspace_id, pk=pk)
+        .select_related("created_by")
+        .first()
+    )
     if job is None:
         raise Http404("No such import.")
     return job

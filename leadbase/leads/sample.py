@@ -46,8 +46,8 @@ def _phone(rng: random.Random, region: str) -> str:
     example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
     digits = str(example.national_number)
     # Vary the subscriber part only, so the number stays in a valid range for the region.
-    tail = "".join(rng.choice("0123456789") for _ in range(4))
-    number = phonenumbers.PhoneNumber(country_code=example.country_code, national_number=int(digits[:-4] + tail))
+    tail = "".join(rng.choice("0123456789") for _ in range(6))
+    number = phonenumbers.PhoneNumber(country_code=example.country_code, national_number=int(digits[:-6] + tail))
     style = rng.random()
     if style < 0.35:
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -1,0 +1,73 @@
+"""leadbase serve: migrate, then run gunicorn and the background worker side by side."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from leadbase.accounts.setup import ensure_first_login
+
+
+class Command(BaseCommand):
+    help = (
+        "Apply migrations, then run the web server (gunicorn) and the background worker until "
+        "interrupted. Prints the URL and, on a fresh install, how to log in."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+        parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+        parser.add_argument("--workers", type=int, default=int(os.environ.get("LEADBASE_WEB_WORKERS", "2")),
+                            help="web worker processes (default $LEADBASE_WEB_WORKERS or 2)")
+        parser.add_argument("--no-worker", action="store_true", help="do not start the background worker")
+
+    def handle(self, *args, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        login = ensure_first_login()
+        url = f"http://{options['host']}:{options['port']}"
+        self.stdout.write(f"Leadbase is running on {url}")
+        if login:
+            self.stdout.write(f"Log in as {login[0]} with password {login[1]}")
+            self.stdout.write(f"(the password is also in {settings.DATA_DIR / 'first-login.txt'}; change it after logging in)")
+        self.stdout.flush()
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "leadbase.settings"}
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "leadbase.wsgi:application",
+                 "--bind", f"{options['host']}:{options['port']}", "--workers", str(options["workers"]),
+                 "--threads", "4", "--worker-class", "gthread", "--access-logfile", "-",
+                 "--graceful-timeout", "10", "--log-level", "warning"],
+                env=env,
+            )
+        ]
+        if not options["no_worker"]:
+            procs.append(subprocess.Popen([sys.executable, "-m", "leadbase", "worker", "--verbosity", "0"], env=env))
+
+        stopping = False
+
+        def stop(signum, frame):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        while not stopping and all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        failed = [p for p in procs if p.returncode not in (0, -signal.SIGTERM, None)]
+        if failed and not stopping:
+            sys.exit(1)
