@@ -24,7 +24,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connections, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from leadbase.accounts.models import User, Workspace
@@ -136,10 +136,10 @@ def _cleaned(
         for batch in batches:
             yield clean_batch((batch, mapping, region))
         return
-    # Fork keeps start-up instant (the modules are already imported); the children only run
-    # pure functions, and the parent's database connections are closed first so no socket or
-    # SQLite handle is shared with them.
-    connections.close_all()
+    # Fork keeps start-up instant (the modules are already imported). The children only run
+    # pure functions and leave through os._exit, so they never touch (or close) the database
+    # connection they inherit; the parent's connection — possibly inside a transaction, as in a
+    # dry run — stays valid.
     context = multiprocessing.get_context("fork")
     with context.Pool(workers) as pool:
         pending: deque = deque()
@@ -304,6 +304,8 @@ def do_set_import_mapping(job: ImportJob, mapping: list[str], region: str | None
         cols.validate_mapping(mapping)
     except CsvError as exc:
         raise ImportFileError(exc.code, exc.message) from None
+    except ValueError as exc:  # a field chosen for two columns, or an unknown target
+        raise ImportFileError("bad_mapping", str(exc)) from None
     if region and (len(region) != 2 or not region.isalpha()):
         raise ImportFileError("bad_region", "The region must be a two-letter country code such as US or DE.")
     job.mapping = mapping

@@ -92,6 +92,8 @@ class Lead(models.Model):
             models.Index(fields=["workspace", "name_key", "id"], name="lead_ws_name"),
             models.Index(fields=["workspace", "family_key", "id"], name="lead_ws_family"),
             models.Index(fields=["workspace", "-score", "-id"], name="lead_ws_score"),
+            # "New this week" and period reports; appended in order, so cheap to maintain.
+            models.Index(fields=["workspace", "created_at"], name="lead_ws_created"),
             # Identity lookups (not unique: a shared role mailbox may hold two people).
             models.Index(fields=["workspace", "email_key"], name="lead_ws_email"),
             models.Index(fields=["workspace", "phone_e164"], name="lead_ws_phone"),
