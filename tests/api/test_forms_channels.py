@@ -1,0 +1,155 @@
+"""Forms and submissions (read), channels and follower counts."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone
+
+from leadbase.capture.models import Channel, FollowerSnapshot, Form, Submission
+
+pytestmark = pytest.mark.django_db
+
+
+def make_form(workspace, slug="contact", **overrides):
+    values = {
+        "name": slug.title(),
+        "fields": [
+            {"key": "name", "label": "Name", "type": "text", "required": True},
+            {"key": "email", "label": "Email", "type": "email", "required": True},
+        ],
+        "consents": [{"purpose": "email_marketing", "text": "Send me news", "required": False}],
+    }
+    return Form.objects.create(workspace=workspace, slug=slug, **(values | overrides))
+
+
+def make_submission(form, status="processed", at=None):
+    return Submission.objects.create(
+        workspace=form.workspace,
+        form=form,
+        received_at=at or timezone.now(),
+        payload={"name": "Ada"},
+        status=status,
+    )
+
+
+def test_it_lists_the_workspace_forms_with_fields_and_consents(api_as, personas):
+    make_form(personas.workspace)
+    make_form(personas.other_workspace, slug="theirs")
+    body = api_as("viewer").get("/forms").json()
+    assert [f["slug"] for f in body["items"]] == ["contact"]
+    form = body["items"][0]
+    assert [f["key"] for f in form["fields"]] == ["name", "email"]
+    assert form["consents"][0]["text"] == "Send me news"
+    assert form["submit_url"].endswith("/f/contact")
+
+
+def test_a_form_of_another_workspace_is_not_found(api_as, personas):
+    theirs = make_form(personas.other_workspace, slug="theirs")
+    assert api_as("owner").get(f"/forms/{theirs.pk}").status_code == 404
+    mine = make_form(personas.workspace)
+    assert api_as("owner").get(f"/forms/{mine.pk}").json()["slug"] == "contact"
+
+
+def test_submissions_page_newest_first_filtered_by_form_and_status(api_as, personas):
+    contact, other = make_form(personas.workspace), make_form(personas.workspace, slug="demo")
+    start = timezone.now() - timedelta(hours=1)
+    ids = [make_submission(contact, at=start + timedelta(minutes=i)).pk for i in range(5)]
+    make_submission(contact, status="spam")
+    make_submission(other)
+    client = api_as("marketer")
+    seen, cursor = [], None
+    while True:
+        params = {"form": contact.pk, "status": "processed", "limit": 2} | (
+            {"cursor": cursor} if cursor else {}
+        )
+        body = client.get("/submissions", params).json()
+        seen += [s["id"] for s in body["items"]]
+        if not (cursor := body["next_cursor"]):
+            break
+    assert seen == ids[::-1]
+
+
+def test_submissions_are_for_roles_that_see_every_lead(api_as, personas):
+    make_submission(make_form(personas.workspace))
+    assert api_as("sales").get("/submissions").status_code == 403
+    assert len(api_as("viewer").get("/submissions").json()["items"]) == 1
+
+
+def test_submissions_of_another_workspace_stay_hidden(api_as, personas):
+    theirs = make_submission(make_form(personas.other_workspace, slug="theirs"))
+    assert api_as("owner").get("/submissions").json()["items"] == []
+    assert api_as("owner").get(f"/submissions/{theirs.pk}").status_code == 404
+
+
+def test_it_adds_a_channel_and_refuses_the_same_handle_twice(api_as, personas):
+    client = api_as("marketer")
+    response = client.post(
+        "/channels",
+        {"platform": "instagram", "handle": "@acme", "url": "https://instagram.com/acme"},
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["handle"] == "acme"
+    again = client.post("/channels", {"platform": "instagram", "handle": "ACME"})
+    assert again.status_code == 409
+    assert again.json()["detail"][0]["field"] == "handle"
+    assert Channel.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"platform": "myspace", "handle": "acme"}, "platform"),
+        ({"platform": "x", "handle": "   "}, "handle"),
+        ({"platform": "x", "handle": "acme", "url": "javascript:alert(1)"}, "url"),
+        ({"platform": "x", "handle": "acme", "followers": 3}, "followers"),
+    ],
+)
+def test_a_bad_channel_is_refused_naming_the_field(api_as, body, field):
+    response = api_as("owner").post("/channels", body)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == field
+
+
+def test_only_owners_and_marketers_add_channels(api_as):
+    assert api_as("sales").post("/channels", {"platform": "x", "handle": "acme"}).status_code == 403
+
+
+def test_it_records_follower_counts_and_shows_the_latest(api_as, personas):
+    channel = Channel.objects.create(workspace=personas.workspace, platform="x", handle="acme")
+    client = api_as("owner")
+    today = timezone.localdate()
+    for day, followers in ((today - timedelta(days=7), 100), (today, 150), (today, 155)):
+        response = client.post(
+            f"/channels/{channel.pk}/snapshots", {"date": day.isoformat(), "followers": followers}
+        )
+        assert response.status_code == 201, response.json()
+    assert FollowerSnapshot.objects.count() == 2, "the second count of a day replaces the first"
+    listed = client.get("/channels").json()["items"][0]
+    assert (listed["followers"], listed["followers_on"]) == (155, today.isoformat())
+    detail = client.get(f"/channels/{channel.pk}").json()
+    assert [s["followers"] for s in detail["snapshots"]] == [100, 155]
+
+
+def test_a_follower_count_in_the_future_or_negative_is_refused(api_as, personas):
+    channel = Channel.objects.create(workspace=personas.workspace, platform="x", handle="acme")
+    client = api_as("owner")
+    tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
+    future = client.post(f"/channels/{channel.pk}/snapshots", {"date": tomorrow, "followers": 1})
+    assert (future.status_code, future.json()["detail"][0]["field"]) == (422, "date")
+    negative = client.post(
+        f"/channels/{channel.pk}/snapshots", {"date": date.today().isoformat(), "followers": -1}
+    )
+    assert (negative.status_code, negative.json()["detail"][0]["field"]) == (422, "followers")
+
+
+def test_a_channel_of_another_workspace_is_not_found(api_as, personas):
+    theirs = Channel.objects.create(workspace=personas.other_workspace, platform="x", handle="them")
+    client = api_as("owner")
+    assert client.get(f"/channels/{theirs.pk}").status_code == 404
+    snapshot = client.post(
+        f"/channels/{theirs.pk}/snapshots", {"date": date.today().isoformat(), "followers": 1}
+    )
+    assert snapshot.status_code == 404
+    assert client.get("/channels").json()["items"] == []
