@@ -18,7 +18,9 @@ EVENTS = ("lead.created", "lead.updated", "lead.stage_changed", "submission.spam
 class Endpoint(models.Model):
     """A URL of the workspace that receives signed POSTs for the events it subscribes to."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="webhook_endpoints"
+    )
     url = models.URLField(max_length=1000)
     secret = models.CharField(max_length=64)
     events = models.JSONField(default=list, help_text="Event names; empty means all.")
@@ -51,23 +53,31 @@ class Delivery(models.Model):
     """
 
     # db_index=False: the composite indexes below lead with the endpoint.
-    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
+    endpoint = models.ForeignKey(
+        Endpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
     event = models.CharField(max_length=32)
     event_id = models.CharField(max_length=40, unique=True)
     payload = models.JSONField()
-    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
     attempts = models.PositiveSmallIntegerField(default=0)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="When the retry is scheduled.")
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the retry is scheduled."
+    )
 
     class Meta:
         indexes = [
             # The delivery log: newest first, cut by keyset on the id.
             models.Index(fields=["endpoint", "-id"], name="delivery_endpoint_id"),
             # "Recent failures" per endpoint: a range of one status, not a scan of every delivery.
-            models.Index(fields=["endpoint", "status", "-created_at"], name="delivery_endpoint_status"),
+            models.Index(
+                fields=["endpoint", "status", "-created_at"], name="delivery_endpoint_status"
+            ),
         ]

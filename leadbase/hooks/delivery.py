@@ -1,0 +1,239 @@
+"""One delivery attempt: claim it, sign and POST the payload, record the outcome, plan the retry.
+
+Concurrency. The same attempt may be run twice: the task queues deliver at least once, and
+"Redeliver" queues a second task for a delivery that may already have one. So every attempt is
+claimed with a conditional UPDATE on ``(status, attempts)``: of two workers holding the same task
+only one changes the row, and the other returns without sending. ``attempts`` only ever grows,
+so a task left over from an earlier attempt can never match again. No transaction is open
+while the request is in flight (a slow receiver must not hold the database), and the outcome is
+written under the same kind of condition (still ``sending``, same attempt), so a late worker
+cannot overwrite a newer state.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import random
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from leadbase.hooks.models import Delivery, DeliveryStatus, Endpoint
+from leadbase.hooks.payloads import TEST_EVENT
+from leadbase.hooks.signing import sign
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "Leadbase-Webhooks/1"
+#: Wait before the first retry; it doubles on each further failure up to MAX_DELAY.
+BASE_DELAY = timedelta(seconds=30)
+MAX_DELAY = timedelta(hours=6)
+#: ± this fraction of random spread, so retries after an outage do not all arrive together.
+JITTER = 0.2
+_ERROR_BODY_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The answer to one POST: the HTTP status (None without a response) and what went wrong."""
+
+    status: int | None
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+def queue_attempt(delivery_id: int, attempt: int, *, run_after: datetime | None = None) -> None:
+    """Queue attempt ``attempt + 1`` of the delivery now, or not before ``run_after``."""
+    # Imported here, not at the top: defining a task builds the task backend from the settings,
+    # which must not happen while the apps load (the tests, for one, choose a backend after).
+    from leadbase.hooks.tasks import deliver
+
+    (deliver.using(run_after=run_after) if run_after else deliver).enqueue(delivery_id, attempt)
+
+
+def retry_delay(attempts: int, rand: Callable[[], float] = random.random) -> timedelta:
+    """How long to wait after ``attempts`` failed attempts: 30 s × 2^(attempts − 1), ± 20 %
+    jitter, never more than 6 hours."""
+    # The exponent is capped (2^16 × 30 s is far past MAX_DELAY) so no timedelta overflows.
+    base = min(BASE_DELAY * 2 ** min(max(attempts - 1, 0), 16), MAX_DELAY)
+    return min(base * (1 - JITTER + 2 * JITTER * rand()), MAX_DELAY)
+
+
+def request_headers(
+    event: str, event_id: str, secret: str, body: bytes, timestamp: int
+) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "Leadbase-Event": event,
+        "Leadbase-Delivery": event_id,
+        "Leadbase-Timestamp": str(timestamp),
+        "Leadbase-Signature": sign(secret, timestamp, body),
+    }
+
+
+def encode(payload: dict) -> bytes:
+    """The exact bytes sent and signed (compact JSON, UTF-8)."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """A 3xx is recorded as a failure, never followed: the signed body only goes to the URL the
+    owner entered, not to wherever a redirect points (another host, or inside this network)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        return None
+
+
+_opener = urllib.request.build_opener(_RefuseRedirects)
+
+
+def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Outcome:
+    """POST ``body``; every failure (refused, timeout, TLS, non-2xx) becomes an Outcome."""
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with _opener.open(request, timeout=timeout) as response:
+            return Outcome(response.status)
+    except urllib.error.HTTPError as exc:
+        try:
+            if 300 <= exc.code < 400:
+                location = exc.headers.get("Location", "")
+                return Outcome(
+                    exc.code, f"Redirect to {location} not followed; enter the final URL instead."
+                )
+            excerpt = _excerpt(exc)
+            return Outcome(
+                exc.code, f"HTTP {exc.code}: {excerpt}" if excerpt else f"HTTP {exc.code}"
+            )
+        finally:
+            exc.close()
+    except urllib.error.URLError as exc:
+        return Outcome(None, _describe(exc.reason, timeout))
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        return Outcome(None, _describe(exc, timeout))
+
+
+def _excerpt(exc: urllib.error.HTTPError) -> str:
+    try:
+        return exc.read(_ERROR_BODY_CHARS).decode("utf-8", "replace").strip()
+    except (OSError, http.client.HTTPException):
+        return ""
+
+
+def _describe(reason: object, timeout: float) -> str:
+    if isinstance(reason, TimeoutError):
+        return f"No answer within {timeout:g} s."
+    return str(reason) or type(reason).__name__
+
+
+def attempt_delivery(delivery_id: int, attempt: int) -> str:
+    """Claim and make attempt ``attempt + 1`` of the delivery; returns its new status, or
+    ``skipped`` when another worker has it or it has moved on."""
+    # A plain single-table condition, on purpose: an UPDATE filtered through a join becomes
+    # ``WHERE id IN (subquery)``, which PostgreSQL does not re-check after waiting on a
+    # concurrent update of the row, so two workers could both "win".
+    claimed = Delivery.objects.filter(
+        pk=delivery_id, status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED], attempts=attempt
+    ).update(
+        status=DeliveryStatus.SENDING,
+        attempts=attempt + 1,
+        last_attempt_at=timezone.now(),
+        next_attempt_at=None,
+    )
+    delivery = (
+        Delivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
+        if claimed
+        else None
+    )
+    if delivery is None:
+        return "skipped"
+    endpoint = delivery.endpoint
+    if not endpoint.is_active:
+        _mine(delivery).update(
+            status=DeliveryStatus.GAVE_UP, error="Not sent: the endpoint is disabled."
+        )
+        return DeliveryStatus.GAVE_UP
+    body = encode(delivery.payload)
+    headers = request_headers(
+        delivery.event, delivery.event_id, endpoint.secret, body, int(time.time())
+    )
+    outcome = post(endpoint.url, body, headers, settings.WEBHOOK_TIMEOUT_SECONDS)
+    return record_outcome(delivery, outcome)
+
+
+def _mine(delivery: Delivery) -> QuerySet[Delivery]:
+    """The delivery row, only while it is still in the attempt this worker claimed."""
+    return Delivery.objects.filter(
+        pk=delivery.pk, status=DeliveryStatus.SENDING, attempts=delivery.attempts
+    )
+
+
+def record_outcome(delivery: Delivery, outcome: Outcome) -> str:
+    """Write the attempt's outcome; on failure count it against the endpoint (disabling it after
+    ``WEBHOOK_DISABLE_AFTER`` in a row) and schedule the retry, or give up."""
+    now = timezone.now()
+    with transaction.atomic():
+        if outcome.ok:
+            if _mine(delivery).update(
+                status=DeliveryStatus.DELIVERED,
+                response_status=outcome.status,
+                error="",
+                delivered_at=now,
+            ):
+                Endpoint.objects.filter(pk=delivery.endpoint_id, consecutive_failures__gt=0).update(
+                    consecutive_failures=0
+                )
+            return DeliveryStatus.DELIVERED
+        disabled = _count_failure(delivery.endpoint_id, now)
+        retry = (
+            not disabled
+            and delivery.event != TEST_EVENT
+            and delivery.attempts < settings.WEBHOOK_MAX_ATTEMPTS
+        )
+        run_after = now + retry_delay(delivery.attempts) if retry else None
+        status = DeliveryStatus.FAILED if retry else DeliveryStatus.GAVE_UP
+        error = outcome.error + (" The endpoint is disabled; no more retries." if disabled else "")
+        updated = _mine(delivery).update(
+            status=status,
+            response_status=outcome.status,
+            error=error[:2000],
+            next_attempt_at=run_after,
+        )
+        if updated and retry:
+            transaction.on_commit(
+                partial(queue_attempt, delivery.pk, delivery.attempts, run_after=run_after)
+            )
+    return status
+
+
+def _count_failure(endpoint_id: int, now: datetime) -> bool:
+    """Count a failed attempt; True when the endpoint is (now) disabled."""
+    Endpoint.objects.filter(pk=endpoint_id).update(
+        consecutive_failures=F("consecutive_failures") + 1
+    )
+    limit = settings.WEBHOOK_DISABLE_AFTER
+    if Endpoint.objects.filter(
+        pk=endpoint_id, is_active=True, consecutive_failures__gte=limit
+    ).update(
+        is_active=False,
+        disabled_at=now,
+        disabled_reason=f"Disabled automatically after {limit} failed attempts in a row.",
+    ):
+        logger.warning(
+            "Webhook endpoint %s disabled after %s failed attempts in a row", endpoint_id, limit
+        )
+    return not Endpoint.objects.filter(pk=endpoint_id, is_active=True).exists()

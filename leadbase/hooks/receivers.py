@@ -1,0 +1,94 @@
+"""Turns lead and capture events into webhook deliveries.
+
+The signals arrive after the transaction that caused them has committed, one per batch (an
+import announces thousands of leads at once). A batch costs one query when the workspace has
+no endpoint for the event; otherwise one query for the leads and bulk inserts, whatever its
+size, and one delivery per lead and endpoint.
+
+A failure here is logged, not raised: the lead is saved already, and an exception would turn
+the form submission or API call that saved it into an error for the person who made it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from django.dispatch import receiver
+
+from leadbase.capture.signals import submission_spam
+from leadbase.hooks.actions import do_queue_deliveries
+from leadbase.hooks.payloads import leads_data
+from leadbase.hooks.queries import endpoints_for_event
+from leadbase.leads.signals import lead_stage_changed, leads_created, leads_updated
+
+logger = logging.getLogger(__name__)
+
+
+@receiver(leads_created, dispatch_uid="hooks.leads_created")
+def on_leads_created(
+    sender: Any, *, workspace_id: int, lead_ids: Sequence[int], **kwargs: Any
+) -> None:
+    _queue_lead_event("lead.created", workspace_id, lead_ids)
+
+
+@receiver(leads_updated, dispatch_uid="hooks.leads_updated")
+def on_leads_updated(
+    sender: Any, *, workspace_id: int, lead_ids: Sequence[int], **kwargs: Any
+) -> None:
+    _queue_lead_event("lead.updated", workspace_id, lead_ids)
+
+
+@receiver(lead_stage_changed, dispatch_uid="hooks.lead_stage_changed")
+def on_lead_stage_changed(
+    sender: Any, *, workspace_id: int, lead_id: int, old: str, new: str, **kwargs: Any
+) -> None:
+    # The change itself travels with the event: by the time the payload is read the lead may
+    # have moved on again, so its current stage alone would not say what happened.
+    _queue_lead_event(
+        "lead.stage_changed", workspace_id, [lead_id], {"stage_change": {"from": old, "to": new}}
+    )
+
+
+@receiver(submission_spam, dispatch_uid="hooks.submission_spam")
+def on_submission_spam(
+    sender: Any,
+    *,
+    workspace_id: int,
+    submission_id: int,
+    form_slug: str,
+    reason: str,
+    **kwargs: Any,
+) -> None:
+    try:
+        endpoints = endpoints_for_event(workspace_id, "submission.spam")
+        if endpoints:
+            submission = {"id": submission_id, "form": form_slug, "reason": reason}
+            do_queue_deliveries(endpoints, "submission.spam", [{"submission": submission}])
+    except Exception:
+        logger.exception(
+            "Could not queue the submission.spam webhook of submission %s", submission_id
+        )
+
+
+def _queue_lead_event(
+    event: str, workspace_id: int, lead_ids: Sequence[int], extra: dict[str, Any] | None = None
+) -> None:
+    try:
+        endpoints = endpoints_for_event(workspace_id, event)
+        if not endpoints:
+            return
+        leads = leads_data(workspace_id, lead_ids)
+        items = [
+            {"lead": leads[pk], **(extra or {})} for pk in dict.fromkeys(lead_ids) if pk in leads
+        ]
+        if items:
+            do_queue_deliveries(endpoints, event, items)
+    except Exception:
+        logger.exception(
+            "Could not queue the %s webhooks of %s lead(s) in workspace %s",
+            event,
+            len(lead_ids),
+            workspace_id,
+        )
