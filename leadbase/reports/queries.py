@@ -1,0 +1,466 @@
+"""The report queries: *Sources* and *Owned vs rented* (docs/reports.md explains every figure).
+
+Each table is ONE grouped SQL statement whatever the number of leads, clicks or submissions:
+its parts (clicks, journal rows, leads) are grouped by the ORM, glued with UNION ALL and
+summed by an outer GROUP BY, so SQLite and PostgreSQL run the same portable SQL and nothing
+is counted in Python. Python only shapes the few grouped rows (labels, ratios, weeks); the
+channel table also reads the channels, to list those without traffic.
+
+Attribution, in short:
+- a *click* belongs to its tracked link's channel, landing page form and UTM tags;
+- a *submission* (journal row) belongs to the channel of the link in its ``link_code``, to
+  its form, and to the UTM tags it was posted with;
+- a *new lead* belongs to its first touch: ``Lead.source``/``source_ref`` and ``utm_*``;
+  for the channel table, a new lead is a processed submission through the channel's link
+  whose outcome was ``created``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.db import connection
+from django.db.models import (
+    Case,
+    CharField,
+    DateTimeField,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce, Least, Lower
+from django.utils import timezone
+
+from leadbase.accounts.models import Workspace
+from leadbase.capture.models import (
+    Channel,
+    FollowerSnapshot,
+    LinkClick,
+    Submission,
+    SubmissionStatus,
+    TrackedLink,
+)
+from leadbase.leads.models import Consent, ConsentStatus, Lead, Purpose
+
+#: Period choices of the Sources report: key → (days or None for all time, label).
+PERIODS = {
+    "7": (7, "Last 7 days"),
+    "30": (30, "Last 30 days"),
+    "90": (90, "Last 90 days"),
+    "all": (None, "All time"),
+}
+DEFAULT_PERIOD = "30"
+#: Range choices of the Owned vs rented report: key → (weeks or None for all, label).
+WEEK_RANGES = {
+    "12": (12, "Last 12 weeks"),
+    "26": (26, "Last 26 weeks"),
+    "52": (52, "Last 52 weeks"),
+    "all": (None, "All time"),
+}
+DEFAULT_WEEKS = "12"
+METRICS = ("clicks", "submissions", "spam", "new_leads", "merged")
+#: Other spellings of a platform in utm_source (compared lowercased).
+PLATFORM_ALIASES = {
+    "x": ("x", "twitter"),
+    "facebook": ("facebook", "fb"),
+    "instagram": ("instagram", "ig"),
+    "youtube": ("youtube", "yt"),
+}
+
+
+@dataclass
+class Period:
+    """A report period: its key (URL value), label and start (None: all time)."""
+
+    key: str
+    label: str
+    since: datetime | None
+
+
+def period_for(key: str | None) -> Period:
+    """The Sources period named ``key`` ("7", "30", "90", "all"); anything else is the default."""
+    key = key if key in PERIODS else DEFAULT_PERIOD
+    days, label = PERIODS[key]
+    return Period(key, label, timezone.now() - timedelta(days=days) if days else None)
+
+
+@dataclass
+class SourceRow:
+    """One row of a Sources table: what it is (``name``, ``detail``) and its counts."""
+
+    name: str
+    detail: str
+    clicks: int = 0
+    submissions: int = 0
+    spam: int = 0
+    new_leads: int = 0
+    merged: int = 0
+    channel: Channel | None = None
+
+    @property
+    def conversion_pct(self) -> float | None:
+        """New leads ÷ clicks in percent, or None without clicks (may exceed 100: leads also
+        arrive without clicking a tracked link)."""
+        return self.new_leads * 100 / self.clicks if self.clicks else None
+
+
+def totals(rows: list[SourceRow]) -> SourceRow:
+    """The sum of a table's rows (each click, submission and lead is in at most one row)."""
+    total = SourceRow("Total", "")
+    for row in rows:
+        for name in METRICS:
+            setattr(total, name, getattr(total, name) + getattr(row, name))
+    return total
+
+
+# --- Sources -----------------------------------------------------------------------------------
+
+
+def _flag(condition: Q) -> Case:
+    return Case(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField())
+
+
+def _part(queryset: QuerySet, keys: list, **metrics) -> QuerySet:
+    """``queryset`` grouped by ``keys`` as rows (k0, k1, …, clicks, submissions, spam,
+    new_leads, merged): each metric the sum of its 0/1 flag per row, 0 when not given.
+
+    Grouping inside each part keeps the UNION small: a few rows per key, not one per lead."""
+    keyed = queryset.order_by().annotate(**{f"k{i}": key for i, key in enumerate(keys)})
+    sums = {
+        name: Sum(metrics[name]) if name in metrics else Value(0, output_field=IntegerField())
+        for name in METRICS
+    }
+    return keyed.values(*(f"k{i}" for i in range(len(keys)))).annotate(**sums)
+
+
+def _sum_parts(parts: list[QuerySet], key_count: int) -> list[tuple]:
+    """``SELECT k…, SUM(metric)… FROM (part UNION ALL part …) GROUP BY k…``: one statement."""
+    union = parts[0].union(*parts[1:], all=True)
+    sql, params = union.query.sql_with_params()
+    qn = connection.ops.quote_name
+    keys = ", ".join(qn(f"k{i}") for i in range(key_count))
+    sums = ", ".join(f"SUM({qn(name)})" for name in METRICS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {keys}, {sums} FROM ({sql}) parts GROUP BY {keys}", params)
+        return [(*row[:key_count], *map(int, row[key_count:])) for row in cursor.fetchall()]
+
+
+def _clicks(workspace: Workspace, since: datetime | None) -> QuerySet[LinkClick]:
+    clicks = LinkClick.objects.filter(link__workspace=workspace)
+    return clicks.filter(at__gte=since) if since else clicks
+
+
+def _journal(workspace: Workspace, since: datetime | None) -> QuerySet[Submission]:
+    rows = Submission.objects.filter(
+        workspace=workspace, status__in=(SubmissionStatus.PROCESSED, SubmissionStatus.SPAM)
+    )
+    return rows.filter(received_at__gte=since) if since else rows
+
+
+def _new_leads(workspace: Workspace, since: datetime | None) -> QuerySet[Lead]:
+    leads = Lead.objects.filter(workspace=workspace)
+    return leads.filter(created_at__gte=since) if since else leads
+
+
+_PROCESSED = Q(status=SubmissionStatus.PROCESSED)
+_JOURNAL_METRICS = {
+    "submissions": _flag(_PROCESSED),
+    "spam": _flag(Q(status=SubmissionStatus.SPAM)),
+    "merged": _flag(_PROCESSED & Q(outcome="merged")),
+}
+_ONE = Value(1, output_field=IntegerField())
+
+
+def sources_by_channel(workspace: Workspace, since: datetime | None) -> list[SourceRow]:
+    """Per channel (every channel of the workspace, by platform and handle), since ``since``:
+    clicks on its tracked links; journal rows whose ``link_code`` is one of its links —
+    processed (submissions), spam, processed with outcome ``created`` (new leads) and
+    ``merged``. One grouped statement, plus one to list the channels."""
+    channel_of_code = TrackedLink.objects.filter(
+        workspace=workspace, code=OuterRef("link_code")
+    ).values("channel_id")
+    parts = [
+        _part(
+            _clicks(workspace, since).filter(link__channel__isnull=False),
+            [F("link__channel_id")],
+            clicks=_ONE,
+        ),
+        _part(
+            _journal(workspace, since).exclude(link_code=""),
+            [Subquery(channel_of_code[:1], output_field=IntegerField())],
+            new_leads=_flag(_PROCESSED & Q(outcome="created")),
+            **_JOURNAL_METRICS,
+        ),
+    ]
+    counts = {row[0]: row[1:] for row in _sum_parts(parts, 1)}
+    rows = []
+    for channel in Channel.objects.filter(workspace=workspace).order_by("platform", "handle"):
+        row = SourceRow(channel.get_platform_display(), channel.handle, channel=channel)
+        for name, value in zip(METRICS, counts.get(channel.pk, (0,) * len(METRICS)), strict=True):
+            setattr(row, name, value)
+        rows.append(row)
+    return rows
+
+
+def _table(parts: list[QuerySet]) -> list[SourceRow]:
+    rows = [
+        SourceRow(name or "", detail or "", *counts)
+        for name, detail, *counts in _sum_parts(parts, 2)
+    ]
+    return sorted(rows, key=lambda r: (-r.new_leads, -r.submissions, -r.clicks, r.name, r.detail))
+
+
+def sources_by_lead_source(workspace: Workspace, since: datetime | None) -> list[SourceRow]:
+    """Per first-touch source (``Lead.source``, ``Lead.source_ref``), since ``since``: new
+    leads created with it; for forms (source ``form``, ref = the form's slug) also the clicks
+    on tracked links to the form's landing pages and the form's journal rows. One grouped
+    statement; the busiest source first."""
+    form = Value("form", output_field=CharField())
+    parts = [
+        _part(
+            _clicks(workspace, since).filter(link__page__isnull=False),
+            [form, F("link__page__form__slug")],
+            clicks=_ONE,
+        ),
+        _part(_journal(workspace, since), [form, F("form__slug")], **_JOURNAL_METRICS),
+        _part(_new_leads(workspace, since), [F("source"), F("source_ref")], new_leads=_ONE),
+    ]
+    return _table(parts)
+
+
+def sources_by_campaign(workspace: Workspace, since: datetime | None) -> list[SourceRow]:
+    """Per (utm_source, utm_campaign), since ``since``: clicks on tracked links with those
+    tags, journal rows posted with them, and new leads whose first touch had them (values
+    compared exactly as written; untagged traffic is the row with both empty). One grouped
+    statement; the busiest campaign first."""
+
+    def posted(key: str) -> Coalesce:
+        return Coalesce(KeyTextTransform(key, "utm"), Value(""), output_field=CharField())
+
+    parts = [
+        _part(
+            _clicks(workspace, since), [F("link__utm_source"), F("link__utm_campaign")], clicks=_ONE
+        ),
+        _part(
+            _journal(workspace, since),
+            [posted("utm_source"), posted("utm_campaign")],
+            **_JOURNAL_METRICS,
+        ),
+        _part(_new_leads(workspace, since), [F("utm_source"), F("utm_campaign")], new_leads=_ONE),
+    ]
+    return _table(parts)
+
+
+# --- Owned vs rented ---------------------------------------------------------------------------
+
+
+def _week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _reachable_since() -> Least:
+    """When a lead became reachable: the earliest granted consent that can be used — email
+    marketing with a valid email, calls with a valid phone. NULL when there is none."""
+    granted = Consent.objects.filter(lead=OuterRef("pk"), status=ConsentStatus.GRANTED)
+
+    def usable(purpose: str, contact: str) -> Case:
+        at = Subquery(
+            granted.filter(purpose=purpose).values("at")[:1], output_field=DateTimeField()
+        )
+        return Case(
+            When(Q(**{f"{contact}__isnull": False}), then=at),
+            default=None,
+            output_field=DateTimeField(),
+        )
+
+    email, calls = usable(Purpose.EMAIL_MARKETING, "email_key"), usable(Purpose.CALLS, "phone_e164")
+    # Least() is NULL on SQLite when either side is; coalescing both sides makes it portable.
+    return Least(Coalesce(email, calls), Coalesce(calls, email), output_field=DateTimeField())
+
+
+def _week_case(column: str, weeks: list[date]) -> tuple[str, list]:
+    """SQL for the Monday (``YYYY-MM-DD``) of the week among ``weeks`` that the datetime
+    ``column`` falls in, NULL before the first; weeks start at local midnight.
+
+    A balanced tree of CASEs, so a row costs log2(len(weeks)) comparisons. Plain comparisons
+    rather than TruncWeek, which SQLite runs as a Python function per row (most of the time of
+    this report on a large workspace).
+    """
+    starts = [
+        connection.ops.adapt_datetimefield_value(timezone.make_aware(datetime.combine(w, time.min)))
+        for w in weeks
+    ]
+
+    def choose(low: int, high: int) -> tuple[str, list]:
+        # Outcome 0 is "before the first week"; outcome k is weeks[k - 1].
+        if low == high:
+            return ("NULL", []) if low == 0 else ("%s", [weeks[low - 1].isoformat()])
+        middle = (low + high + 1) // 2
+        later, later_params = choose(middle, high)
+        earlier, earlier_params = choose(low, middle - 1)
+        return f"CASE WHEN {column} >= %s THEN {later} ELSE {earlier} END", [
+            starts[middle - 1],
+            *later_params,
+            *earlier_params,
+        ]
+
+    return choose(0, len(weeks))
+
+
+def owned_by_channel_week(
+    workspace: Workspace, platforms: list[str], weeks: list[date]
+) -> list[tuple[str, int | None, date | None, int]]:
+    """Reachable consented leads grouped by how they can be attributed and the week they became
+    reachable: rows (platform matched by utm_source or "", channel of the tracked link their
+    creating submission came through or None, Monday among ``weeks`` or None before them,
+    count).
+
+    Only leads some channel may claim are counted: first-touch utm_source (lowercased) is one
+    of ``platforms`` or an alias of it, or the submission that created them carries a tracked
+    link code (the caller matches the channel). One grouped statement.
+    """
+    aliases = {p: PLATFORM_ALIASES.get(p, (p,)) for p in platforms}
+    platform = Case(
+        *[When(Q(src__in=names), then=Value(p)) for p, names in aliases.items()],
+        default=Value(""),
+        output_field=CharField(),
+    )
+    link_channel = (
+        Submission.objects.filter(lead_id=OuterRef("pk"), outcome="created")
+        .exclude(link_code="")
+        .annotate(
+            ch=Subquery(
+                TrackedLink.objects.filter(code=OuterRef("link_code")).values("channel_id")[:1]
+            )
+        )
+        .order_by("received_at")
+        .values("ch")[:1]
+    )
+    through_links = Submission.objects.filter(workspace=workspace, outcome="created").exclude(
+        link_code=""
+    )
+    leads = (
+        Lead.objects.filter(workspace=workspace)
+        .annotate(src=Lower("utm_source"))
+        # The uncorrelated tests first, so the per-lead subqueries below only run for the leads
+        # some channel may claim, not for every lead of the workspace.
+        .filter(
+            Q(src__in=sorted({a for names in aliases.values() for a in names}))
+            | Q(pk__in=through_links.values("lead_id"))
+        )
+        .annotate(
+            k0=platform,
+            k1=Subquery(link_channel, output_field=IntegerField()),
+            since=_reachable_since(),
+        )
+        .order_by()
+        .values("k0", "k1", "since")
+    )
+    inner, inner_params = leads.query.sql_with_params()
+    week, week_params = _week_case("since", weeks)
+    # `since` is computed once per lead in the innermost SELECT, then filtered and bucketed.
+    sql = (
+        f"SELECT k0, k1, week, COUNT(*) FROM (SELECT k0, k1, {week} AS week FROM ({inner}) leads "
+        f"WHERE since IS NOT NULL) weeks GROUP BY k0, k1, week"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*week_params, *inner_params])
+        return [
+            (p, ch, w and date.fromisoformat(str(w)[:10]), int(n))
+            for p, ch, w, n in cursor.fetchall()
+        ]
+
+
+@dataclass
+class ChannelTrend:
+    """One channel over the report's weeks (Mondays): ``followers`` is the last count on or
+    before each week's end (None before the first count), ``owned`` the reachable consented
+    leads attributed to the channel up to each week's end; ``owned_before`` those before the
+    first week."""
+
+    channel: Channel
+    weeks: list[date]
+    followers: list[int | None] = field(default_factory=list)
+    owned: list[int] = field(default_factory=list)
+    owned_before: int = 0
+
+    @property
+    def followers_now(self) -> int | None:
+        return self.followers[-1] if self.followers else None
+
+    @property
+    def owned_now(self) -> int:
+        return self.owned[-1] if self.owned else self.owned_before
+
+    @property
+    def owned_new(self) -> int:
+        """Owned leads gained during the report's weeks."""
+        return self.owned_now - self.owned_before
+
+    @property
+    def per_thousand(self) -> float | None:
+        """Owned leads per 1,000 followers at the latest week (None without a follower count)."""
+        return self.owned_now * 1000 / self.followers_now if self.followers_now else None
+
+
+def owned_vs_rented(workspace: Workspace, weeks: int | None) -> list[ChannelTrend]:
+    """Every channel's followers and owned leads week by week, over the last ``weeks`` weeks
+    (the current one included) or, with None, since the first follower count or channel
+    (owned leads from before are in the first week's figure).
+
+    Three statements whatever the data: the channels, their snapshots, and the grouped owned
+    leads (``owned_by_channel_week``). A lead attributed to a channel both by its utm_source and
+    by a tracked link counts once for it.
+    """
+    channels = list(Channel.objects.filter(workspace=workspace).order_by("platform", "handle"))
+    if not channels:
+        return []
+    history: dict[int, list[tuple[date, int]]] = defaultdict(list)
+    snapshots = FollowerSnapshot.objects.filter(channel__workspace=workspace).order_by(
+        "channel_id", "date"
+    )
+    for channel_id, day, followers in snapshots.values_list("channel_id", "date", "followers"):
+        history[channel_id].append((day, followers))
+
+    today = timezone.localdate()
+    end = _week_start(today)
+    if weeks:
+        start = end - timedelta(weeks=weeks - 1)
+    else:
+        firsts = [points[0][0] for points in history.values()]
+        start = _week_start(min([timezone.localdate(c.created_at) for c in channels] + firsts))
+    week_list = [start + timedelta(weeks=i) for i in range((end - start).days // 7 + 1)]
+
+    weekly: dict[int, dict[date | None, int]] = defaultdict(lambda: defaultdict(int))
+    platforms = sorted({c.platform for c in channels})
+    for platform, link_channel, week, count in owned_by_channel_week(
+        workspace, platforms, week_list
+    ):
+        for channel in channels:
+            if channel.pk == link_channel or (platform and platform == channel.platform):
+                weekly[channel.pk][week] += count
+
+    trends = []
+    for channel in channels:
+        counts, points = weekly[channel.pk], history[channel.pk]
+        trend = ChannelTrend(channel, week_list, owned_before=counts.get(None, 0))
+        cumulative, latest, index = trend.owned_before, None, 0
+        for week in week_list:
+            cumulative += counts.get(week, 0)
+            week_end = min(week + timedelta(days=6), today)
+            while index < len(points) and points[index][0] <= week_end:
+                latest = points[index][1]
+                index += 1
+            trend.followers.append(latest)
+            trend.owned.append(cumulative)
+        trends.append(trend)
+    return trends

@@ -1,0 +1,233 @@
+"""Report figures on small hand-made datasets: every count is asserted exactly."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from leadbase.capture.channels import LinkSpec, do_create_channel, do_create_link
+from leadbase.capture.models import FollowerSnapshot, LinkClick
+from leadbase.reports.queries import (
+    owned_vs_rented,
+    period_for,
+    sources_by_campaign,
+    sources_by_channel,
+    sources_by_lead_source,
+    totals,
+)
+from tests.reports.builders import ago, consent, journal, lead_with
+
+pytestmark = pytest.mark.django_db
+
+COUNTS = ("clicks", "submissions", "spam", "new_leads", "merged")
+
+
+def counts(row) -> tuple[int, ...]:
+    return tuple(getattr(row, name) for name in COUNTS)
+
+
+def click(link, days_ago: float = 1, times: int = 1) -> None:
+    LinkClick.objects.bulk_create([LinkClick(link=link, at=ago(days_ago)) for _ in range(times)])
+
+
+@pytest.fixture
+def sources_data(personas, contact_page):
+    """Instagram and Facebook with links to /p/contact, an Instagram bio link to a shop, their
+    clicks, journal rows and leads; some of it older than 30 days, some in another workspace."""
+    ws, form = personas.workspace, contact_page.form
+    instagram = do_create_channel(ws, platform="instagram", handle="acme", actor=None)
+    facebook = do_create_channel(ws, platform="facebook", handle="acmefb", actor=None)
+    do_create_channel(ws, platform="youtube", handle="quiet", actor=None)
+    ig_post = do_create_link(
+        ws,
+        LinkSpec(channel=instagram, page=contact_page, utm_campaign="spring"),
+        code="ig-post",
+        actor=None,
+    )
+    ig_bio = do_create_link(
+        ws,
+        LinkSpec(channel=instagram, target_url="https://shop.example/", utm_campaign="bio"),
+        code="ig-bio",
+        actor=None,
+    )
+    fb_post = do_create_link(
+        ws,
+        LinkSpec(channel=facebook, page=contact_page, utm_campaign="spring"),
+        code="fb-post",
+        actor=None,
+    )
+    click(ig_post, times=4)
+    click(ig_post, days_ago=40)
+    click(ig_bio, times=2)
+    click(fb_post, times=3)
+
+    ig_tags = {"utm_source": "instagram", "utm_medium": "social", "utm_campaign": "spring"}
+    fb_tags = {"utm_source": "facebook", "utm_medium": "social", "utm_campaign": "spring"}
+    known = lead_with(ws, days_ago=100)
+    from_ig = lead_with(
+        ws, source="form", source_ref="contact", utm_source="instagram", utm_campaign="spring"
+    )
+    from_fb = lead_with(
+        ws,
+        days_ago=2,
+        source="form",
+        source_ref="contact",
+        utm_source="facebook",
+        utm_campaign="spring",
+    )
+    untagged = lead_with(ws, source="form", source_ref="contact")
+    lead_with(ws, days_ago=3, source="import", source_ref="fair.csv")
+    lead_with(
+        ws,
+        days_ago=60,
+        source="form",
+        source_ref="contact",
+        utm_source="instagram",
+        utm_campaign="spring",
+    )
+    journal(form, outcome="created", link_code="ig-post", utm=ig_tags, lead=from_ig)
+    journal(form, outcome="merged", link_code="ig-post", utm=ig_tags, lead=known)
+    journal(form, status="spam", link_code="ig-post", utm=ig_tags)
+    journal(form, outcome="created", link_code="fb-post", utm=fb_tags, lead=from_fb)
+    journal(form, outcome="created", lead=untagged)
+    journal(form, outcome="created", link_code="ig-post", utm=ig_tags, days_ago=40)
+    journal(form, status="failed", link_code="ig-post", utm=ig_tags)
+    lead_with(personas.other_workspace, utm_source="instagram", utm_campaign="spring")
+    return personas.workspace
+
+
+def test_sources_by_channel_counts_clicks_journal_rows_and_new_leads_through_its_links(
+    sources_data,
+):
+    rows = sources_by_channel(sources_data, period_for("30").since)
+    assert [(r.name, r.detail, counts(r)) for r in rows] == [
+        ("Facebook", "acmefb", (3, 1, 0, 1, 0)),
+        ("Instagram", "acme", (6, 2, 1, 1, 1)),
+        ("YouTube", "quiet", (0, 0, 0, 0, 0)),
+    ]
+    assert [round(r.conversion_pct, 1) if r.conversion_pct is not None else None for r in rows] == [
+        33.3,
+        16.7,
+        None,
+    ]
+
+
+def test_sources_by_lead_source_joins_form_traffic_and_first_touch_leads(sources_data):
+    rows = sources_by_lead_source(sources_data, period_for("30").since)
+    assert [(r.name, r.detail, counts(r)) for r in rows] == [
+        ("form", "contact", (7, 4, 1, 3, 1)),
+        ("import", "fair.csv", (0, 0, 0, 1, 0)),
+    ]
+
+
+def test_sources_by_campaign_groups_clicks_journal_rows_and_leads_by_their_tags(sources_data):
+    rows = sources_by_campaign(sources_data, period_for("30").since)
+    assert [(r.name, r.detail, counts(r)) for r in rows] == [
+        ("", "", (0, 1, 0, 2, 0)),
+        ("instagram", "spring", (4, 2, 1, 1, 1)),
+        ("facebook", "spring", (3, 1, 0, 1, 0)),
+        ("instagram", "bio", (2, 0, 0, 0, 0)),
+    ]
+
+
+def test_all_time_includes_the_older_rows(sources_data):
+    rows = sources_by_channel(sources_data, period_for("all").since)
+    assert counts(rows[1]) == (7, 3, 1, 2, 1)
+    assert counts(totals(sources_by_lead_source(sources_data, None))) == (8, 5, 1, 6, 1)
+
+
+def test_an_unknown_period_is_the_default_one():
+    assert period_for("365").key == period_for(None).key == "30"
+
+
+def test_each_sources_table_is_one_statement(sources_data):
+    with CaptureQueriesContext(connection) as queries:
+        sources_by_lead_source(sources_data, None)
+        sources_by_campaign(sources_data, None)
+    assert len(queries) == 2
+
+
+# --- owned vs rented -----------------------------------------------------------------------------
+
+
+def monday(weeks_ago: int):
+    today = timezone.localdate()
+    return today - timedelta(days=today.weekday(), weeks=weeks_ago)
+
+
+def at(weeks_ago: int, day: int = 1) -> datetime:
+    return timezone.make_aware(datetime.combine(monday(weeks_ago) + timedelta(days=day), time(12)))
+
+
+@pytest.fixture
+def owned_data(personas, contact_page):
+    """Instagram with follower counts and four leads by utm_source, Facebook without counts and
+    three leads through its tracked link; only some of them reachable and consented."""
+    ws, form = personas.workspace, contact_page.form
+    instagram = do_create_channel(ws, platform="instagram", handle="acme", actor=None)
+    facebook = do_create_channel(ws, platform="facebook", handle="acmefb", actor=None)
+    FollowerSnapshot.objects.bulk_create(
+        [
+            FollowerSnapshot(channel=instagram, date=monday(3), followers=1000),
+            FollowerSnapshot(channel=instagram, date=monday(1) + timedelta(days=2), followers=1200),
+        ]
+    )
+    do_create_link(ws, LinkSpec(channel=facebook, page=contact_page), code="fb-post", actor=None)
+
+    email_ig = lead_with(ws, utm_source="Instagram")
+    consent(email_ig, "email_marketing", at=at(2))
+    phone_ig = lead_with(ws, email="", phone="+44 20 7946 0958", utm_source="ig")
+    consent(phone_ig, "calls", at=at(1))
+    pending = lead_with(ws, utm_source="instagram")
+    consent(pending, "email_marketing", "pending")
+    withdrawn = lead_with(ws, utm_source="instagram")
+    consent(withdrawn, "email_marketing", "withdrawn")
+    calls_without_phone = lead_with(ws, utm_source="facebook")
+    consent(calls_without_phone, "calls")
+
+    via_link = lead_with(ws)
+    consent(via_link, "email_marketing", at=at(0, 0))
+    journal(form, outcome="created", link_code="fb-post", lead=via_link)
+    both = lead_with(ws, utm_source="facebook")
+    consent(both, "email_marketing", at=at(0, 0))
+    journal(form, outcome="created", link_code="fb-post", lead=both)
+    long_ago = lead_with(ws, utm_source="facebook")
+    consent(long_ago, "email_marketing", at=at(30))
+    return instagram, facebook
+
+
+def test_owned_vs_rented_follows_followers_and_reachable_consented_leads_by_week(
+    personas, owned_data
+):
+    instagram, facebook = owned_data
+    trends = {t.channel: t for t in owned_vs_rented(personas.workspace, 12)}
+    ig, fb = trends[instagram], trends[facebook]
+    assert ig.weeks[-1] == monday(0) and len(ig.weeks) == 12
+    assert ig.followers[-5:] == [None, 1000, 1000, 1200, 1200]
+    assert ig.owned[-4:] == [0, 1, 2, 2]
+    assert (ig.followers_now, ig.owned_now, ig.owned_new) == (1200, 2, 2)
+    assert ig.per_thousand == pytest.approx(2 * 1000 / 1200)
+    assert fb.owned[-2:] == [1, 3]
+    assert (fb.followers_now, fb.owned_before, fb.owned_new, fb.per_thousand) == (None, 1, 2, None)
+
+
+def test_all_weeks_start_at_the_first_follower_count_and_earlier_leads_are_in_its_figure(
+    personas, owned_data
+):
+    facebook = owned_vs_rented(personas.workspace, None)[0]
+    assert facebook.weeks[0] == monday(3)
+    assert (facebook.owned_before, facebook.owned[0]) == (1, 1)
+
+
+def test_owned_vs_rented_is_three_statements_whatever_the_data(personas, owned_data):
+    with CaptureQueriesContext(connection) as queries:
+        owned_vs_rented(personas.workspace, 52)
+    assert len(queries) == 3
+
+
+def test_a_workspace_without_channels_has_no_trends(personas):
+    assert owned_vs_rented(personas.other_workspace, 12) == []
