@@ -1,0 +1,312 @@
+"""Form submission benchmark: POST /f/<slug> over HTTP against `leadbase serve` on SQLite.
+
+    python benchmarks/bench_forms.py [--requests 20000] [--connections 16] [--workers 2]
+
+In a fresh data dir: migrates, creates a workspace and the form `bench` through leadbase code
+(name, email, phone, an email-marketing consent, double opt-in on, like the demo `contact`
+form), starts `leadbase serve` (gunicorn + the background worker, which sends the confirmation
+emails to `console://` and scans for duplicates meanwhile) with the rate limits raised and the
+minimum fill time 0, as an operator would for a load test. A second process posts JSON
+submissions on keep-alive connections from threads (http.client), each a new person. Then it
+checks that nothing was lost: every 2xx answer has its journal row, processed, and its lead.
+Prints one JSON line per figure and updates docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import emit, machine, update_doc  # noqa: E402
+
+SETUP = """
+from leadbase.accounts.actions import do_create_user
+from leadbase.accounts.models import Workspace
+from leadbase.capture.actions import do_create_form
+owner = do_create_user("bench@example.com", "bench-password-1", workspace_slug="bench", role="owner")
+do_create_form(Workspace.objects.get(slug="bench"), {
+    "name": "Bench", "slug": "bench", "double_opt_in": True,
+    "fields": [{"key": "name", "required": True}, {"key": "email", "type": "email", "required": True},
+               {"key": "phone", "type": "phone"}],
+    "consents": [{"purpose": "email_marketing", "text": "Email me news. I can unsubscribe at any time."}],
+}, actor=owner)
+"""
+GIVEN = [
+    a + b
+    for a in (
+        "Ka",
+        "Lo",
+        "Mi",
+        "Sa",
+        "Te",
+        "Ra",
+        "No",
+        "Vi",
+        "Ju",
+        "Be",
+        "Do",
+        "Fe",
+        "Ga",
+        "Hi",
+        "Pa",
+    )
+    for b in ("ra", "na", "lia", "mon", "rin", "do", "sa", "vel", "tis", "ko")
+]
+FAMILY = [
+    a + b
+    for a in (
+        "Berg",
+        "Cor",
+        "Dal",
+        "Fen",
+        "Har",
+        "Kest",
+        "Lind",
+        "Mor",
+        "Nor",
+        "Pell",
+        "Quin",
+        "Ros",
+        "Stav",
+        "Tor",
+        "Wend",
+    )
+    for b in ("son", "er", "ley", "man", "ford", "ton", "by", "well", "sky", "ova")
+]
+WARMUP = 300
+
+
+def person(i: int) -> dict:
+    """Submission ``i``: a distinct plausible name, email address and London phone number."""
+    name = f"{GIVEN[i % len(GIVEN)]} {FAMILY[i // len(GIVEN) % len(FAMILY)]}"
+    return {
+        "name": name,
+        "email": f"person{i}@bench.example.org",
+        "phone": f"+44 20 7{i % 10_000_000:07d}",
+        "consent_email_marketing": True,
+        "utm_source": "bench",
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def generate_load(port: int, first: int, count: int, connections: int, out: str) -> None:
+    """The load process: ``count`` posts over ``connections`` keep-alive connections."""
+    results: list[tuple[int, int, float]] = []
+    lock = threading.Lock()
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+
+    def worker(indices: range) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine = []
+        for i in indices:
+            body = json.dumps(person(i))
+            started = time.perf_counter()
+            try:
+                conn.request("POST", "/f/bench", body, headers)
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException):
+                status = 0
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            mine.append((i, status, time.perf_counter() - started))
+        conn.close()
+        with lock:
+            results.extend(mine)
+
+    threads = [
+        threading.Thread(target=worker, args=(range(first + k, first + count, connections),))
+        for k in range(connections)
+    ]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    Path(out).write_text(json.dumps({"elapsed": elapsed, "results": results}))
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * p))]
+
+
+def verify(db: Path, accepted: list[int]) -> dict:
+    """Every accepted post has its processed journal row and its lead (matched by email)."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    journal = {
+        email: (status, lead)
+        for email, status, lead in con.execute(
+            "SELECT json_extract(payload, '$.email'), status, lead_id FROM capture_submission"
+        )
+    }
+    leads = {email for (email,) in con.execute("SELECT email_key FROM leads_lead")}
+    consents = con.execute(
+        "SELECT COUNT(*) FROM leads_consent WHERE status = 'pending'"
+    ).fetchone()[0]
+    con.close()
+    emails = [person(i)["email"] for i in accepted]
+    return {
+        "accepted": len(emails),
+        "no_journal_row": sum(e not in journal for e in emails),
+        "not_processed": sum(journal.get(e, ("", None))[0] != "processed" for e in emails),
+        "no_lead": sum(e not in leads for e in emails),
+        "pending_consents": consents,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
+    parser.add_argument(
+        "--load", nargs=4, metavar=("PORT", "FIRST", "COUNT", "OUT"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.load:
+        port, first, count, out = args.load
+        generate_load(int(port), int(first), int(count), args.connections, out)
+        return
+
+    python = sys.executable
+    work = Path(tempfile.mkdtemp(prefix="lb-bench-forms-"))
+    env = {
+        **os.environ,
+        "LEADBASE_DATA_DIR": str(work / "data"),
+        "DJANGO_SETTINGS_MODULE": "leadbase.settings",
+        "LEADBASE_FORM_RATE_PER_IP": "100000000",
+        "LEADBASE_FORM_RATE_PER_FORM": "100000000",
+        "LEADBASE_FORM_MIN_FILL_SECONDS": "0",
+        "EMAIL_URL": "console://",
+        "LEADBASE_LOG_LEVEL": "WARNING",
+    }
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        env.pop(name, None)
+    port = free_port()
+    server = None
+    try:
+        subprocess.run([python, "-m", "leadbase", "migrate", "-v", "0"], env=env, check=True)
+        subprocess.run([python, "-m", "leadbase", "shell", "-c", SETUP], env=env, check=True)
+        log = (work / "serve.log").open("w")
+        server = subprocess.Popen(
+            [
+                python,
+                "-m",
+                "leadbase",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise SystemExit("leadbase serve did not come up; see " + str(work / "serve.log"))
+
+        def run_load(first: int, count: int) -> dict:
+            out = work / f"load-{first}.json"
+            subprocess.run(
+                [
+                    python,
+                    __file__,
+                    "--connections",
+                    str(args.connections),
+                    "--load",
+                    str(port),
+                    str(first),
+                    str(count),
+                    str(out),
+                ],
+                check=True,
+            )
+            return json.loads(out.read_text())
+
+        run_load(0, WARMUP)  # warm the worker processes and SQLite's cache; verified, not timed
+        load = run_load(WARMUP, args.requests)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+
+    results = load["results"]
+    ok = sorted(r[2] for r in results if 200 <= r[1] < 300)
+    errors = sum(1 for r in results if not 200 <= r[1] < 300)
+    received = sum(1 for r in results if r[1] == 202)
+    rate = len(ok) / load["elapsed"]
+    p50, p99 = percentile(ok, 0.50) * 1000, percentile(ok, 0.99) * 1000
+    check = verify(work / "data" / "leadbase.sqlite3", [r[0] for r in results if 200 <= r[1] < 300])
+    lost = check["no_journal_row"] + check["no_lead"]
+    emit(
+        {
+            "figure": "form_submissions_per_s",
+            "value": round(rate),
+            "requests": len(results),
+            "elapsed_s": round(load["elapsed"], 2),
+            "connections": args.connections,
+            "web_workers": args.workers,
+            "machine": machine(),
+        }
+    )
+    emit(
+        {
+            "figure": "form_latency_ms",
+            "p50": round(p50, 1),
+            "p99": round(p99, 1),
+            "max": round(ok[-1] * 1000, 1),
+        }
+    )
+    emit({"figure": "form_errors", "non_2xx": errors, "received_202": received})
+    emit({"figure": "form_lost", "value": lost, **check})
+    shutil.rmtree(work, ignore_errors=True)
+    if not args.no_doc:
+        update_doc(
+            "Public form submissions over HTTP, SQLite",
+            f"python benchmarks/bench_forms.py --requests {args.requests} "
+            f"--connections {args.connections} --workers {args.workers}",
+            [
+                (
+                    "submissions accepted per second",
+                    f"{rate:,.0f} /s ({len(results):,} posts, "
+                    f"{args.connections} keep-alive connections)",
+                    "≥ 1,000 /s",
+                ),
+                ("latency p50 / p99", f"{p50:.1f} ms / {p99:.1f} ms", "p99 ≤ 50 ms"),
+                ("errors (non-2xx) / kept for replay (202)", f"{errors} / {received}", "0"),
+                ("lost (2xx without journal row or lead)", f"{lost} of {check['accepted']:,}", "0"),
+            ],
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,498 @@
+"""All writes of capture: build forms and landing pages, take public submissions, replay the
+failed ones, confirm double opt-in.
+
+The submission pipeline (``do_submit_form``) is the promise "nothing captured is lost": the raw
+journal row is inserted first, and the lead, its consents and the confirmation email are made in
+a savepoint of the same transaction. A lead refusal marks the row ``rejected``; any other failure
+rolls the savepoint back, keeps the row ``failed`` with the error, and ``leadbase replay`` runs
+it again later. Spam gets a ``spam`` row and no lead. Actions raise CaptureError, never HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.text import slugify
+
+from leadbase.accounts.models import User, Workspace
+from leadbase.capture import spam
+from leadbase.capture.errors import CaptureError, ConfirmLinkError, FormConfigError
+from leadbase.capture.models import Form, LandingPage, Submission, SubmissionStatus
+from leadbase.capture.signals import submission_spam
+from leadbase.leads.actions import (
+    do_assign_owner,
+    do_confirm_consent,
+    do_create_lead,
+    do_record_consent,
+)
+from leadbase.leads.errors import LeadRejected, TransitionError
+from leadbase.leads.models import Consent, ConsentStatus, Lead, Purpose, Source, TouchKind
+
+log = logging.getLogger(__name__)
+
+FIELD_TYPES = ("text", "email", "phone", "textarea", "select", "checkbox")
+MAX_LENGTH = dict(text=200, email=320, phone=64, textarea=5000, select=200, checkbox=10)
+LEAD_KEYS = ("name", "first_name", "last_name", "email", "phone", "company", "job_title", "country")
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+CONTEXT_KEYS = ("lb_page", "lb_referrer", "lb_link")
+RESERVED_PREFIXES = ("lb_", "utm_", "consent_")
+KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+FALSE_WORDS = frozenset({"", "0", "false", "off", "no"})
+
+# ---------------------------------------------------------------------------------------------
+# The form builder
+
+
+def _refuse(code: str, key: Any = "") -> FormConfigError:
+    return FormConfigError.of(code, key=key, types=", ".join(FIELD_TYPES))
+
+
+def _clean_key(key: Any, seen: set[str]) -> str:
+    key = str(key or "").strip().lower()
+    if not KEY_RE.match(key):
+        raise _refuse("invalid_key", key)
+    if key.startswith(RESERVED_PREFIXES) or key in spam.SPAM_FIELDS or key == "custom":
+        raise _refuse("reserved_key", key)
+    if key in seen:
+        raise _refuse("duplicate_key", key)
+    seen.add(key)
+    return key
+
+
+def _clean_fields(fields: list[dict[str, Any]], seen: set[str]) -> list[dict[str, Any]]:
+    cleaned = []
+    for raw in fields:
+        key, kind = _clean_key(raw.get("key"), seen), raw.get("type") or "text"
+        if kind not in FIELD_TYPES:
+            raise _refuse("invalid_type", kind)
+        label = str(raw.get("label") or key.replace("_", " ").capitalize())[:200]
+        field = {"key": key, "label": label, "type": kind, "required": bool(raw.get("required"))}
+        if kind == "select":
+            field["options"] = [
+                str(o).strip()[:200] for o in raw.get("options") or [] if str(o).strip()
+            ][:100]
+            if not field["options"]:
+                raise _refuse("no_options", key)
+        cleaned.append(field)
+    if not ({"name"} <= seen or {"first_name", "last_name"} <= seen):
+        raise _refuse("no_name_field")
+    if not seen & {"email", "phone"}:
+        raise _refuse("no_contact_field")
+    return cleaned
+
+
+def _clean_consents(consents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    cleaned: list[dict[str, Any]] = []
+    for raw in consents:
+        purpose, text = raw.get("purpose"), str(raw.get("text") or "").strip()
+        if purpose not in Purpose.values:
+            raise _refuse("invalid_purpose", purpose)
+        if any(c["purpose"] == purpose for c in cleaned):
+            raise _refuse("duplicate_purpose", purpose)
+        if not text:
+            raise _refuse("no_consent_text")
+        cleaned.append(
+            {"purpose": purpose, "text": text[:2000], "required": bool(raw.get("required"))}
+        )
+    return cleaned
+
+
+def clean_origin(value: str) -> str:
+    """``scheme://host[:port]`` in lower case, as browsers send it in the Origin header."""
+    parts = urlsplit(value.strip().rstrip("/"))
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
+        raise _refuse("invalid_origin", value)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}"
+
+
+def _clean_url(value: str, field: str) -> str:
+    value = (value or "").strip()
+    if value and urlsplit(value).scheme not in ("http", "https"):
+        raise FormConfigError("invalid_url", "Use an http:// or https:// address.", field)
+    return value
+
+
+def _free_slug(model: type, slug: str, current_pk: int | None) -> str:
+    slug = slugify(slug or "")[:60]
+    if not slug:
+        raise _refuse("invalid_slug")
+    if model.objects.filter(slug=slug).exclude(pk=current_pk).exists():
+        raise _refuse("slug_taken", slug)
+    return slug
+
+
+def _apply_form(form: Form, data: dict[str, Any]) -> Form:
+    form.name = (data.get("name") or "").strip()[:200]
+    if not form.name:
+        raise _refuse("no_name")
+    form.slug = _free_slug(Form, data.get("slug") or form.name, form.pk)
+    keys: set[str] = set()
+    form.fields = _clean_fields(data.get("fields") or [], keys)
+    form.consents = _clean_consents(data.get("consents") or [])
+    hidden = data.get("hidden_fields") or {}
+    form.hidden_fields = {_clean_key(k, keys): str(v)[:500] for k, v in hidden.items()}
+    origins = data.get("allowed_origins") or []
+    form.allowed_origins = sorted({clean_origin(o) for o in origins if o.strip()})
+    form.tags = sorted({str(t).strip()[:50] for t in data.get("tags") or [] if str(t).strip()})[:20]
+    form.redirect_url = _clean_url(data.get("redirect_url", ""), "redirect_url")
+    thanks = (data.get("thank_you_message") or "").strip()[:2000]
+    form.thank_you_message = thanks or "Thank you! We will be in touch."
+    owner = data.get("owner")
+    if owner is not None and not owner.memberships.filter(workspace_id=form.workspace_id).exists():
+        raise _refuse("not_member", owner.email)
+    form.owner = owner
+    for flag in ("double_opt_in", "is_published", "proof_of_work"):
+        setattr(form, flag, bool(data.get(flag, getattr(form, flag))))
+    return form
+
+
+def do_create_form(workspace: Workspace, data: dict[str, Any], *, actor: User | None) -> Form:
+    """Create a form from a definition (the keys of ``Form``; ``owner`` a User or None).
+
+    Checks that it can make leads (a name and a contact field), that keys are unique and not
+    reserved, that origins are real origins, and that the slug is free everywhere (public
+    routes have no workspace in them). Logged with the actor (forms have no timeline).
+    """
+    with transaction.atomic():
+        form = _apply_form(Form(workspace=workspace), data)
+        form.save()
+    log.info("form %s created by %s", form.slug, actor.label if actor else "system")
+    return form
+
+
+def do_update_form(form: Form, data: dict[str, Any], *, actor: User | None) -> Form:
+    """Replace a form's definition; past submissions keep the payload they were sent with."""
+    with transaction.atomic():
+        _apply_form(form, data).save()
+    log.info("form %s updated by %s", form.slug, actor.label if actor else "system")
+    return form
+
+
+def do_save_landing_page(form: Form, data: dict[str, Any], *, actor: User | None) -> LandingPage:
+    """Create or update the form's landing page ``/p/<slug>`` (headline, Markdown body, image)."""
+    headline = (data.get("headline") or "").strip()[:200]
+    if not headline:
+        raise _refuse("no_headline")
+    with transaction.atomic():
+        page = form.pages.order_by("pk").first()
+        page = page or LandingPage(workspace_id=form.workspace_id, form=form)
+        page.slug = _free_slug(LandingPage, data.get("slug") or form.slug, page.pk)
+        page.headline = headline
+        page.body = (data.get("body") or "")[:20000]
+        page.image_url = _clean_url(data.get("image_url", ""), "image_url")
+        page.is_published = bool(data.get("is_published", True))
+        page.save()
+    log.info("landing page %s saved by %s", page.slug, actor.label if actor else "system")
+    return page
+
+
+# ---------------------------------------------------------------------------------------------
+# Submissions
+
+
+@dataclass(frozen=True)
+class SubmitMeta:
+    """What the request says besides the payload."""
+
+    ip: str | None = None
+    user_agent: str = ""
+    referer: str = ""  # the HTTP Referer header: the page the form was on
+    received_at: datetime | None = None
+
+
+@dataclass
+class SubmitResult:
+    """The outcome a view turns into a response. ``status`` is a SubmissionStatus value."""
+
+    status: str
+    submission_id: int | None = None
+    lead_id: int | None = None
+    outcome: str = ""  # created | merged
+    code: str = ""
+    field: str = ""
+    message: str = ""
+
+
+@dataclass
+class _Values:
+    record: dict[str, Any]
+    consents: list[dict[str, Any]]  # the form's consent entries the visitor checked
+
+
+def _text(value: Any, limit: int) -> str:
+    return "" if value is None or isinstance(value, bool) else str(value).strip()[:limit]
+
+
+def _attribution(payload: dict[str, Any], meta: SubmitMeta) -> dict[str, Any]:
+    """Page, referrer, UTM tags and tracked link: posted fields win over the page URL's query."""
+    page_url = _text(payload.get("lb_page"), 2000) or meta.referer[:2000]
+    query = parse_qs(urlsplit(page_url).query)
+    utm = {k: _text(payload.get(k), 200) or _text(query.get(k, [""])[0], 200) for k in UTM_KEYS}
+    link = _text(payload.get("lb_link"), 32) or _text(query.get("lb_link", [""])[0], 32)
+    return {
+        "page_url": page_url,
+        "referrer": _text(payload.get("lb_referrer"), 2000),
+        "utm": {k: v for k, v in utm.items() if v},
+        "link_code": link,
+    }
+
+
+def _validate(form: Form, payload: dict[str, Any]) -> _Values:
+    """Check the payload against the form; raise CaptureError naming the first bad field."""
+    by_key = {f["key"]: f for f in form.fields}
+    consents = {f"consent_{c['purpose']}": c for c in form.consents}
+    allowed = by_key.keys() | consents.keys() | set(UTM_KEYS) | set(CONTEXT_KEYS) | spam.SPAM_FIELDS
+    unknown = sorted(set(payload) - allowed)
+    if unknown:
+        raise CaptureError(
+            "unknown_field", f"“{unknown[0][:60]}” is not a field of this form.", unknown[0][:60]
+        )
+    for key, value in payload.items():
+        if value is not None and not isinstance(value, (str, bool, int, float)):
+            raise CaptureError("invalid_value", "Send this field as text.", key)
+    record: dict[str, Any] = {}
+    custom: dict[str, Any] = {}
+    for key, field in by_key.items():
+        raw = payload.get(key)
+        if field["type"] == "checkbox":
+            value: Any = is_checked(raw)
+            empty = not value
+        else:
+            value = "" if raw is None or isinstance(raw, bool) else str(raw).strip()
+            empty = value == ""
+            limit = MAX_LENGTH[field["type"]]
+            if len(value) > limit:
+                message = f"“{field['label']}” is too long ({limit} characters at most)."
+                raise CaptureError("too_long", message, key)
+            if not empty and field["type"] == "select" and value not in field["options"]:
+                raise CaptureError(
+                    "invalid_choice", f"Choose one of the options for “{field['label']}”.", key
+                )
+        if empty and field["required"]:
+            raise CaptureError("missing_field", f"Please fill in “{field['label']}”.", key)
+        if not empty:
+            (record if key in LEAD_KEYS else custom)[key] = value
+    checked = []
+    for key, consent in consents.items():
+        if is_checked(payload.get(key)):
+            checked.append(consent)
+        elif consent["required"]:
+            raise CaptureError("consent_required", "Please tick this box to continue.", key)
+    custom.update(form.hidden_fields)
+    if form.tags:
+        custom["tags"] = list(form.tags)
+    record["custom"] = custom
+    return _Values(record, checked)
+
+
+def is_checked(value: Any) -> bool:
+    """A ticked checkbox: true, or any text but empty, 0, false, off or no."""
+    if isinstance(value, bool):
+        return value
+    return value is not None and str(value).strip().lower() not in FALSE_WORDS
+
+
+def do_submit_form(form: Form, payload: dict[str, Any], meta: SubmitMeta) -> SubmitResult:
+    """Take one public submission of ``form``: rate limits, spam checks, validation, then the
+    journal row and the lead, all in one transaction.
+
+    Raises RateLimited (nothing written, not even the count). Otherwise returns the result, with
+    a journal row for every outcome: ``processed`` (lead created or merged, consents recorded,
+    confirmation email enqueued on commit), ``spam`` (no lead; ``submission_spam`` sent on
+    commit), ``rejected`` (the field at fault and why) or ``failed`` (kept for replay).
+    """
+    now = meta.received_at or timezone.now()
+    row = Submission(
+        workspace_id=form.workspace_id,
+        form=form,
+        received_at=now,
+        payload=payload,
+        ip=meta.ip,
+        user_agent=meta.user_agent[:500],
+        **_attribution(payload, meta),
+    )
+    accepted = False
+    try:
+        # One transaction for the counters, the row and the lead: on SQLite every write
+        # transaction queues for the database lock, so fewer of them means less waiting.
+        with transaction.atomic():
+            spam.check_rate_limits(form, meta.ip, now)
+            reason = spam.spam_reason(form, payload)
+            if reason:
+                return _journal_spam(form, row, reason)
+            try:
+                values = _validate(form, payload)
+            except CaptureError as exc:
+                return _reject(row, exc, exc.field)
+            accepted = True
+            row.save()
+            return _process(form, row, values)
+    except Exception as exc:  # the transaction itself failed (e.g. the database was locked)
+        if not accepted or isinstance(exc, CaptureError):
+            raise
+        log.exception("submission to form %s could not be processed; kept for replay", form.slug)
+        row.pk, row.status, row.error = None, SubmissionStatus.FAILED, _describe(exc)
+        row.save()
+        return SubmitResult(SubmissionStatus.FAILED, row.pk)
+
+
+def _journal_spam(form: Form, row: Submission, reason: str) -> SubmitResult:
+    row.status, row.spam_reason = SubmissionStatus.SPAM, reason
+    with transaction.atomic():
+        row.save()
+        transaction.on_commit(
+            lambda: submission_spam.send(
+                Submission,
+                workspace_id=form.workspace_id,
+                submission_id=row.pk,
+                form_slug=form.slug,
+                reason=reason,
+            )
+        )
+    return SubmitResult(SubmissionStatus.SPAM, row.pk)
+
+
+def _reject(row: Submission, exc: CaptureError | LeadRejected, field: str) -> SubmitResult:
+    """Keep the row as ``rejected`` with why; the answer names the field at fault."""
+    row.status, row.error = SubmissionStatus.REJECTED, f"{exc.code}: {exc.message}"
+    if row.pk is None:
+        row.save()
+    else:
+        Submission.objects.filter(pk=row.pk).update(status=row.status, error=row.error)
+    return SubmitResult(row.status, row.pk, code=exc.code, field=field, message=exc.message)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def _process(form: Form, row: Submission, values: _Values) -> SubmitResult:
+    """Make the lead of a journal row; must run inside the transaction that holds the row.
+
+    The lead work runs in a savepoint: a refusal or a failure undoes it but not the row, which
+    is then marked with what happened.
+    """
+    try:
+        with transaction.atomic():
+            made = _make_lead(form, row, values)
+    except LeadRejected as exc:
+        return _reject(row, exc, _field_at_fault(form, exc.field))
+    except Exception as exc:
+        log.exception("submission #%s to form %s failed; kept for replay", row.pk, form.slug)
+        Submission.objects.filter(pk=row.pk).update(
+            status=SubmissionStatus.FAILED, error=_describe(exc)
+        )
+        return SubmitResult(SubmissionStatus.FAILED, row.pk)
+    Submission.objects.filter(pk=row.pk).update(
+        status=SubmissionStatus.PROCESSED, lead=made.lead, outcome=made.outcome, error=""
+    )
+    return SubmitResult(
+        SubmissionStatus.PROCESSED, row.pk, lead_id=made.lead.pk, outcome=made.outcome
+    )
+
+
+def _field_at_fault(form: Form, field: str) -> str:
+    """The form's own input for a lead field (a split-name form has no ``name`` input)."""
+    keys = {f["key"] for f in form.fields}
+    if field == "name" and "name" not in keys:
+        return "first_name"
+    if field == "email" and "email" not in keys:
+        return "phone"
+    return field
+
+
+def _make_lead(form: Form, row: Submission, values: _Values) -> Any:
+    record = {**values.record, **row.utm, "referrer": row.referrer}
+    last_touch = {
+        "source": Source.FORM,
+        "form": form.slug,
+        **row.utm,
+        "referrer": row.referrer,
+        "page": row.page_url,
+        "link": row.link_code,
+    }
+    made = do_create_lead(
+        form.workspace,
+        record,
+        actor=None,
+        source=Source.FORM,
+        source_ref=form.slug,
+        actor_label=f"form {form.slug}",
+        touch_kind=TouchKind.FORM_SUBMITTED,
+        touch_data={"submission": row.pk, "form": form.slug},
+        last_touch=last_touch,
+    )
+    lead = made.lead
+    status = ConsentStatus.PENDING if form.double_opt_in else ConsentStatus.GRANTED
+    for consent in values.consents:
+        do_record_consent(
+            lead,
+            consent["purpose"],
+            status,
+            method="form",
+            text=consent["text"],
+            ip=row.ip,
+            source_ref=form.slug,
+        )
+    if form.owner_id and lead.owner_id is None:
+        do_assign_owner(lead, form.owner, actor=None)
+    pending = [c["purpose"] for c in values.consents] if form.double_opt_in else []
+    if pending and lead.email_key:
+        transaction.on_commit(lambda: _enqueue_confirmation(lead.pk, form.pk, pending))
+    return made
+
+
+def _enqueue_confirmation(lead_id: int, form_id: int, purposes: list[str]) -> None:
+    from leadbase.capture.tasks import send_confirmation_email
+
+    send_confirmation_email.enqueue(lead_id, form_id, purposes)
+
+
+def do_replay_submission(row: Submission) -> SubmitResult:
+    """Process a ``failed`` journal row again, with the form's current definition.
+
+    Claimed with a conditional update inside the transaction, so two replays of one row (two
+    operators, two machines) cannot both make its lead: the second finds it no longer failed.
+    """
+    form = Form.objects.select_related("workspace").get(pk=row.form_id)
+    with transaction.atomic():
+        claimed = Submission.objects.filter(pk=row.pk, status=SubmissionStatus.FAILED).update(
+            status=SubmissionStatus.RECEIVED, attempts=F("attempts") + 1
+        )
+        if not claimed:
+            return SubmitResult("skipped", row.pk)
+        row.refresh_from_db()
+        try:
+            values = _validate(form, row.payload)
+        except CaptureError as exc:
+            return _reject(row, exc, exc.field)
+        return _process(form, row, values)
+
+
+# ---------------------------------------------------------------------------------------------
+# Double opt-in
+
+
+def do_confirm_optin(lead_id: int, purposes: list[str], *, ip: str | None) -> list[Consent]:
+    """Grant the pending consents a confirmation link asks for (``pending`` → ``granted``).
+
+    Idempotent: a second click changes nothing, and a consent withdrawn since stays withdrawn.
+    Raises ConfirmLinkError(``gone``) when the lead or its consent request no longer exists.
+    """
+    with transaction.atomic():
+        lead = Lead.objects.filter(pk=lead_id).first()
+        if lead is None:
+            raise ConfirmLinkError("gone", "This confirmation link is no longer valid.")
+        try:
+            return [do_confirm_consent(lead, purpose, ip=ip) for purpose in purposes]
+        except TransitionError:
+            raise ConfirmLinkError("gone", "This confirmation link is no longer valid.") from None

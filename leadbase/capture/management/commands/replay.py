@@ -1,0 +1,61 @@
+"""leadbase replay: process the failed submissions of the journal again."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from django.core.management.base import BaseCommand, CommandError
+
+from leadbase.capture.actions import do_replay_submission
+from leadbase.capture.models import Form, Submission, SubmissionStatus
+
+
+class Command(BaseCommand):
+    help = (
+        "Process failed form submissions again (oldest first), with each form's current "
+        "definition. A row that works becomes processed (its lead is created or merged, consents "
+        "recorded, confirmation email sent); one the lead rules refuse becomes rejected; one that "
+        "fails again stays failed with its new error and is counted. Safe to run while the "
+        "server runs, and twice at once: each row is claimed before it is processed. Prints the "
+        "counts."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--form", metavar="SLUG", help="only the submissions of this form")
+        parser.add_argument(
+            "--id",
+            type=int,
+            action="append",
+            dest="ids",
+            metavar="ID",
+            help="only this submission (repeatable)",
+        )
+        parser.add_argument(
+            "--limit", type=int, default=0, help="process at most this many rows (default: all)"
+        )
+
+    def handle(self, *args, **options):
+        rows = Submission.objects.filter(status=SubmissionStatus.FAILED).order_by("id")
+        if options["form"]:
+            form = Form.objects.filter(slug=options["form"]).first()
+            if form is None:
+                raise CommandError(f"There is no form {options['form']!r}.")
+            rows = rows.filter(form=form)
+        if options["ids"]:
+            rows = rows.filter(id__in=options["ids"])
+        ids = list(rows.values_list("id", flat=True)[: options["limit"] or None])
+        counts: Counter[str] = Counter()
+        for row in Submission.objects.filter(id__in=ids).order_by("id").iterator():
+            result = do_replay_submission(row)
+            counts[result.status] += 1
+            if result.status == SubmissionStatus.REJECTED and options["verbosity"] > 1:
+                self.stdout.write(f"#{row.pk} rejected: {result.message}")
+        self.stdout.write(
+            f"Replayed {len(ids)} failed submission(s): {counts['processed']} processed, "
+            f"{counts['rejected']} rejected, {counts['failed']} still failed, "
+            f"{counts['skipped']} skipped (taken by another replay)."
+        )
+        if counts["failed"]:
+            self.stderr.write(
+                "Some submissions failed again; see their error in the journal or the log."
+            )

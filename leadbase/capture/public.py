@@ -1,0 +1,470 @@
+"""Public routes (no login): landing pages, form submission, the embed script, double opt-in.
+
+``POST /f/<slug>`` is cross-origin by design (the embed script and plain HTML forms on the
+business's own site post to it), so it is ``csrf_exempt``; it sets no cookie and reads none.
+It is guarded instead by the origin rule (a browser's ``Origin`` must be this site or one of
+the form's allowed origins: 403 otherwise), CORS headers only for those origins, and the spam
+checks of ``leadbase.capture.spam``.
+
+Answers follow the client: JSON for ``application/json`` bodies and clients that do not ask
+for HTML (fetch, curl); pages for browsers posting a plain form. Errors are
+``{"error": message, "code": code, "field": field}`` with 400, 403, 404, 413, 415 or 429.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import math
+from functools import cache
+from typing import Any
+from urllib.parse import parse_qsl
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    JsonResponse,
+)
+from django.http.multipartparser import MultiPartParserError
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_safe
+
+from leadbase.capture import spam
+from leadbase.capture.actions import (
+    SubmitMeta,
+    SubmitResult,
+    do_confirm_optin,
+    do_submit_form,
+    is_checked,
+)
+from leadbase.capture.emails import read_confirm_token
+from leadbase.capture.errors import (
+    BadPayload,
+    CaptureError,
+    ConfirmLinkError,
+    FormUnavailable,
+    RateLimited,
+)
+from leadbase.capture.markdown import render_markdown
+from leadbase.capture.models import Form, LandingPage, SubmissionStatus
+
+URLENCODED, MULTIPART, JSON = (
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+    "application/json",
+)
+STATUS = {
+    "form_not_found": 404,
+    "origin_not_allowed": 403,
+    "body_too_large": 413,
+    "unsupported_media_type": 415,
+    "rate_limited": 429,
+}
+MAX_FIELDS = 200
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading requests
+
+
+def published_form(slug: str) -> Form:
+    try:
+        return Form.objects.select_related("workspace").get(slug=slug, is_published=True)
+    except Form.DoesNotExist:
+        raise FormUnavailable() from None
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The visitor's address: the proxy's last X-Forwarded-For hop when behind a trusted proxy."""
+    candidate = request.META.get("REMOTE_ADDR", "")
+    if settings.SECURE_PROXY_SSL_HEADER and request.headers.get("X-Forwarded-For"):
+        candidate = request.headers["X-Forwarded-For"].split(",")[-1].strip()
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return None
+
+
+def read_payload(request: HttpRequest) -> dict[str, Any]:
+    """The posted fields as a dict; raises BadPayload for anything that cannot be read as sent.
+
+    The whole body must be UTF-8 (a urlencoded body's escapes too), a field may be sent once,
+    and files are refused: a lead form has no use for them.
+    """
+    limit = settings.FORM_MAX_BODY_KB * 1024
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit:
+        raise BadPayload(
+            "body_too_large", f"The submission is larger than {settings.FORM_MAX_BODY_KB} KB."
+        )
+    content_type = (request.content_type or "").lower()
+    charset = (request.content_params.get("charset") or "utf-8").lower()
+    if content_type not in (URLENCODED, MULTIPART, JSON) or charset not in ("utf-8", "utf8"):
+        raise BadPayload(
+            "unsupported_media_type",
+            "Send the form as UTF-8 application/x-www-form-urlencoded, multipart/form-data "
+            "or application/json.",
+        )
+    body = request.body
+    try:
+        text = body.decode("utf-8")
+        if content_type == JSON:
+            return _json_fields(text)
+        if content_type == URLENCODED:
+            pairs = parse_qsl(
+                text,
+                keep_blank_values=True,
+                encoding="utf-8",
+                errors="strict",
+                max_num_fields=MAX_FIELDS,
+            )
+        else:
+            if request.FILES:
+                raise BadPayload("file_not_accepted", "Files cannot be sent with this form.")
+            pairs = [(k, v) for k, values in request.POST.lists() for v in values]
+    except UnicodeDecodeError:
+        raise BadPayload("invalid_encoding", "The submission is not valid UTF-8 text.") from None
+    except (ValueError, MultiPartParserError):  # too many fields, or a broken multipart body
+        raise BadPayload("malformed_body", "The submission could not be read.") from None
+    fields: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in fields:
+            raise BadPayload("repeated_field", f"“{key[:60]}” was sent more than once.", key[:60])
+        fields[key] = value
+    return _storable(fields)
+
+
+def _json_fields(text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text, parse_constant=_no_constant)
+    except ValueError:
+        raise BadPayload("invalid_json", "The body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise BadPayload("invalid_json", "Send a JSON object of field names and values.")
+    if len(data) > MAX_FIELDS:
+        raise BadPayload("malformed_body", "The submission has too many fields.")
+    return _storable(data)
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")  # NaN and Infinity: Python accepts them, JSON does not
+
+
+def _storable(fields: dict[str, Any]) -> dict[str, Any]:
+    """Refuse values no database can keep as sent: NUL characters, lone surrogates (escaped
+    ``\\u0000`` or ``\\ud800`` in JSON) and infinite numbers would otherwise fail the journal
+    insert on PostgreSQL."""
+    for key, value in fields.items():
+        if not _clean_text(key) or not _clean_text(value):
+            raise BadPayload(
+                "invalid_value",
+                f"“{key[:60]}” holds a character or number that cannot be stored.",
+                key[:60],
+            )
+    return fields
+
+
+def _clean_text(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" not in value and (value.isascii() or _encodable(value))
+    if isinstance(value, dict):
+        return all(_clean_text(k) and _clean_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_clean_text(v) for v in value)
+    return not isinstance(value, float) or math.isfinite(value)  # 1e400 parses as infinity
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def origin_allowed(request: HttpRequest, form: Form) -> bool:
+    """True for requests without Origin (servers, curl), from this site, or an allowed origin."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    return origin in form.allowed_origins or origin in (
+        settings.BASE_URL,
+        f"{request.scheme}://{request.get_host()}",
+    )
+
+
+def wants_json(request: HttpRequest) -> bool:
+    return (request.content_type or "").lower() == JSON or "text/html" not in request.headers.get(
+        "Accept", ""
+    )
+
+
+def _cors(request: HttpRequest, form: Form | None, response: HttpResponseBase) -> HttpResponseBase:
+    """Let an allowed origin read the answer (no credentials: the endpoint uses no cookies)."""
+    response["Vary"] = "Origin"
+    origin = request.headers.get("Origin")
+    if form is not None and origin and origin in form.allowed_origins:
+        response["Access-Control-Allow-Origin"] = origin
+    return response
+
+
+def _error(request: HttpRequest, exc: CaptureError, form: Form | None = None) -> HttpResponseBase:
+    status = STATUS.get(exc.code, 400)
+    if wants_json(request) or exc.code == "origin_not_allowed":
+        body = {"error": exc.message, "code": exc.code} | (
+            {"field": exc.field} if exc.field else {}
+        )
+        response: HttpResponseBase = JsonResponse(body, status=status)
+    else:
+        response = render(
+            request, "capture/error.html", {"message": exc.message, "form": form}, status=status
+        )
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return _cors(request, form, response)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pages and the form definition
+
+
+def definition_of(request: HttpRequest, form: Form) -> dict[str, Any]:
+    """What a client needs to render and post the form, with a fresh fill-time token."""
+    return {
+        "slug": form.slug,
+        "name": form.name,
+        "action": request.build_absolute_uri(reverse("capture:submit", args=[form.slug])),
+        "fields": form.fields,
+        "consents": form.consents,
+        "honeypot": spam.HONEYPOT,
+        "token": spam.fill_token(form),
+        "pow": {"challenge": spam.pow_challenge(form), "bits": spam.POW_BITS}
+        if form.proof_of_work
+        else None,
+        "thank_you_message": form.thank_you_message,
+        "redirect_url": form.redirect_url or None,
+    }
+
+
+def _form_context(
+    request: HttpRequest,
+    form: Form,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """What ``capture/_form.html`` renders: inputs with their value and error, hidden fields."""
+    values, errors = values or {}, dict(errors or {})
+    inputs = [
+        {
+            **f,
+            "value": values.get(f["key"], ""),
+            "checked": is_checked(values.get(f["key"])),
+            "error": errors.pop(f["key"], ""),
+        }
+        for f in form.fields
+    ]
+    consents = [
+        {
+            **c,
+            "key": f"consent_{c['purpose']}",
+            "checked": is_checked(values.get(f"consent_{c['purpose']}")),
+            "error": errors.pop(f"consent_{c['purpose']}", ""),
+        }
+        for c in form.consents
+    ]
+    return {
+        "form": form,
+        "action": reverse("capture:submit", args=[form.slug]),
+        "inputs": inputs,
+        "consents": consents,
+        "error": " ".join(errors.values()),  # errors about no visible input
+        "honeypot": spam.HONEYPOT,
+        "token": values.get(spam.TOKEN_FIELD) or spam.fill_token(form),
+        "pow": spam.pow_challenge(form) if form.proof_of_work else "",
+        "pow_bits": spam.POW_BITS,
+        "lb_page": values.get("lb_page") or request.build_absolute_uri(),
+        "lb_referrer": values.get("lb_referrer") or request.headers.get("Referer", ""),
+    }
+
+
+def _page_for(form: Form) -> LandingPage | None:
+    return form.pages.filter(is_published=True).order_by("pk").first()
+
+
+def _render_form(
+    request: HttpRequest, form: Form, page: LandingPage | None, status: int = 200, **kwargs: Any
+) -> HttpResponse:
+    context = _form_context(request, form, **kwargs)
+    if page is None:
+        return render(request, "capture/form_page.html", context, status=status)
+    context |= {"page": page, "body_html": render_markdown(page.body)}
+    return render(request, "capture/page.html", context, status=status)
+
+
+@require_safe
+def landing_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """``/p/<slug>``: headline, Markdown body, image and the form; submitting needs no script."""
+    page = (
+        LandingPage.objects.select_related("form__workspace")
+        .filter(slug=slug, is_published=True, form__is_published=True)
+        .first()
+    )
+    if page is None:
+        return render(
+            request,
+            "capture/error.html",
+            {"message": "This page does not exist or is not published."},
+            status=404,
+        )
+    return _render_form(request, page.form, page)
+
+
+@require_http_methods(["GET", "HEAD", "OPTIONS"])
+def form_json(request: HttpRequest, slug: str) -> HttpResponseBase:
+    """``/f/<slug>.json``: the form definition and a fill-time token, for script clients."""
+    try:
+        form = published_form(slug)
+    except FormUnavailable as exc:
+        return _error(request, exc)
+    if request.method == "OPTIONS":
+        return _preflight(request, form, "GET, OPTIONS")
+    response = JsonResponse(definition_of(request, form))
+    response["Cache-Control"] = "no-store"
+    return _cors(request, form, response)
+
+
+@cache
+def _pow_js() -> str:
+    with open(finders.find("capture/pow.js"), encoding="utf-8") as f:
+        return f.read()
+
+
+@require_safe
+def embed_js(request: HttpRequest, slug: str) -> HttpResponse:
+    """``/f/<slug>/embed.js``: renders the form where its ``<script>`` tag is, posts with fetch."""
+    form = Form.objects.filter(slug=slug, is_published=True).first()
+    if form is None:
+        body = "console.error('Leadbase: this form does not exist or is not published.');"
+        return HttpResponse(body, content_type="text/javascript; charset=utf-8", status=404)
+    # "</" escaped: no text of the form can close the page's <script> element.
+    definition = json.dumps(definition_of(request, form)).replace("</", "<\\/")
+    script = render_to_string("capture/embed.js", {"definition": definition, "pow_js": _pow_js()})
+    response = HttpResponse(script, content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "no-store"  # the fill-time token inside must be fresh
+    return response
+
+
+def _preflight(request: HttpRequest, form: Form, methods: str) -> HttpResponseBase:
+    if not origin_allowed(request, form):
+        return _error(request, _origin_error(request))
+    response = HttpResponse(status=204)
+    response["Access-Control-Allow-Methods"] = methods
+    response["Access-Control-Allow-Headers"] = "Content-Type, Accept"
+    response["Access-Control-Max-Age"] = "86400"
+    return _cors(request, form, response)
+
+
+def _origin_error(request: HttpRequest) -> CaptureError:
+    origin = request.headers.get("Origin", "")[:200]
+    return CaptureError(
+        "origin_not_allowed",
+        f"This form does not accept submissions from {origin}. "
+        "Add that address to the form's allowed origins.",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Submitting
+
+
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST", "OPTIONS"])
+def submit(request: HttpRequest, slug: str) -> HttpResponseBase:
+    """``/f/<slug>``: GET shows the bare form page; POST submits it; OPTIONS is the preflight."""
+    form: Form | None = None
+    try:
+        form = published_form(slug)
+        if request.method == "OPTIONS":
+            return _preflight(request, form, "POST, OPTIONS")
+        if request.method in ("GET", "HEAD"):
+            return _render_form(request, form, None)
+        if not origin_allowed(request, form):
+            raise _origin_error(request)
+        payload = read_payload(request)
+        meta = SubmitMeta(
+            ip=client_ip(request),
+            user_agent=request.headers.get("User-Agent", ""),
+            referer=request.headers.get("Referer", ""),
+        )
+        result = do_submit_form(form, payload, meta)
+    except CaptureError as exc:
+        return _error(request, exc, form)
+    return _cors(request, form, _answer(request, form, payload, result))
+
+
+def _answer(
+    request: HttpRequest, form: Form, payload: dict[str, Any], result: SubmitResult
+) -> HttpResponse:
+    """Spam gets exactly the answer a real submission gets; a failure is still "received"."""
+    if result.status == SubmissionStatus.REJECTED:
+        if wants_json(request):
+            body = {"error": result.message, "code": result.code} | (
+                {"field": result.field} if result.field else {}
+            )
+            return JsonResponse(body, status=400)
+        return _render_form(
+            request,
+            form,
+            _page_for(form),
+            status=400,
+            values=payload,
+            errors={result.field: result.message},
+        )
+    status = 202 if result.status == SubmissionStatus.FAILED else 200
+    if wants_json(request):
+        body = {
+            "ok": True,
+            "message": form.thank_you_message,
+            "redirect": form.redirect_url or None,
+        }
+        return JsonResponse(body | ({"status": "received"} if status == 202 else {}), status=status)
+    if form.redirect_url:
+        return HttpResponseRedirect(form.redirect_url, status=303)
+    return render(
+        request, "capture/thanks.html", {"form": form, "page": _page_for(form)}, status=status
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Double opt-in
+
+
+@csrf_exempt  # the signed token in the URL is the credential; no session is involved
+@require_http_methods(["GET", "POST"])
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """``/c/<token>``: GET shows a button, POST confirms (link scanners only GET)."""
+    try:
+        wanted = read_confirm_token(token)
+        if request.method == "POST":
+            do_confirm_optin(wanted.lead_id, wanted.purposes, ip=client_ip(request))
+    except ConfirmLinkError as exc:
+        return render(
+            request,
+            "capture/confirm.html",
+            {"error": exc.message},
+            status=410 if exc.code != "invalid_link" else 400,
+        )
+    form = Form.objects.select_related("workspace").filter(pk=wanted.form_id).first()
+    texts = [c["text"] for c in (form.consents if form else []) if c["purpose"] in wanted.purposes]
+    context = {"form": form, "texts": texts, "done": request.method == "POST"}
+    return render(request, "capture/confirm.html", context)

@@ -1,0 +1,201 @@
+"""Spam defences without third parties: honeypot, minimum fill time, proof of work, rate limits.
+
+Every check runs on our own server with our own data; no visitor data leaves it.
+
+- **Honeypot**: an input named ``fax`` hidden from people (off-screen, ``aria-hidden``, no tab
+  stop). Form-filling bots fill every input they find; a value there is spam.
+- **Minimum fill time**: the page or embed script renders a signed timestamp ``lb_ts``; a post
+  sooner than ``FORM_MIN_FILL_SECONDS`` after it, or with a forged token, is spam. A post
+  *without* the field is not spam: plain HTML forms copied onto another site and server-side
+  JSON clients cannot carry a fresh token, while the bots this check exists for (they load a
+  form and post every input at once) carry it. A client that wants the check can take a token
+  from ``GET /f/<slug>.json``. The rate limits and proof of work apply to everyone.
+- **Proof of work** (per form, opt-in; needs JavaScript): the page hands out a signed challenge
+  ``lb_pow``; the browser finds ``lb_nonce`` such that SHA-256(``challenge:nonce``) starts with
+  ``POW_BITS`` zero bits (~260,000 hashes, solved while the visitor types). Each challenge is
+  good once, for ``POW_MAX_AGE`` seconds.
+- **Rate limits**: fixed one-minute windows per client address (IPv6: per /64) and per form,
+  counted in ``RateBucket`` rows with one conditional UPDATE, so the limit holds across web
+  processes and machines, on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import math
+import secrets
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from leadbase.capture.errors import RateLimited
+from leadbase.capture.models import Form, RateBucket
+
+HONEYPOT = "fax"
+TOKEN_FIELD = "lb_ts"
+POW_FIELD = "lb_pow"
+NONCE_FIELD = "lb_nonce"
+SPAM_FIELDS = frozenset({HONEYPOT, TOKEN_FIELD, POW_FIELD, NONCE_FIELD})
+
+POW_BITS = 18
+POW_MAX_AGE = 3600
+WINDOW = timedelta(minutes=1)
+
+_fill_signer = signing.Signer(salt="leadbase.capture.fill-time")
+_pow_signer = signing.Signer(salt="leadbase.capture.pow")
+
+
+def fill_token(form: Form) -> str:
+    """A signed "rendered at" time for ``form`` (milliseconds), to put in ``lb_ts``."""
+    return _fill_signer.sign(f"{form.slug}:{time.time_ns() // 1_000_000}")
+
+
+def pow_challenge(form: Form) -> str:
+    """A fresh signed challenge for ``form``: ``slug:issued_ms:random``."""
+    return _pow_signer.sign(f"{form.slug}:{time.time_ns() // 1_000_000}:{secrets.token_hex(8)}")
+
+
+def pow_solves(challenge: str, nonce: str, bits: int = POW_BITS) -> bool:
+    """True when SHA-256(``challenge:nonce``) starts with ``bits`` zero bits."""
+    digest = hashlib.sha256(f"{challenge}:{nonce}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> (64 - bits) == 0
+
+
+def solve_pow(challenge: str, bits: int = POW_BITS) -> str:
+    """Find a nonce for ``challenge`` (what the browser script does; used by tests and tools)."""
+    nonce = 0
+    while not pow_solves(challenge, str(nonce), bits):
+        nonce += 1
+    return str(nonce)
+
+
+def _signed_parts(signer: signing.Signer, token: Any, form: Form) -> list[str] | None:
+    """The parts of a token signed for ``form``, or None when it is forged or for another form."""
+    if not isinstance(token, str):
+        return None
+    try:
+        parts = signer.unsign(token).split(":")
+    except signing.BadSignature:
+        return None
+    if parts[0] != form.slug or not parts[1].isdigit():
+        return None
+    return parts
+
+
+def spam_reason(form: Form, payload: dict[str, Any]) -> str:
+    """Why this post looks automated (``honeypot``, ``bad_token``, ``too_fast``, ``pow_*``), or "".
+
+    Cheap checks first; the single-use proof-of-work record is written last, only for a post
+    that passed everything else.
+    """
+    if payload.get(HONEYPOT) not in (None, "", False):
+        return "honeypot"
+    token = payload.get(TOKEN_FIELD)
+    now_ms = time.time_ns() // 1_000_000
+    if settings.FORM_MIN_FILL_SECONDS > 0 and token not in (None, ""):
+        parts = _signed_parts(_fill_signer, token, form)
+        if parts is None:
+            return "bad_token"
+        if now_ms - int(parts[1]) < settings.FORM_MIN_FILL_SECONDS * 1000:
+            return "too_fast"
+    if form.proof_of_work:
+        return _pow_reason(form, payload, now_ms)
+    return ""
+
+
+def _pow_reason(form: Form, payload: dict[str, Any], now_ms: int) -> str:
+    challenge, nonce = payload.get(POW_FIELD), payload.get(NONCE_FIELD)
+    if not challenge or not isinstance(nonce, str) or not nonce:
+        return "pow_missing"
+    parts = _signed_parts(_pow_signer, challenge, form)
+    if parts is None or len(parts) != 3 or len(nonce) > 20 or not pow_solves(challenge, nonce):
+        return "pow_invalid"
+    if now_ms - int(parts[1]) > POW_MAX_AGE * 1000:
+        return "pow_expired"
+    # Spend the challenge: the unique key makes a second use fail in every process.
+    try:
+        with transaction.atomic():
+            RateBucket.objects.create(key=f"pow:{parts[2]}", window_start=timezone.now(), count=1)
+    except IntegrityError:
+        return "pow_reused"
+    return ""
+
+
+def ip_key(ip: str | None) -> str:
+    """The rate-limit key of a client address: the address, or its /64 for IPv6."""
+    if not ip:
+        return ""
+    address = ipaddress.ip_address(ip)
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped:
+            return f"ip:{address.ipv4_mapped}"
+        return f"ip:{ipaddress.ip_network(f'{ip}/64', strict=False).network_address}/64"
+    return f"ip:{address}"
+
+
+_TAKE_SQL = (
+    'UPDATE "{table}" SET "count" = CASE WHEN "window_start" <= %s THEN 1 ELSE "count" + 1 END, '
+    '"window_start" = CASE WHEN "window_start" <= %s THEN %s ELSE "window_start" END '
+    'WHERE "key" = %s AND ("window_start" <= %s OR "count" < %s)'
+)
+
+
+def take(key: str, limit: int, now: datetime) -> int:
+    """Count one hit on ``key``'s current window: 0 when allowed, else seconds until it resets.
+
+    One conditional UPDATE either starts a new window (the old one ended) or increments a window
+    that is under the limit; the database serializes concurrent updates of the row, so two
+    processes can never both take the last slot. Both SET expressions read the row as it was
+    (standard SQL, SQLite and PostgreSQL alike). A missing row is inserted; when a concurrent
+    request inserted it first, the UPDATE is tried again. Plain SQL: this runs on every post, and
+    the ORM's expression compiler costs ten times the statement.
+    """
+    adapt = connection.ops.adapt_datetimefield_value
+    cutoff, at = adapt(now - WINDOW), adapt(now)
+    sql = _TAKE_SQL.format(table=RateBucket._meta.db_table)
+    for _ in range(2):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [cutoff, cutoff, at, key, cutoff, limit])
+            if cursor.rowcount:
+                return 0
+        try:
+            with transaction.atomic():
+                RateBucket.objects.create(key=key, window_start=now, count=1)
+            return 0
+        except IntegrityError:
+            continue
+    started = (
+        RateBucket.objects.filter(key=key).values_list("window_start", flat=True).first() or now
+    )
+    return max(1, math.ceil((started + WINDOW - now).total_seconds()))
+
+
+def check_rate_limits(form: Form, ip: str | None, now: datetime) -> None:
+    """Raise RateLimited when the client address or the form used up this minute's quota.
+
+    A limit of 0 turns that limit off. About one call in a thousand also deletes stale windows,
+    so the table stays as small as the number of recently seen addresses, with no cron job.
+    """
+    if secrets.randbelow(1000) == 0:
+        prune_buckets(now)
+    per_ip = ip_key(ip)
+    if settings.FORM_RATE_PER_IP > 0 and per_ip:
+        wait = take(per_ip, settings.FORM_RATE_PER_IP, now)
+        if wait:
+            raise RateLimited("ip", wait)
+    if settings.FORM_RATE_PER_FORM > 0:
+        wait = take(f"form:{form.pk}", settings.FORM_RATE_PER_FORM, now)
+        if wait:
+            raise RateLimited("form", wait)
+
+
+def prune_buckets(now: datetime) -> int:
+    """Delete windows that ended long ago and spent challenges that expired; returns the count."""
+    stale = now - max(WINDOW, timedelta(seconds=POW_MAX_AGE)) - WINDOW
+    return RateBucket.objects.filter(window_start__lt=stale).delete()[0]

@@ -1,0 +1,346 @@
+"""The form builder (owners and marketers): list forms, create and edit one, its landing page,
+its submissions journal and the snippet to embed it. Thin views: parse with Django forms, call
+one action of ``leadbase.capture.actions``, render.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from leadbase.accounts.models import Membership, User
+from leadbase.capture.actions import (
+    FIELD_TYPES,
+    do_create_form,
+    do_save_landing_page,
+    do_update_form,
+)
+from leadbase.capture.errors import FormConfigError
+from leadbase.capture.markdown import render_markdown
+from leadbase.capture.models import Form, Submission, SubmissionStatus
+from leadbase.leads.models import Purpose
+from leadbase.web.access import member_required
+from leadbase.web.views.util import wants_partial
+
+PAGE_SIZE = 50
+DEFAULT_FIELDS = [
+    {"key": "name", "label": "Name", "type": "text", "required": True},
+    {"key": "email", "label": "Email", "type": "email", "required": True},
+    {"key": "phone", "label": "Phone", "type": "phone", "required": False},
+]
+DEFAULT_CONSENTS = [
+    {
+        "purpose": "email_marketing",
+        "required": False,
+        "text": "Yes, send me news and offers by email. I can unsubscribe at any time.",
+    }
+]
+
+
+class FormSettings(forms.Form):
+    name = forms.CharField(max_length=200)
+    slug = forms.SlugField(
+        max_length=60,
+        required=False,
+        help_text="Its address: /f/&lt;slug&gt;. Empty: made from the name.",
+    )
+    thank_you_message = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    redirect_url = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        label="Or redirect to",
+        help_text="After submitting, send visitors to this page instead of the message.",
+    )
+    allowed_origins = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text="Sites that may embed and post this form, one per line, e.g. https://www.example.com.",
+    )
+    hidden_fields = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text="Values stored with every submission, one <code>key=value</code> per line.",
+    )
+    tags = forms.CharField(
+        required=False, help_text="Comma-separated; stored on the leads it creates."
+    )
+    owner = forms.ModelChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        label="Owner on submit",
+        help_text="New leads without an owner are given to this member.",
+    )
+    double_opt_in = forms.BooleanField(
+        required=False, label="Double opt-in (consent pending until the emailed link is clicked)"
+    )
+    is_published = forms.BooleanField(required=False, label="Published")
+    proof_of_work = forms.BooleanField(
+        required=False, label="Proof of work (the browser solves a small puzzle; needs JavaScript)"
+    )
+
+    def __init__(self, *args: Any, workspace_id: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = User.objects.filter(
+            memberships__workspace_id=workspace_id
+        ).order_by("email")
+
+    def clean_hidden_fields(self) -> dict[str, str]:
+        pairs = {}
+        for line in self.cleaned_data["hidden_fields"].splitlines():
+            if line.strip():
+                key, sep, value = line.partition("=")
+                if not sep:
+                    raise forms.ValidationError(f"“{line.strip()}” is not key=value.")
+                pairs[key.strip()] = value.strip()
+        return pairs
+
+    def definition(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data["allowed_origins"] = data["allowed_origins"].split()
+        data["tags"] = data["tags"].split(",")
+        return data
+
+
+class FieldRow(forms.Form):
+    key = forms.CharField(max_length=40)
+    label = forms.CharField(max_length=200, required=False)
+    type = forms.ChoiceField(choices=[(t, t) for t in FIELD_TYPES])
+    required = forms.BooleanField(required=False)
+    options = forms.CharField(required=False, help_text="For a list: options separated by commas.")
+
+
+class ConsentRow(forms.Form):
+    purpose = forms.ChoiceField(choices=Purpose.choices)
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    required = forms.BooleanField(required=False)
+
+
+FieldRows = forms.formset_factory(FieldRow, extra=2, can_delete=True)
+ConsentRows = forms.formset_factory(ConsentRow, extra=1, can_delete=True)
+
+
+class PageForm(forms.Form):
+    headline = forms.CharField(max_length=200)
+    slug = forms.SlugField(
+        max_length=60, required=False, help_text="Its address: /p/&lt;slug&gt;. Empty: the form's."
+    )
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 12}), required=False, help_text="Markdown."
+    )
+    image_url = forms.URLField(required=False, assume_scheme="https", max_length=500)
+    is_published = forms.BooleanField(required=False, label="Published")
+
+
+def _rows(formset: forms.BaseFormSet) -> list[dict[str, Any]]:
+    rows = []
+    for row in formset.cleaned_data:
+        if row and not row.get("DELETE"):
+            row = {k: v for k, v in row.items() if k != "DELETE"}
+            if "options" in row:
+                row["options"] = [o.strip() for o in row["options"].split(",") if o.strip()]
+            rows.append(row)
+    return rows
+
+
+def get_form_for_member(membership: Membership, pk: int) -> Form:
+    return get_object_or_404(
+        Form.objects.select_related("workspace"), pk=pk, workspace_id=membership.workspace_id
+    )
+
+
+def forms_with_counts(membership: Membership) -> QuerySet[Form]:
+    """The workspace's forms with their submission, lead and spam counts (one query)."""
+    return (
+        Form.objects.filter(workspace_id=membership.workspace_id)
+        .annotate(
+            received=Count("submissions"),
+            leads=Count("submissions", filter=Q(submissions__status=SubmissionStatus.PROCESSED)),
+            spam=Count("submissions", filter=Q(submissions__status=SubmissionStatus.SPAM)),
+        )
+        .order_by("name")
+    )
+
+
+@member_required(manage=True)
+def form_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "capture/forms/list.html",
+        {"forms": forms_with_counts(request.membership), "nav": "forms"},
+    )
+
+
+def _builder(request: HttpRequest, form: Form | None) -> HttpResponse:
+    workspace_id = request.membership.workspace_id
+    if form is None:
+        initial: dict[str, Any] = {"double_opt_in": True, "is_published": True}
+        fields, consents = DEFAULT_FIELDS, DEFAULT_CONSENTS
+    else:
+        initial = {
+            f: getattr(form, f)
+            for f in (
+                "name",
+                "slug",
+                "thank_you_message",
+                "redirect_url",
+                "owner",
+                "double_opt_in",
+                "is_published",
+                "proof_of_work",
+            )
+        }
+        initial |= {
+            "allowed_origins": "\n".join(form.allowed_origins),
+            "tags": ", ".join(form.tags),
+            "hidden_fields": "\n".join(f"{k}={v}" for k, v in form.hidden_fields.items()),
+        }
+        fields, consents = form.fields, form.consents
+    data = request.POST if request.method == "POST" else None
+    settings_form = FormSettings(data, initial=initial, workspace_id=workspace_id)
+    field_rows = FieldRows(
+        data,
+        prefix="fields",
+        initial=[{**f, "options": ", ".join(f.get("options", []))} for f in fields],
+    )
+    consent_rows = ConsentRows(data, prefix="consents", initial=consents)
+    if data is not None and all(
+        [settings_form.is_valid(), field_rows.is_valid(), consent_rows.is_valid()]
+    ):
+        definition = settings_form.definition() | {
+            "fields": _rows(field_rows),
+            "consents": _rows(consent_rows),
+        }
+        try:
+            if form is None:
+                form = do_create_form(request.membership.workspace, definition, actor=request.user)
+            else:
+                do_update_form(form, definition, actor=request.user)
+        except FormConfigError as exc:
+            if exc.field in ("fields", "consents"):
+                messages.error(request, exc.message)
+            else:
+                settings_form.add_error(
+                    exc.field if exc.field in settings_form.fields else None, exc.message
+                )
+        else:
+            messages.success(request, f"Form “{form.name}” saved.")
+            return redirect("forms:edit", pk=form.pk)
+    context = {
+        "form_obj": form,
+        "settings_form": settings_form,
+        "field_rows": field_rows,
+        "consent_rows": consent_rows,
+        "nav": "forms",
+        **(_snippets(request, form) if form and form.pk else {}),
+    }
+    return render(
+        request, "capture/forms/edit.html", context, status=400 if data is not None else 200
+    )
+
+
+def _snippets(request: HttpRequest, form: Form) -> dict[str, Any]:
+    """The script tag to embed, and a plain HTML form for sites that cannot run the script
+    (it posts without a fill-time token or a proof of work: see leadbase.capture.spam)."""
+    base = settings.BASE_URL
+    plain = render_to_string(
+        "capture/forms/_plain_form.html",
+        {"action": base + reverse("capture:submit", args=[form.slug]), "form": form},
+    )
+    script = base + reverse("capture:embed", args=[form.slug])
+    return {
+        "embed_snippet": f'<script src="{script}"></script>',
+        "html_snippet": plain.strip(),
+        "page": form.pages.order_by("pk").first(),
+    }
+
+
+@member_required(manage=True)
+def form_new(request: HttpRequest) -> HttpResponse:
+    return _builder(request, None)
+
+
+@member_required(manage=True)
+def form_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _builder(request, get_form_for_member(request.membership, pk))
+
+
+@member_required(manage=True)
+def page_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The form's landing page /p/<slug>: headline, Markdown body (previewed), image."""
+    form = get_form_for_member(request.membership, pk)
+    page = form.pages.order_by("pk").first()
+    initial = (
+        {
+            "headline": page.headline,
+            "slug": page.slug,
+            "body": page.body,
+            "image_url": page.image_url,
+            "is_published": page.is_published,
+        }
+        if page
+        else {"headline": form.name, "is_published": True}
+    )
+    page_form = PageForm(request.POST or None, initial=initial)
+    if request.method == "POST" and page_form.is_valid():
+        try:
+            page = do_save_landing_page(form, page_form.cleaned_data, actor=request.user)
+        except FormConfigError as exc:
+            page_form.add_error(exc.field if exc.field in page_form.fields else None, exc.message)
+        else:
+            messages.success(request, f"Landing page /p/{page.slug} saved.")
+            return redirect("forms:page", pk=form.pk)
+    body = page_form["body"].value() or ""
+    context = {
+        "form_obj": form,
+        "page": page,
+        "page_form": page_form,
+        "preview": render_markdown(body),
+        "nav": "forms",
+    }
+    return render(
+        request, "capture/forms/page.html", context, status=400 if request.method == "POST" else 200
+    )
+
+
+@member_required(manage=True)
+def submissions(request: HttpRequest, pk: int) -> HttpResponse:
+    """The journal of one form, newest first: status, spam reason, error and the lead made.
+
+    Filter by status; keyset pagination (``?before=<id>``) keeps every page one indexed query.
+    """
+    form = get_form_for_member(request.membership, pk)
+    status = request.GET.get("status", "")
+    rows = Submission.objects.filter(form=form).select_related("lead").order_by("-id")
+    if status in SubmissionStatus.values:
+        rows = rows.filter(status=status)
+    before = request.GET.get("before", "")
+    if before.isdigit():
+        rows = rows.filter(id__lt=int(before))
+    page = list(rows[: PAGE_SIZE + 1])
+    counts = dict(
+        Submission.objects.filter(form=form)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    context = {
+        "form_obj": form,
+        "rows": page[:PAGE_SIZE],
+        "next_before": page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None,
+        "status": status,
+        "statuses": [(v, label, counts.get(v, 0)) for v, label in SubmissionStatus.choices],
+        "total": sum(counts.values()),
+        "spam_count": counts.get(SubmissionStatus.SPAM, 0),
+        "nav": "forms",
+    }
+    if wants_partial(request):
+        return render(request, "capture/forms/_submissions.html", context)
+    return render(request, "capture/forms/submissions.html", context)

@@ -1,0 +1,378 @@
+"""The form builder (actions and pages), landing pages, the embed script and the demo form."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from leadbase.capture.actions import do_create_form, do_save_landing_page, do_update_form
+from leadbase.capture.demo import load_demo_forms
+from leadbase.capture.errors import FormConfigError
+from leadbase.capture.markdown import render_markdown
+from leadbase.capture.models import Form, LandingPage, Submission
+
+pytestmark = pytest.mark.django_db
+
+BASIC = {"name": "Newsletter", "fields": [{"key": "name"}, {"key": "email", "type": "email"}]}
+
+
+@pytest.fixture
+def form(personas):
+    return load_demo_forms(personas.workspace, personas.owner)
+
+
+def logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+# --- actions --------------------------------------------------------------------------------
+
+
+def test_a_form_is_created_with_clean_keys_origins_and_tags(personas):
+    form = do_create_form(
+        personas.workspace,
+        {
+            **BASIC,
+            "allowed_origins": ["https://WWW.Example.com/", "http://localhost:3000"],
+            "tags": ["b", " a ", "b", ""],
+            "consents": [{"purpose": "calls", "text": "Call me.", "required": "on"}],
+        },
+        actor=personas.owner,
+    )
+
+    assert form.slug == "newsletter"
+    assert form.fields[0] == {"key": "name", "label": "Name", "type": "text", "required": False}
+    assert form.allowed_origins == ["http://localhost:3000", "https://www.example.com"]
+    assert form.tags == ["a", "b"]
+    assert form.consents == [{"purpose": "calls", "text": "Call me.", "required": True}]
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"fields": [{"key": "email"}]}, "no_name_field"),
+        ({"fields": [{"key": "name"}, {"key": "company"}]}, "no_contact_field"),
+        ({"fields": [{"key": "name"}, {"key": "email"}, {"key": "email"}]}, "duplicate_key"),
+        ({"fields": [{"key": "name"}, {"key": "email"}, {"key": "utm_source"}]}, "reserved_key"),
+        ({"fields": [{"key": "name"}, {"key": "email"}, {"key": "fax"}]}, "reserved_key"),
+        ({"fields": [{"key": "name"}, {"key": "email"}, {"key": "Bad Key"}]}, "invalid_key"),
+        (
+            {"fields": [{"key": "name"}, {"key": "email"}, {"key": "size", "type": "select"}]},
+            "no_options",
+        ),
+        ({"consents": [{"purpose": "email_marketing", "text": ""}]}, "no_consent_text"),
+        ({"consents": [{"purpose": "gossip", "text": "x"}]}, "invalid_purpose"),
+        ({"allowed_origins": ["https://example.com/path"]}, "invalid_origin"),
+        ({"allowed_origins": ["javascript:alert(1)"]}, "invalid_origin"),
+        ({"redirect_url": "javascript:alert(1)"}, "invalid_url"),
+        ({"hidden_fields": {"email": "x"}}, "duplicate_key"),
+    ],
+)
+def test_a_form_that_cannot_work_is_refused_with_a_reason(personas, change, code):
+    with pytest.raises(FormConfigError) as caught:
+        do_create_form(personas.workspace, {**BASIC, **change}, actor=None)
+
+    assert caught.value.code == code
+    assert not Form.objects.exists()
+
+
+def test_slugs_are_unique_across_workspaces_because_public_routes_have_none(personas):
+    do_create_form(personas.other_workspace, BASIC, actor=None)
+
+    with pytest.raises(FormConfigError) as caught:
+        do_create_form(personas.workspace, BASIC, actor=None)
+
+    assert (caught.value.code, caught.value.field) == ("slug_taken", "slug")
+
+
+def test_the_owner_on_submit_must_be_a_member_of_the_workspace(personas):
+    with pytest.raises(FormConfigError) as caught:
+        do_create_form(personas.workspace, {**BASIC, "owner": personas.outsider}, actor=None)
+
+    assert caught.value.code == "not_member"
+
+
+def test_updating_a_form_keeps_its_slug_free_for_itself(personas):
+    form = do_create_form(personas.workspace, BASIC, actor=None)
+
+    do_update_form(
+        form, {**BASIC, "slug": "newsletter", "double_opt_in": False}, actor=personas.owner
+    )
+
+    form.refresh_from_db()
+    assert (form.slug, form.double_opt_in) == ("newsletter", False)
+
+
+def test_the_demo_form_is_loaded_once(personas):
+    first = load_demo_forms(personas.workspace, personas.owner)
+    first.name = "Edited by a marketer"
+    first.save()
+
+    again = load_demo_forms(personas.workspace, personas.owner)
+
+    assert again.pk == first.pk and again.name == "Edited by a marketer"
+    assert [f["key"] for f in again.fields] == ["name", "email", "phone"]
+    assert again.double_opt_in and again.consents[0]["purpose"] == "email_marketing"
+    assert LandingPage.objects.get().slug == "contact"
+
+
+def test_markdown_is_rendered_and_anything_executable_is_removed():
+    html = render_markdown(
+        "## Hi\n\n**bold** <script>alert(1)</script> [x](javascript:alert(1)) "
+        '<img src="https://e.com/a.png" onerror="alert(1)"> [site](https://e.com)'
+    )
+
+    assert "<h2>Hi</h2>" in html and "<strong>bold</strong>" in html
+    assert "script" not in html and "javascript:" not in html and "onerror" not in html
+    assert '<a href="https://e.com" rel="noopener noreferrer nofollow">site</a>' in html
+
+
+def test_a_landing_page_image_must_be_a_web_address(form):
+    with pytest.raises(FormConfigError) as caught:
+        do_save_landing_page(
+            form, {"headline": "Hi", "image_url": "javascript:alert(1)"}, actor=None
+        )
+
+    assert caught.value.field == "image_url"
+
+
+# --- public pages ---------------------------------------------------------------------------
+
+
+def test_the_landing_page_shows_the_headline_the_body_and_a_form_that_needs_no_script(client, form):
+    do_save_landing_page(
+        form,
+        {
+            "headline": "Talk to us",
+            "body": "Hello **there** <script>x()</script>",
+            "image_url": "https://cdn.example.com/hero.jpg",
+        },
+        actor=None,
+    )
+
+    response = client.get(
+        "/p/contact?utm_source=instagram", HTTP_REFERER="https://l.instagram.com/"
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+    assert "<h1>Talk to us</h1>" in page and "<strong>there</strong>" in page and "x()" not in page
+    assert '<form class="lb-form" method="post" action="/f/contact">' in page
+    assert form.consents[0]["text"] in page
+    assert 'name="lb_page" value="http://testserver/p/contact?utm_source=instagram"' in page
+    assert 'name="lb_referrer" value="https://l.instagram.com/"' in page
+    assert "<script" not in page  # no proof of work on this form: nothing to run
+
+
+def test_link_checkers_may_ask_for_the_public_pages_with_head(client, form):
+    assert [
+        client.head(url).status_code for url in ("/p/contact", "/f/contact", "/f/contact/embed.js")
+    ] == [200, 200, 200]
+
+
+def test_an_unpublished_landing_page_is_not_found(client, form):
+    do_save_landing_page(form, {"headline": "Talk to us", "is_published": False}, actor=None)
+
+    assert client.get("/p/contact").status_code == 404
+
+
+def test_the_embed_script_carries_the_definition_and_a_fresh_token(client, form):
+    response = client.get("/f/contact/embed.js")
+
+    script = response.content.decode()
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/javascript; charset=utf-8"
+    assert response["Cache-Control"] == "no-store"
+    assert '"action": "http://testserver/f/contact"' in script and '"token": "contact:' in script
+    assert "{{" not in script and "window.LeadbasePow" in script
+
+
+def test_text_in_the_embedded_definition_cannot_close_the_script(client, personas):
+    do_create_form(
+        personas.workspace,
+        {**BASIC, "thank_you_message": "</script><script>alert(1)</script>"},
+        actor=None,
+    )
+
+    script = client.get("/f/newsletter/embed.js").content.decode()
+
+    assert "</script>" not in script
+
+
+# --- builder pages --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("persona", "status"), [("owner", 200), ("marketer", 200), ("sales", 403), ("viewer", 403)]
+)
+def test_only_owners_and_marketers_use_the_form_builder(personas, form, persona, status):
+    client = logged_in(getattr(personas, persona))
+
+    for url in (
+        "/capture/forms/",
+        "/capture/forms/new",
+        f"/capture/forms/{form.pk}/",
+        f"/capture/forms/{form.pk}/page",
+        f"/capture/forms/{form.pk}/submissions",
+    ):
+        assert client.get(url).status_code == status, url
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client):
+    response = client.get("/capture/forms/")
+
+    assert response.status_code == 302 and response["Location"].startswith("/login")
+
+
+def test_another_workspaces_form_is_not_found(personas, form):
+    client = logged_in(personas.outsider)
+
+    assert client.get(f"/capture/forms/{form.pk}/").status_code == 404
+    assert client.get(f"/capture/forms/{form.pk}/submissions").status_code == 404
+
+
+def _builder_post(name: str, **extra: str) -> dict[str, str]:
+    data = {
+        "name": name,
+        "slug": "",
+        "thank_you_message": "Thanks!",
+        "redirect_url": "",
+        "tags": "spring, webinar",
+        "allowed_origins": "https://www.example.com",
+        "hidden_fields": "campaign=q3",
+        "owner": "",
+        "double_opt_in": "on",
+        "is_published": "on",
+        "fields-TOTAL_FORMS": "4",
+        "fields-INITIAL_FORMS": "3",  # as the page renders them
+        "fields-0-key": "name",
+        "fields-0-label": "Name",
+        "fields-0-type": "text",
+        "fields-0-required": "on",
+        "fields-1-key": "email",
+        "fields-1-label": "Email",
+        "fields-1-type": "email",
+        "fields-1-required": "on",
+        "fields-2-key": "size",
+        "fields-2-label": "Team size",
+        "fields-2-type": "select",
+        "fields-2-options": "1-10, 11-50",
+        "consents-TOTAL_FORMS": "1",
+        "consents-INITIAL_FORMS": "1",
+        "consents-0-purpose": "email_marketing",
+        "consents-0-text": "Email me news.",
+    }
+    return data | extra
+
+
+def test_a_marketer_builds_a_form_and_gets_the_snippet_to_embed(personas):
+    client = logged_in(personas.marketer)
+
+    response = client.post("/capture/forms/new", _builder_post("Spring webinar"))
+
+    form = Form.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/capture/forms/{form.pk}/"
+    assert [f["key"] for f in form.fields] == ["name", "email", "size"]
+    assert form.fields[2]["options"] == ["1-10", "11-50"]
+    assert (form.tags, form.hidden_fields, form.allowed_origins) == (
+        ["spring", "webinar"],
+        {"campaign": "q3"},
+        ["https://www.example.com"],
+    )
+    page = client.get(response["Location"]).content.decode()
+    assert "/f/spring-webinar/embed.js&quot;&gt;&lt;/script&gt;" in page
+    assert "action=&quot;http://127.0.0.1:8000/f/spring-webinar&quot;" in page
+
+
+def test_the_builder_shows_why_a_form_cannot_be_saved(personas):
+    client = logged_in(personas.owner)
+
+    response = client.post(
+        "/capture/forms/new", _builder_post("Broken", **{"fields-1-key": "company"})
+    )
+
+    assert response.status_code == 400
+    assert "needs an `email` or a `phone` field" in response.content.decode()
+    assert not Form.objects.exists()
+
+
+def test_the_landing_page_editor_saves_and_previews_markdown(personas, form):
+    client = logged_in(personas.owner)
+
+    response = client.post(
+        f"/capture/forms/{form.pk}/page",
+        {
+            "headline": "Spring",
+            "slug": "spring",
+            "body": "Come **now**",
+            "image_url": "",
+            "is_published": "on",
+        },
+    )
+
+    assert response.status_code == 302
+    page = LandingPage.objects.get()
+    assert (page.slug, page.headline) == ("spring", "Spring")
+    assert "<strong>now</strong>" in client.get(f"/capture/forms/{form.pk}/page").content.decode()
+
+
+def test_the_forms_list_costs_the_same_queries_for_many_forms(
+    personas, django_assert_max_num_queries
+):
+    client = logged_in(personas.owner)
+    for i in range(8):
+        form = do_create_form(personas.workspace, {**BASIC, "name": f"Form {i}"}, actor=None)
+        Submission.objects.create(
+            workspace=personas.workspace,
+            form=form,
+            received_at=form.created_at,
+            status="spam",
+            spam_reason="honeypot",
+        )
+
+    with django_assert_max_num_queries(6):
+        response = client.get("/capture/forms/")
+
+    assert len(response.context["forms"]) == 8
+
+
+def test_the_journal_pages_through_rows_with_a_constant_number_of_queries(
+    personas, form, django_assert_max_num_queries
+):
+    client = logged_in(personas.owner)
+    Submission.objects.bulk_create(
+        [
+            Submission(
+                workspace=personas.workspace,
+                form=form,
+                received_at=form.created_at,
+                status="processed",
+                payload={"name": f"Person {i}"},
+            )
+            for i in range(60)
+        ]
+    )
+
+    with django_assert_max_num_queries(7):
+        first = client.get(f"/capture/forms/{form.pk}/submissions")
+    second = client.get(
+        f"/capture/forms/{form.pk}/submissions?before={first.context['next_before']}"
+    )
+
+    assert len(first.context["rows"]) == 50 and len(second.context["rows"]) == 10
+    assert second.context["next_before"] is None
+
+
+def test_an_htmx_filter_of_the_journal_gets_only_the_table(personas, form):
+    client = logged_in(personas.owner)
+
+    response = client.get(
+        f"/capture/forms/{form.pk}/submissions?status=failed", HTTP_HX_REQUEST="true"
+    )
+
+    assert response.status_code == 200
+    assert "<html" not in response.content.decode()
+    assert "No submissions with this status yet." in response.content.decode()

@@ -1,0 +1,221 @@
+"""Double opt-in: the confirmation email (in memory and through a real SMTP server), the signed
+link, the confirm button, and consent pending → granted."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.core import mail, signing
+from django.core.management import call_command
+
+from leadbase.capture import emails
+from leadbase.capture.actions import do_create_form
+from leadbase.capture.demo import load_demo_forms
+from leadbase.capture.tasks import send_confirmation_email
+from leadbase.leads.models import Consent, Lead, Touch
+
+ADA = {"name": "Ada Lovelace", "email": "ada@example.org", "consent_email_marketing": True}
+
+
+@pytest.fixture(autouse=True)
+def _immediate_tasks(settings):
+    # Set through the settings fixture: django_tasks keeps the backend it built at start-up
+    # until it hears `setting_changed`.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture
+def form(personas):
+    return load_demo_forms(personas.workspace, personas.owner)
+
+
+def submit(client, body=ADA, slug="contact"):
+    return client.post(
+        f"/f/{slug}", json.dumps(body), content_type="application/json", REMOTE_ADDR="192.0.2.5"
+    )
+
+
+def link_path(text: str) -> str:
+    url = re.search(r"https?://\S+/c/\S+", text).group(0)
+    return url[url.index("/c/") :]
+
+
+@pytest.mark.django_db
+def test_submitting_sends_one_confirmation_email_with_a_working_link(
+    client, form, settings, django_capture_on_commit_callbacks
+):
+    settings.BASE_URL = "https://leads.example.com"
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(client)
+
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["Ada Lovelace <ada@example.org>"]
+    assert "confirm" in message.subject.lower()
+    assert form.consents[0]["text"] in message.body
+    html, mimetype = message.alternatives[0]
+    assert mimetype == "text/html" and "Confirm my subscription" in html
+    assert "https://leads.example.com/c/" in message.body
+
+    page = client.get(link_path(message.body))
+    assert page.status_code == 200
+    assert "Yes, confirm" in page.content.decode()
+    assert (
+        Consent.objects.get().status == "pending"
+    )  # opening the link (or a scanner) confirms nothing
+
+    done = client.post(link_path(message.body), REMOTE_ADDR="192.0.2.77")
+    assert done.status_code == 200 and "Confirmed" in done.content.decode()
+    consent = Consent.objects.get()
+    assert (consent.status, consent.method, consent.ip) == (
+        "granted",
+        "double_opt_in",
+        "192.0.2.77",
+    )
+    assert consent.text == form.consents[0]["text"]  # the proof of what was agreed to stays
+    assert Touch.objects.filter(kind="consent", data__status="granted").count() == 1
+
+
+@pytest.mark.django_db
+def test_confirming_twice_changes_nothing_more(client, form, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(client)
+    path = link_path(mail.outbox[0].body)
+
+    client.post(path)
+    again = client.post(path)
+
+    assert again.status_code == 200
+    assert Touch.objects.filter(kind="consent", data__status="granted").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_forged_or_expired_link_is_refused_with_a_readable_page(
+    client, form, settings, monkeypatch
+):
+    submit(client)
+    lead = Lead.objects.get()
+    token = emails.confirm_token(lead.pk, form.pk, ["email_marketing"])
+    now = time.time()
+    with monkeypatch.context() as m:
+        m.setattr(signing.time, "time", lambda: now - (settings.CONFIRM_LINK_HOURS * 3600 + 60))
+        old_token = emails.confirm_token(lead.pk, form.pk, ["email_marketing"])
+
+    forged = client.post(f"/c/{token[:-2]}xx")
+    expired = client.post(f"/c/{old_token}")
+
+    assert forged.status_code == 400 and "not valid" in forged.content.decode()
+    assert expired.status_code == 410 and "expired" in expired.content.decode()
+    assert Consent.objects.get().status == "pending"
+
+
+@pytest.mark.django_db
+def test_a_link_to_a_lead_that_was_erased_says_so(client, form):
+    submit(client)
+    lead = Lead.objects.get()
+    token = emails.confirm_token(lead.pk, form.pk, ["email_marketing"])
+    lead.delete()
+
+    response = client.post(f"/c/{token}")
+
+    assert response.status_code == 410 and "no longer valid" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_without_double_opt_in_consent_is_granted_at_once_and_no_email_is_sent(
+    client, personas, django_capture_on_commit_callbacks
+):
+    do_create_form(
+        personas.workspace,
+        {
+            "name": "Quick",
+            "fields": [{"key": "name"}, {"key": "email"}],
+            "double_opt_in": False,
+            "consents": [{"purpose": "email_marketing", "text": "Email me."}],
+        },
+        actor=None,
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(client, slug="quick")
+
+    assert Consent.objects.get().status == "granted"
+    assert mail.outbox == []
+
+
+@pytest.mark.django_db
+def test_no_email_is_sent_when_no_consent_was_ticked(
+    client, form, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(client, {**ADA, "consent_email_marketing": False})
+
+    assert not Consent.objects.exists()
+    assert mail.outbox == []
+
+
+@pytest.mark.django_db
+def test_the_email_task_does_not_ask_again_once_the_consent_was_answered(client, form):
+    submit(client)
+    lead = Lead.objects.get()
+    Consent.objects.filter(lead=lead).update(status="granted")
+
+    assert send_confirmation_email.call(lead.pk, form.pk, ["email_marketing"]) is False
+    assert mail.outbox == []
+
+
+# --- a real SMTP server and the real worker -------------------------------------------------
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[float, str, bytes]] = []
+        self.arrived = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        self.messages.append((time.monotonic(), envelope.rcpt_tos[0], envelope.content))
+        self.arrived.set()
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_inbox(settings):
+    """An aiosmtpd server on a free port of 127.0.0.1, with Django's SMTP backend pointed at it."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    yield inbox
+    controller.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_delivers_the_confirmation_to_a_real_smtp_server_within_5_seconds(
+    client, form, settings, smtp_inbox
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.BASE_URL = "http://127.0.0.1:8000"
+
+    started = time.monotonic()
+    assert submit(client).status_code == 200  # commits: the email task is now in the database queue
+    call_command("worker", batch=True, verbosity=0)
+
+    assert smtp_inbox.arrived.wait(5)
+    arrived_at, recipient, content = smtp_inbox.messages[0]
+    assert recipient == "ada@example.org"
+    assert arrived_at - started < 5
+    text = content.decode()
+    assert "multipart/alternative" in text and "text/html" in text
+    assert "http://127.0.0.1:8000/c/" in text

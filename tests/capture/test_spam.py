@@ -1,0 +1,241 @@
+"""Spam defences: honeypot, fill time, proof of work, rate limits; spam makes no lead."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from leadbase.capture import spam
+from leadbase.capture.actions import do_create_form
+from leadbase.capture.demo import load_demo_forms
+from leadbase.capture.models import RateBucket, Submission
+from leadbase.capture.signals import submission_spam
+from leadbase.leads.models import Lead
+
+pytestmark = pytest.mark.django_db
+
+HTML = {"HTTP_ACCEPT": "text/html"}
+ADA = {"name": "Ada Lovelace", "email": "ada@example.org"}
+
+
+@pytest.fixture
+def form(personas):
+    return load_demo_forms(personas.workspace, personas.owner)
+
+
+@pytest.fixture
+def pow_form(personas):
+    return do_create_form(
+        personas.workspace,
+        {"name": "Guarded", "fields": [{"key": "name"}, {"key": "email"}], "proof_of_work": True},
+        actor=None,
+    )
+
+
+def post_json(client, body, slug="contact", **extra):
+    return client.post(f"/f/{slug}", json.dumps(body), content_type="application/json", **extra)
+
+
+def token_issued(form, seconds_ago: float, monkeypatch) -> str:
+    then = time.time_ns() - int(seconds_ago * 1e9)
+    with monkeypatch.context() as m:
+        m.setattr(spam.time, "time_ns", lambda: then)
+        return spam.fill_token(form)
+
+
+def test_a_filled_honeypot_gets_the_usual_thank_you_and_no_lead(
+    client, form, django_capture_on_commit_callbacks
+):
+    heard = []
+    submission_spam.connect(lambda **kw: heard.append(kw), weak=False, dispatch_uid="test-spam")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post("/f/contact", {**ADA, "fax": "+1 555 0100"}, **HTML)
+    finally:
+        submission_spam.disconnect(dispatch_uid="test-spam")
+
+    assert response.status_code == 200
+    assert "Thank you" in response.content.decode()
+    assert not Lead.objects.exists()
+    row = Submission.objects.get()
+    assert (row.status, row.spam_reason) == ("spam", "honeypot")
+    assert heard == [
+        {
+            "signal": submission_spam,
+            "sender": Submission,
+            "workspace_id": form.workspace_id,
+            "submission_id": row.pk,
+            "form_slug": "contact",
+            "reason": "honeypot",
+        }
+    ]
+
+
+def test_spam_answers_json_clients_exactly_like_a_real_submission(client, form):
+    spam_answer = post_json(client, {**ADA, "fax": "x"})
+    real_answer = post_json(client, ADA)
+
+    assert (spam_answer.status_code, spam_answer.json()) == (
+        real_answer.status_code,
+        real_answer.json(),
+    )
+    assert spam_answer.json()["ok"] is True
+
+
+def test_a_form_posted_faster_than_the_minimum_fill_time_is_spam(
+    client, form, settings, monkeypatch
+):
+    settings.FORM_MIN_FILL_SECONDS = 3
+
+    fast = post_json(client, {**ADA, "lb_ts": token_issued(form, 1, monkeypatch)})
+    slow = post_json(client, {**ADA, "lb_ts": token_issued(form, 4, monkeypatch)})
+
+    assert fast.status_code == slow.status_code == 200
+    assert list(Submission.objects.order_by("id").values_list("status", "spam_reason")) == [
+        ("spam", "too_fast"),
+        ("processed", ""),
+    ]
+    assert Lead.objects.count() == 1
+
+
+def test_a_forged_token_or_one_made_for_another_form_is_spam(client, form, pow_form, monkeypatch):
+    post_json(client, {**ADA, "lb_ts": "contact:1:forged"})
+    post_json(client, {**ADA, "lb_ts": token_issued(pow_form, 60, monkeypatch)})
+
+    assert list(Submission.objects.values_list("spam_reason", flat=True)) == [
+        "bad_token",
+        "bad_token",
+    ]
+
+
+def test_a_post_without_a_token_is_not_spam_so_plain_html_forms_and_servers_work(
+    client, form, settings
+):
+    settings.FORM_MIN_FILL_SECONDS = 5
+
+    assert post_json(client, ADA).status_code == 200
+    assert Submission.objects.get().status == "processed"
+
+
+def test_the_pages_and_the_form_definition_carry_a_fill_time_token(client, form):
+    page = client.get("/p/contact").content.decode()
+    definition = client.get("/f/contact.json").json()
+
+    assert 'name="lb_ts" value="contact:' in page
+    assert 'name="fax"' in page and 'tabindex="-1"' in page
+    assert definition["token"].startswith("contact:") and definition["honeypot"] == "fax"
+
+
+def test_a_proof_of_work_form_needs_a_solved_challenge(client, pow_form):
+    challenge = client.get("/f/guarded.json").json()["pow"]["challenge"]
+    nonce = spam.solve_pow(challenge)
+    wrong = next(str(n) for n in range(10**6) if not spam.pow_solves(challenge, str(n)))
+
+    post_json(client, ADA, slug="guarded")
+    post_json(client, {**ADA, "lb_pow": challenge, "lb_nonce": wrong}, slug="guarded")
+    post_json(client, {**ADA, "lb_pow": challenge, "lb_nonce": nonce}, slug="guarded")
+    post_json(client, {**ADA, "lb_pow": challenge, "lb_nonce": nonce}, slug="guarded")
+
+    assert list(Submission.objects.order_by("id").values_list("status", "spam_reason")) == [
+        ("spam", "pow_missing"),
+        ("spam", "pow_invalid"),
+        ("processed", ""),
+        ("spam", "pow_reused"),
+    ]
+
+
+def test_an_expired_challenge_is_refused(client, pow_form, monkeypatch):
+    then = time.time_ns() - (spam.POW_MAX_AGE + 5) * 10**9
+    monkeypatch.setattr(spam.time, "time_ns", lambda: then)
+    challenge = spam.pow_challenge(pow_form)
+    monkeypatch.undo()
+
+    post_json(
+        client, {**ADA, "lb_pow": challenge, "lb_nonce": spam.solve_pow(challenge)}, slug="guarded"
+    )
+
+    assert Submission.objects.get().spam_reason == "pow_expired"
+
+
+def test_the_hosted_page_of_a_proof_of_work_form_ships_the_challenge_and_the_solver(
+    client, pow_form
+):
+    page = client.get("/f/guarded").content.decode()
+
+    assert 'data-lb-pow="guarded:' in page and f'data-lb-pow-bits="{spam.POW_BITS}"' in page
+    assert "/static/capture/pow.js" in page
+
+
+def test_the_per_ip_rate_limit_answers_429_with_retry_after_and_writes_nothing(
+    client, form, settings
+):
+    settings.FORM_RATE_PER_IP = 3
+    answers = [
+        post_json(
+            client, {**ADA, "email": f"a{i}@example.org"}, REMOTE_ADDR="198.51.100.7"
+        ).status_code
+        for i in range(4)
+    ]
+
+    assert answers == [200, 200, 200, 429]
+    refused = post_json(client, ADA, REMOTE_ADDR="198.51.100.7")
+    assert refused.json()["code"] == "rate_limited"
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert Submission.objects.count() == 3
+    assert post_json(client, ADA, REMOTE_ADDR="198.51.100.8").status_code == 200
+
+
+def test_the_per_form_rate_limit_holds_across_addresses(client, form, settings):
+    settings.FORM_RATE_PER_FORM = 2
+    answers = [post_json(client, ADA, REMOTE_ADDR=f"198.51.100.{i}").status_code for i in range(3)]
+
+    assert answers == [200, 200, 429]
+
+
+def test_a_rate_window_opens_again_after_a_minute():
+    start = timezone.now()
+
+    taken = [spam.take("ip:192.0.2.1", 2, start + timedelta(seconds=s)) for s in (0, 10, 20, 59)]
+    later = spam.take("ip:192.0.2.1", 2, start + timedelta(seconds=61))
+
+    assert taken[:2] == [0, 0]
+    assert taken[2] == 40 and taken[3] == 1  # seconds until the window that began at 0 s ends
+    assert later == 0
+    assert RateBucket.objects.get(key="ip:192.0.2.1").count == 1
+
+
+def test_ipv6_clients_are_limited_per_64_block():
+    assert (
+        spam.ip_key("2001:db8:1:2::1")
+        == spam.ip_key("2001:db8:1:2:ffff::9")
+        == "ip:2001:db8:1:2::/64"
+    )
+    assert spam.ip_key("2001:db8:1:3::1") != spam.ip_key("2001:db8:1:2::1")
+    assert spam.ip_key("::ffff:192.0.2.1") == spam.ip_key("192.0.2.1") == "ip:192.0.2.1"
+
+
+def test_stale_rate_windows_and_spent_challenges_are_pruned():
+    now = timezone.now()
+    RateBucket.objects.create(key="ip:192.0.2.1", window_start=now - timedelta(hours=3), count=5)
+    RateBucket.objects.create(key="ip:192.0.2.2", window_start=now - timedelta(seconds=30), count=5)
+
+    assert spam.prune_buckets(now) == 1
+    assert list(RateBucket.objects.values_list("key", flat=True)) == ["ip:192.0.2.2"]
+
+
+def test_spam_is_counted_per_form_on_the_forms_page(client, form, personas):
+    post_json(client, {**ADA, "fax": "x"})
+    post_json(client, {**ADA, "fax": "y"})
+    post_json(client, ADA)
+    client.force_login(personas.marketer)
+
+    journal = client.get(f"/capture/forms/{form.pk}/submissions?status=spam")
+
+    assert journal.context["spam_count"] == 2 and journal.context["total"] == 3
+    assert [r.spam_reason for r in journal.context["rows"]] == ["honeypot", "honeypot"]
+    listed = client.get("/capture/forms/").context["forms"]
+    assert [(f.received, f.leads, f.spam) for f in listed] == [(3, 1, 2)]

@@ -1,0 +1,499 @@
+"""POST /f/<slug>: the submission pipeline, attribution, failures, replay and every bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.management import call_command
+from django.db import OperationalError
+from django.test import Client
+
+from leadbase.capture import actions
+from leadbase.capture.actions import do_create_form
+from leadbase.capture.demo import load_demo_forms
+from leadbase.capture.models import Submission
+from leadbase.leads.models import Consent, Lead, Touch
+
+pytestmark = pytest.mark.django_db
+
+HTML = {"HTTP_ACCEPT": "text/html,application/xhtml+xml"}
+ADA = {"name": "Ada Lovelace", "email": "ada@example.org", "phone": "+44 20 7946 0018"}
+
+
+@pytest.fixture
+def form(personas):
+    return load_demo_forms(personas.workspace, personas.owner)
+
+
+def post_json(client: Client, body: object, slug: str = "contact", **extra):
+    return client.post(f"/f/{slug}", json.dumps(body), content_type="application/json", **extra)
+
+
+def assert_no_lead_written() -> None:
+    assert not Lead.objects.exists()
+    assert not Consent.objects.exists()
+    assert not Touch.objects.exists()
+
+
+def test_a_plain_form_post_creates_the_lead_its_journal_row_and_a_pending_consent(client, form):
+    response = client.post(
+        "/f/contact", {**ADA, "consent_email_marketing": "yes"}, REMOTE_ADDR="203.0.113.9", **HTML
+    )
+
+    assert response.status_code == 200
+    assert "We will get back to you within one working day" in response.content.decode()
+    lead = Lead.objects.get()
+    assert (lead.name, lead.email_key, lead.phone_e164, lead.source, lead.source_ref) == (
+        "Ada Lovelace",
+        "ada@example.org",
+        "+442079460018",
+        "form",
+        "contact",
+    )
+    row = Submission.objects.get()
+    assert (row.status, row.lead_id, row.outcome, row.ip) == (
+        "processed",
+        lead.pk,
+        "created",
+        "203.0.113.9",
+    )
+    assert row.payload["email"] == "ada@example.org"
+    consent = Consent.objects.get(lead=lead)
+    assert (consent.purpose, consent.status, consent.method, consent.ip) == (
+        "email_marketing",
+        "pending",
+        "form",
+        "203.0.113.9",
+    )
+    assert consent.text == form.consents[0]["text"]
+    touch = Touch.objects.get(lead=lead, kind="form_submitted")
+    assert touch.data["submission"] == row.pk and touch.actor_label == "form contact"
+
+
+def test_a_json_post_gets_a_json_answer(client, form):
+    response = post_json(client, {**ADA, "consent_email_marketing": True})
+
+    assert response.status_code == 200
+    assert response.json() == {"ok": True, "message": form.thank_you_message, "redirect": None}
+    assert Consent.objects.get().status == "pending"
+
+
+def test_a_multipart_post_is_accepted(client, form):
+    response = client.post("/f/contact", ADA)  # the test client sends multipart/form-data
+
+    assert response.status_code == 200
+    assert Lead.objects.get().email_key == "ada@example.org"
+
+
+def test_utm_tags_come_from_posted_fields_first_then_from_the_page_url(client, form):
+    page = "https://www.example.com/p/contact?utm_source=instagram&utm_campaign=spring&lb_link=ig42"
+    post_json(
+        client,
+        {
+            **ADA,
+            "utm_campaign": "posted",
+            "lb_page": page,
+            "lb_referrer": "https://l.instagram.com/",
+        },
+    )
+
+    row = Submission.objects.get()
+    assert row.utm == {"utm_source": "instagram", "utm_campaign": "posted"}
+    assert (row.link_code, row.page_url, row.referrer) == ("ig42", page, "https://l.instagram.com/")
+    lead = Lead.objects.get()
+    assert (lead.utm_source, lead.utm_campaign, lead.referrer) == (
+        "instagram",
+        "posted",
+        "https://l.instagram.com/",
+    )
+    assert lead.last_touch["page"] == page and lead.last_touch["link"] == "ig42"
+
+
+def test_the_referer_header_is_the_page_when_no_page_is_posted(client, form):
+    client.post(
+        "/f/contact", ADA, HTTP_REFERER="http://testserver/p/contact?utm_source=x&utm_medium=social"
+    )
+
+    assert Submission.objects.get().utm == {"utm_source": "x", "utm_medium": "social"}
+
+
+def test_a_second_submission_keeps_the_first_touch_and_moves_the_last(client, form):
+    post_json(client, {**ADA, "utm_source": "instagram"})
+    post_json(client, {**ADA, "utm_source": "newsletter"})
+
+    lead = Lead.objects.get()
+    assert lead.utm_source == "instagram"
+    assert lead.last_touch["utm_source"] == "newsletter"
+    assert list(Submission.objects.order_by("id").values_list("outcome", flat=True)) == [
+        "created",
+        "merged",
+    ]
+    assert Touch.objects.filter(lead=lead, kind="form_submitted").count() == 2
+
+
+def test_the_form_owner_tags_and_hidden_fields_are_given_to_new_leads(client, personas):
+    do_create_form(
+        personas.workspace,
+        {
+            "name": "Webinar",
+            "fields": [{"key": "name"}, {"key": "email", "type": "email"}, {"key": "team_size"}],
+            "hidden_fields": {"campaign": "q3"},
+            "tags": ["webinar"],
+            "owner": personas.sales,
+        },
+        actor=personas.owner,
+    )
+
+    post_json(
+        client,
+        {"name": "Grace Hopper", "email": "grace@example.org", "team_size": "12"},
+        slug="webinar",
+    )
+
+    lead = Lead.objects.get()
+    assert lead.owner == personas.sales
+    assert lead.custom == {"team_size": "12", "campaign": "q3", "tags": ["webinar"]}
+
+
+def test_a_redirect_url_sends_the_browser_there(client, personas):
+    do_create_form(
+        personas.workspace,
+        {
+            "name": "Trial",
+            "fields": [{"key": "name"}, {"key": "email"}],
+            "redirect_url": "https://www.example.com/welcome",
+        },
+        actor=None,
+    )
+
+    response = client.post("/f/trial", {"name": "Alan Turing", "email": "alan@example.org"}, **HTML)
+
+    assert (response.status_code, response["Location"]) == (303, "https://www.example.com/welcome")
+
+
+# --- bad input ------------------------------------------------------------------------------
+
+
+def test_an_oversized_body_is_refused_with_413_and_writes_nothing(client, form, settings):
+    settings.FORM_MAX_BODY_KB = 1
+    response = post_json(client, {**ADA, "message": "x" * 2000})
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "body_too_large"
+    assert not Submission.objects.exists()
+    assert_no_lead_written()
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/xml", "application/json; charset=latin-1"]
+)
+def test_a_wrong_content_type_is_refused_with_415(client, form, content_type):
+    response = client.post("/f/contact", "name=Ada", content_type=content_type)
+
+    assert response.status_code == 415
+    assert "application/x-www-form-urlencoded" in response.json()["error"]
+    assert not Submission.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/x-www-form-urlencoded", b"name=Ada+Lovelace&email=ada%FF%40example.org"),
+        ("application/x-www-form-urlencoded", b"name=Ada \xff&email=ada@example.org"),
+        ("application/json", b'{"name": "Ada \xc3", "email": "ada@example.org"}'),
+    ],
+)
+def test_invalid_utf8_is_refused_with_400(client, form, content_type, body):
+    response = client.generic("POST", "/f/contact", body, content_type=content_type)
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "The submission is not valid UTF-8 text.",
+        "code": "invalid_encoding",
+    }
+    assert not Submission.objects.exists()
+
+
+@pytest.mark.parametrize("body", ["{not json", "[1, 2]", '"text"'])
+def test_a_body_that_is_not_a_json_object_is_refused(client, form, body):
+    response = client.post("/f/contact", body, content_type="application/json")
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_json")
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ('{"name": "Ada\\u0000", "email": "ada@example.org"}', "invalid_value"),
+        ('{"name": "Ada \\ud800", "email": "ada@example.org"}', "invalid_value"),
+        ('{"name": "Ada", "email": "ada@example.org", "fax": ["\\u0000"]}', "invalid_value"),
+        ('{"name": "Ada", "email": "ada@example.org", "phone": 1e400}', "invalid_value"),
+        ('{"name": "Ada", "email": "ada@example.org", "phone": NaN}', "invalid_json"),
+    ],
+)
+def test_text_no_database_can_store_is_refused_before_anything_is_written(client, form, body, code):
+    response = client.post("/f/contact", body, content_type="application/json")
+
+    assert (response.status_code, response.json()["code"]) == (400, code)
+    assert not Submission.objects.exists()
+
+
+def test_a_field_sent_twice_is_refused(client, form):
+    response = client.post(
+        "/f/contact",
+        "name=Ada&name=Bob&email=a@example.org",
+        content_type="application/x-www-form-urlencoded",
+    )
+
+    assert response.json() == {
+        "error": "“name” was sent more than once.",
+        "code": "repeated_field",
+        "field": "name",
+    }
+
+
+def test_a_missing_required_field_is_named_and_journaled_as_rejected(client, form):
+    response = post_json(client, {"name": "Ada Lovelace", "phone": "+44 20 7946 0018"})
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "Please fill in “Email”.",
+        "code": "missing_field",
+        "field": "email",
+    }
+    row = Submission.objects.get()
+    assert (row.status, row.error) == ("rejected", "missing_field: Please fill in “Email”.")
+    assert_no_lead_written()
+
+
+def test_an_unknown_field_is_named(client, form):
+    response = post_json(client, {**ADA, "favourite_colour": "blue"})
+
+    assert response.status_code == 400
+    assert response.json()["field"] == "favourite_colour"
+    assert "is not a field of this form" in response.json()["error"]
+    assert_no_lead_written()
+
+
+@pytest.mark.parametrize(
+    ("value", "code"), [(["a", "b"], "invalid_value"), ("x" * 201, "too_long")]
+)
+def test_values_of_the_wrong_type_or_length_are_refused(client, form, value, code):
+    response = post_json(client, {**ADA, "name": value})
+
+    assert (response.status_code, response.json()["code"], response.json()["field"]) == (
+        400,
+        code,
+        "name",
+    )
+    assert_no_lead_written()
+
+
+def test_a_name_with_a_script_tag_is_refused_naming_the_name_field(client, form):
+    response = post_json(client, {**ADA, "name": "<script>alert(1)</script>"})
+
+    assert response.status_code == 400
+    assert (response.json()["code"], response.json()["field"]) == ("invalid_name", "name")
+    assert Submission.objects.get().status == "rejected"
+    assert_no_lead_written()
+
+
+def test_a_script_tag_in_another_field_is_stored_as_text_and_never_rendered(client, personas):
+    form = do_create_form(
+        personas.workspace,
+        {
+            "name": "Ask",
+            "fields": [{"key": "name"}, {"key": "email"}, {"key": "question", "type": "textarea"}],
+        },
+        actor=None,
+    )
+    post_json(
+        client,
+        {
+            "name": "Edsger Dijkstra",
+            "email": "ewd@example.org",
+            "question": "<script>alert(1)</script>",
+        },
+        slug="ask",
+    )
+
+    assert Lead.objects.get().custom["question"] == "<script>alert(1)</script>"
+    client.force_login(personas.owner)
+    page = client.get(f"/capture/forms/{form.pk}/submissions").content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script>alert(1)" not in page
+
+
+def test_an_email_the_lead_rules_refuse_is_400_with_the_field(client, form):
+    response = post_json(client, {"name": "Ada Lovelace", "email": "not-an-address"})
+
+    assert (response.status_code, response.json()["code"], response.json()["field"]) == (
+        400,
+        "invalid_email",
+        "email",
+    )
+    assert Submission.objects.get().status == "rejected"
+    assert_no_lead_written()
+
+
+def test_an_unchecked_required_consent_is_refused(client, personas):
+    do_create_form(
+        personas.workspace,
+        {
+            "name": "News",
+            "fields": [{"key": "name"}, {"key": "email"}],
+            "consents": [
+                {"purpose": "email_marketing", "text": "Send me the newsletter.", "required": True}
+            ],
+        },
+        actor=None,
+    )
+
+    response = post_json(
+        client,
+        {"name": "Ada Lovelace", "email": "ada@example.org", "consent_email_marketing": False},
+        slug="news",
+    )
+
+    assert response.json() == {
+        "error": "Please tick this box to continue.",
+        "code": "consent_required",
+        "field": "consent_email_marketing",
+    }
+    assert_no_lead_written()
+
+
+def test_a_browser_gets_the_form_again_with_the_error_and_its_values(client, form):
+    response = client.post("/f/contact", {"name": "Ada Lovelace", "email": ""}, **HTML)
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Please fill in “Email”." in page and 'value="Ada Lovelace"' in page
+    assert "<h1>Talk to us</h1>" in page  # the landing page, not a bare error
+
+
+@pytest.mark.parametrize("slug", ["nope", "draft"])
+def test_an_unknown_or_unpublished_form_is_404(client, personas, slug):
+    do_create_form(
+        personas.workspace,
+        {"name": "Draft", "fields": [{"key": "name"}, {"key": "email"}], "is_published": False},
+        actor=None,
+    )
+
+    response = post_json(client, ADA, slug=slug)
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "form_not_found"
+    assert client.get(f"/f/{slug}/embed.js").status_code == 404
+    assert client.get(f"/p/{slug}").status_code == 404
+    assert not Submission.objects.exists()
+
+
+def test_a_post_from_an_origin_not_allowed_is_403_json(client, form):
+    response = post_json(client, ADA, HTTP_ORIGIN="https://evil.example")
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "origin_not_allowed"
+    assert "https://evil.example" in response.json()["error"]
+    assert "Access-Control-Allow-Origin" not in response
+    assert not Submission.objects.exists()
+
+
+def test_an_allowed_origin_gets_its_cors_headers_and_the_preflight(client, form):
+    form.allowed_origins = ["https://www.example.com"]
+    form.save()
+
+    preflight = client.options(
+        "/f/contact",
+        HTTP_ORIGIN="https://www.example.com",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+    )
+    response = post_json(client, ADA, HTTP_ORIGIN="https://www.example.com")
+
+    assert preflight.status_code == 204
+    assert preflight["Access-Control-Allow-Origin"] == "https://www.example.com"
+    assert "POST" in preflight["Access-Control-Allow-Methods"]
+    assert "Access-Control-Allow-Credentials" not in preflight
+    assert response.status_code == 200
+    assert response["Access-Control-Allow-Origin"] == "https://www.example.com"
+    assert "Set-Cookie" not in response
+    assert client.options("/f/contact", HTTP_ORIGIN="https://evil.example").status_code == 403
+
+
+def test_this_sites_own_pages_may_always_post(client, form):
+    assert post_json(client, ADA, HTTP_ORIGIN="http://testserver").status_code == 200
+
+
+# --- failures and replay --------------------------------------------------------------------
+
+
+def _fail_once(monkeypatch):
+    real = actions.do_create_lead
+    calls = []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("disk on fire")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(actions, "do_create_lead", flaky)
+
+
+def test_a_processing_failure_keeps_the_raw_row_failed_and_answers_received(
+    client, form, monkeypatch
+):
+    _fail_once(monkeypatch)
+
+    response = post_json(client, {**ADA, "consent_email_marketing": True})
+
+    assert response.status_code == 202
+    assert response.json()["status"] == "received"
+    row = Submission.objects.get()
+    assert (row.status, row.error) == ("failed", "RuntimeError: disk on fire")
+    assert row.payload["name"] == "Ada Lovelace"
+    assert_no_lead_written()
+
+
+def test_replay_processes_a_failed_row_and_prints_the_counts(client, form, monkeypatch, capsys):
+    _fail_once(monkeypatch)
+    post_json(client, {**ADA, "consent_email_marketing": True, "utm_source": "instagram"})
+
+    call_command("replay")
+
+    assert (
+        "Replayed 1 failed submission(s): 1 processed, 0 rejected, 0 still failed"
+        in capsys.readouterr().out
+    )
+    row = Submission.objects.get()
+    lead = Lead.objects.get()
+    assert (row.status, row.lead_id, row.attempts, row.error) == ("processed", lead.pk, 2, "")
+    assert lead.utm_source == "instagram"
+    assert Consent.objects.get(lead=lead).status == "pending"
+    call_command("replay")
+    assert "Replayed 0 failed submission(s)" in capsys.readouterr().out
+
+
+def test_when_the_whole_transaction_fails_the_raw_row_is_still_kept(client, form, monkeypatch):
+    def locked(*args, **kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(actions, "_process", locked)
+
+    response = post_json(client, ADA)
+
+    assert response.status_code == 202
+    row = Submission.objects.get()
+    assert (row.status, row.error) == ("failed", "OperationalError: database is locked")
+
+
+def test_replay_marks_a_row_rejected_when_the_form_no_longer_accepts_it(client, form, monkeypatch):
+    _fail_once(monkeypatch)
+    post_json(client, {**ADA, "phone": "+44 20 7946 0018"})
+    form.fields = [f for f in form.fields if f["key"] != "phone"]
+    form.save()
+
+    call_command("replay")
+
+    assert Submission.objects.get().status == "rejected"
