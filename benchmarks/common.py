@@ -36,13 +36,19 @@ def emit(figure: dict) -> None:
 
 
 def _tree_rss_kb(pid: int) -> int:
+    """Memory of a process and all its descendants, in kB: the sum of their PSS.
+
+    PSS (proportional set size) splits pages shared between processes — a forked worker shares
+    most of its parent's memory copy-on-write — so the sum is the real footprint; summing RSS
+    would count shared pages once per process.
+    """
     total = 0
     stack = [pid]
     while stack:
         p = stack.pop()
         try:
-            status = Path(f"/proc/{p}/status").read_text()
-            total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+            rollup = Path(f"/proc/{p}/smaps_rollup").read_text()
+            total += int(re.search(r"^Pss:\s+(\d+)", rollup, re.M).group(1))
             for task in Path(f"/proc/{p}/task").iterdir():
                 children = (task / "children").read_text().split()
                 stack.extend(int(c) for c in children)
@@ -52,7 +58,7 @@ def _tree_rss_kb(pid: int) -> int:
 
 
 def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
-    """Run ``cmd``; return (seconds, peak RSS of the whole process tree in MB, stdout)."""
+    """Run ``cmd``; return (seconds, peak PSS of the whole process tree in MB, stdout)."""
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0

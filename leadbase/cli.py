@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _migrate_if_needed() -> None:
-    """Apply pending migrations first, so every command works on a fresh data dir."""
+    """Apply pending migrations first, so every command works on a fresh data dir; restore any
+    index a killed bulk import left missing."""
     import django
     from django.core.management import call_command
     from django.db import connection
@@ -48,6 +49,9 @@ def _migrate_if_needed() -> None:
     executor = MigrationExecutor(connection)
     if executor.migration_plan(executor.loader.graph.leaf_nodes()):
         call_command("migrate", interactive=False, verbosity=0)
+    from leadbase.leads.bulkload import ensure_lead_indexes
+
+    ensure_lead_indexes()  # an import killed in bulk-load mode leaves indexes to rebuild
 
 
 if __name__ == "__main__":

@@ -152,7 +152,6 @@ def _database(url: str) -> dict:
                 "PRAGMA foreign_keys=ON;"
                 "PRAGMA cache_size=-64000;"
                 "PRAGMA temp_store=MEMORY;"
-                "PRAGMA mmap_size=268435456;"
             ),
         }
     return config

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import partial
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -91,14 +92,15 @@ def apply_batch(ctx: Context, items: Sequence[tuple[Any, Candidate | Refusal]]) 
         if refusal is not None:
             outcomes.append(Outcome(key, "rejected", code="suppressed", message=refusal))
             continue
-        warnings = warning_codes(c)
+        warnings = warning_codes(c) if c.problems else []
         lead, shared = index.match(c)
         if lead is None:
             known = candidate_as_known(c)
             outcome = Outcome(key, "created", warnings=warnings)
             new.append((known, c, outcome))
             index.add(known)
-            flags.extend((other, known) for other in shared)
+            if shared:
+                flags.extend((other, known) for other in shared)
         else:
             outcome = Outcome(key, "merged", lead_id=lead["id"], warnings=warnings)
             changes, conflicts = merge_into(lead, c)
@@ -222,9 +224,16 @@ def _allocate_ids(model: type, count: int) -> list[int]:
 
 
 def _adapt_json(value: Any) -> Any:
+    return _json_adapter()(value)
+
+
+def _json_adapter() -> Any:
+    """The function that turns a value into a JSON column parameter for this database; looked up
+    once per batch (the connection proxy is slow to reach a million times)."""
     if connection.vendor == "sqlite":
-        return json.dumps(value, ensure_ascii=False)  # what Django stores, without its overhead
-    return connection.ops.adapt_json_value(value, None)
+        return partial(json.dumps, ensure_ascii=False)  # what Django stores, without its overhead
+    ops = connection.ops
+    return lambda value: ops.adapt_json_value(value, None)
 
 
 LEAD_INSERT_COLUMNS = (
@@ -236,6 +245,18 @@ LEAD_INSERT_COLUMNS = (
 )
 
 
+class _Values:
+    """Attribute access to an expanded index entry, so both shapes fill one row template."""
+
+    __slots__ = ("_d",)
+
+    def __init__(self, d: Known) -> None:
+        self._d = d
+
+    def __getattr__(self, name: str) -> Any:
+        return self._d[name]
+
+
 def _insert_sql(model: type, columns: Sequence[str]) -> str:
     cols = ", ".join(f'"{c}"' for c in columns)
     marks = ", ".join(["%s"] * len(columns))
@@ -244,20 +265,21 @@ def _insert_sql(model: type, columns: Sequence[str]) -> str:
 
 def _insert_leads(ctx: Context, new: list[tuple[Known, Candidate, Outcome]], now: datetime) -> None:
     at = connection.ops.adapt_datetimefield_value(now)
-    last_touch = _adapt_json(ctx.last_touch | {"at": now.isoformat()} if ctx.update_last_touch else {})
-    empty = _adapt_json({})
+    adapt = _json_adapter()
+    last_touch = adapt(ctx.last_touch | {"at": now.isoformat()} if ctx.update_last_touch else {})
+    empty = adapt({})
     rows = []
     for known, c, _ in new:
+        # Merged into by a later row of the batch: its values are in the expanded dict.
+        v = c if "_candidate" in known else _Values(known)
         rows.append((
-            known["id"], ctx.workspace_id, known["name"], c.name_key, c.given_name, c.family_name, c.family_key,
-            known["email"], known["email_key"], known["phone"], known["phone_e164"], known["phone_ext"],
-            known["company"], known["job_title"], known["country"],
-            _adapt_json(known["custom"]) if known["custom"] else empty,
-            _adapt_json(known["problems"]) if known["problems"] else empty,
-            _adapt_json(known["alternates"]) if known["alternates"] else empty,
+            known["id"], ctx.workspace_id, v.name, c.name_key, c.given_name, c.family_name, c.family_key,
+            v.email, v.email_key, v.phone, v.phone_e164, v.phone_ext, v.company, v.job_title, v.country,
+            adapt(v.custom) if v.custom else empty,
+            adapt(v.problems) if v.problems else empty,
+            adapt(known["alternates"]) if known["alternates"] else empty,
             ctx.source, ctx.source_ref[:200],
-            known["utm_source"], known["utm_medium"], known["utm_campaign"], known["utm_term"],
-            known["utm_content"], known["referrer"], last_touch,
+            v.utm_source, v.utm_medium, v.utm_campaign, v.utm_term, v.utm_content, v.referrer, last_touch,
             "new", "", 0, ctx.owner_id, at, at,
         ))
     with connection.cursor() as cur:

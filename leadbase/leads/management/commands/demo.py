@@ -2,38 +2,48 @@
 
 from __future__ import annotations
 
+import random
 import secrets
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
 from leadbase.accounts.actions import do_create_user
 from leadbase.accounts.models import Role, Workspace
-from leadbase.leads.actions import do_assign_owner, do_change_stage, do_create_lead
+from leadbase.capture.actions import SubmitMeta, do_submit_form
+from leadbase.capture.channels_demo import load_demo_channels
+from leadbase.capture.demo import load_demo_forms
+from leadbase.capture.models import Submission
+from leadbase.leads.actions import do_assign_owner, do_change_stage, do_confirm_consent
 from leadbase.leads.duplicates import scan_range
 from leadbase.leads.importer import import_file
-from leadbase.leads.models import Lead, Source, Stage, TouchKind
+from leadbase.leads.models import Consent, Lead, Stage
 from leadbase.leads.sample import write_csv
 
-# People who arrive through forms and the API, with the channel that brought them; the first
-# pairs are near-duplicates of each other (same company, name spelled differently) to review.
+# People who found the business on a social channel, clicked a tracked link and left their
+# details on /p/contact. The first pairs are near-duplicates of each other (same company, name
+# spelled differently) to review.
 CAPTURED = [
-    ({"name": "Jonathan Pryce", "email": "jon.pryce@globex.com", "company": "Globex"}, "instagram", "spring-launch"),
-    ({"name": "Jon Pryce", "email": "j.pryce@globex.com", "company": "Globex"}, "linkedin", "spring-launch"),
-    ({"name": "Katarzyna Nowak", "email": "k.nowak@initech.com", "company": "Initech"}, "facebook", "webinar-may"),
-    ({"name": "Katarzyna Nowakowa", "phone": "+48 512 345 678", "company": "Initech", "email": "kasia@initech.com"},
-     "youtube", "webinar-may"),
-    ({"name": "Mei Chen", "email": "mei.chen@hooli.com", "phone": "+1 415 555 0134"}, "x", "launch-thread"),
-    ({"name": "Amara Okafor", "phone": "+234 803 123 4567"}, "instagram", "reel-42"),
+    ({"name": "Jonathan Pryce", "email": "jon.pryce@globex.com"}, "instagram"),
+    ({"name": "Jon Pryce", "email": "j.pryce@globex.com"}, "facebook"),
+    ({"name": "Katarzyna Nowak", "email": "k.nowak@initech.com"}, "facebook"),
+    ({"name": "Katarzyna Nowakowa", "phone": "+48 512 345 678", "email": "kasia@initech.com"}, "youtube"),
+    ({"name": "Mei Chen", "email": "mei.chen@hooli.com", "phone": "+1 415 555 0134"}, "x"),
+    ({"name": "Amara Okafor", "phone": "+234 803 123 4567", "email": "amara.okafor@example.com"}, "instagram"),
 ]
+FIRST = ["Lena", "Omar", "Sofia", "Ravi", "Chloé", "Mateo", "Yuki", "Noah", "Aisha", "Lucas", "Ingrid", "Tariq"]
+LAST = ["Berg", "Haddad", "Rossi", "Menon", "Laurent", "Silva", "Mori", "Walsh", "Bello", "Costa", "Lund", "Aziz"]
 
 
 class Command(BaseCommand):
     help = (
         "Load a realistic demo workspace `demo`: a few thousand leads imported from several sources "
-        "and countries, leads captured through forms and the API with UTM tags, and possible "
-        "duplicates to review. Prints how to log in."
+        "and countries, the form `contact` on /p/contact, social channels with follower history and "
+        "tracked links, leads captured through them, and possible duplicates to review. Prints how "
+        "to log in."
     )
 
     def add_arguments(self, parser):
@@ -55,19 +65,39 @@ class Command(BaseCommand):
         self.stdout.write(f"Log in at http://127.0.0.1:8000 as demo@example.com with password {password}")
         self.stdout.write(f"(sales rep: sales@example.com, same password)")
 
+    def _submit(self, workspace, form, demo) -> None:
+        """Visitors arrive through the channels' tracked links over the last 12 weeks and submit
+        the contact form (the real pipeline: journal, lead, pending consent); most confirm."""
+        rng = random.Random(11)
+        people = [(record, platform) for record, platform in CAPTURED]
+        for i in range(72):
+            given, family = FIRST[i % len(FIRST)], LAST[(i * 5) % len(LAST)]
+            people.append(({"name": f"{given} {family}", "email": f"{given.lower()}.{family.lower()}{i}@example.com"},
+                           rng.choice(list(demo.links))))
+        today = timezone.now()
+        for i, (record, platform) in enumerate(people):
+            link = rng.choice(demo.links[platform])
+            payload = {**record, "consent_email_marketing": "on", "lb_link": link.code,
+                       "utm_source": link.utm_source, "utm_medium": link.utm_medium, "utm_campaign": link.utm_campaign}
+            result = do_submit_form(form, payload, SubmitMeta(ip=f"198.51.100.{i % 250 + 1}", user_agent="Mozilla/5.0 (demo)"))
+            if result.lead_id is None:
+                continue
+            lead = Lead.objects.get(pk=result.lead_id)
+            if rng.random() < 0.8:
+                do_confirm_consent(lead, "email_marketing", ip=None)
+            # History for the reports: spread the arrivals over the weeks the channels ran.
+            when = today - timedelta(days=rng.randint(0, 83), hours=rng.randint(0, 23))
+            Lead.objects.filter(pk=lead.pk).update(created_at=when)
+            Consent.objects.filter(lead=lead).update(at=when + timedelta(minutes=5))
+            Submission.objects.filter(pk=result.submission_id).update(received_at=when)
+
     def _load(self, workspace, owner, sales, rows: int) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             path = write_csv(Path(tmp) / "trade-show-2026.csv", rows)
             import_file(workspace, path, actor=owner, workers=1)
-        for record, channel, campaign in CAPTURED:
-            source = Source.API if channel == "x" else Source.FORM
-            do_create_lead(
-                workspace, {**record, "utm_source": channel, "utm_medium": "social", "utm_campaign": campaign},
-                actor=None, source=source, source_ref="contact" if source == Source.FORM else "api",
-                actor_label="form contact" if source == Source.FORM else "API",
-                touch_kind=TouchKind.FORM_SUBMITTED if source == Source.FORM else TouchKind.CREATED,
-                last_touch={"source": source, "utm_source": channel, "utm_campaign": campaign},
-            )
+        form = load_demo_forms(workspace, owner)
+        demo = load_demo_channels(workspace, owner)
+        self._submit(workspace, form, demo)
         for lead in Lead.objects.filter(workspace=workspace).order_by("?")[:40]:
             do_assign_owner(lead, sales, actor=owner)
             do_change_stage(lead, Stage.SALES_READY, actor=owner)
