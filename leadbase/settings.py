@@ -138,7 +138,9 @@ TEMPLATES = [
 
 
 def _database(url: str) -> dict:
-    config = dj_database_url.parse(url, conn_max_age=0 if url.startswith("sqlite") else 60)
+    # Persistent connections: reconnecting (and re-running the SQLite PRAGMAs) on every request
+    # costs more than a small request itself.
+    config = dj_database_url.parse(url, conn_max_age=None if url.startswith("sqlite") else 60)
     if config["ENGINE"] == "django.db.backends.sqlite3":
         Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
         config["OPTIONS"] = {
