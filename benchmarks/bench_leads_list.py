@@ -34,6 +34,7 @@ def main() -> None:
     parser.add_argument(
         "--data-dir", help="reuse this data dir (kept); default: a new temporary one"
     )
+    parser.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
     args = parser.parse_args()
     os.environ["LEADBASE_DATA_DIR"] = args.data_dir or tempfile.mkdtemp(
         prefix="leadbase-bench-list-"
@@ -225,6 +226,7 @@ def _measure(membership, runs: int, count: int) -> None:
         "cpus": os.cpu_count(),
         "machine": platform.machine(),
     }
+    results = []
     for label, url in pages.items():
         headers = {"HTTP_HX_REQUEST": "true"} if label.startswith("htmx") else {}
         client.get(url, **headers)  # warm the page cache like a server that has been up
@@ -235,6 +237,7 @@ def _measure(membership, runs: int, count: int) -> None:
             times.append((time.perf_counter() - started) * 1000)
             assert response.status_code == 200, (url, response.status_code)
         times.sort()
+        results.append((label, statistics.median(times), times[max(0, int(len(times) * 0.95) - 1)]))
         _emit(
             {
                 "figure": label,
@@ -246,6 +249,19 @@ def _measure(membership, runs: int, count: int) -> None:
                 **machine,
             }
         )
+
+
+    if not NO_DOC:
+        from benchmarks.common import update_doc
+
+        update_doc(
+            f"Leads list and search, {count:,} leads, SQLite",
+            f"python benchmarks/bench_leads_list.py --leads {count} --runs {runs}",
+            [(f"{label}", f"median {median:.1f} ms, p95 {p95:.1f} ms", "≤ 100 ms") for label, median, p95 in results],
+        )
+
+
+NO_DOC = "--no-doc" in sys.argv
 
 
 def _emit(record: dict) -> None:

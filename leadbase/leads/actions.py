@@ -17,7 +17,7 @@ from django.utils import timezone
 from leadbase.accounts.models import User, Workspace
 from leadbase.leads.batch import Context, Outcome, apply_batch, contact_hash, lock_workspace
 from leadbase.leads.errors import LeadError, LeadRejected, TransitionError
-from leadbase.leads.identity import candidate_as_known, merge_into
+from leadbase.leads.identity import merge_into
 from leadbase.leads.models import (
     Consent,
     ConsentStatus,
@@ -88,7 +88,7 @@ def do_create_lead(
             raise LeadRejected(outcome.code, outcome.message)
         lead = Lead.objects.get(pk=outcome.lead_id)
         if outcome.outcome == "created":
-            transaction.on_commit(lambda: _enqueue_duplicate_scan(workspace.pk, lead.pk, lead.pk))
+            transaction.on_commit(lambda: enqueue_duplicate_scan(workspace.pk, lead.pk, lead.pk))
     return Created(lead, outcome.outcome, outcome.warnings)
 
 
@@ -98,7 +98,8 @@ def _field_for(code: str) -> str:
     )
 
 
-def _enqueue_duplicate_scan(workspace_id: int, first_id: int, last_id: int) -> None:
+def enqueue_duplicate_scan(workspace_id: int, first_id: int, last_id: int) -> None:
+    """Queue the possible-duplicate scan for new leads with ids in [first_id, last_id]."""
     from leadbase.leads.tasks import scan_possible_duplicates
 
     scan_possible_duplicates.enqueue(workspace_id, first_id, last_id)

@@ -83,6 +83,7 @@ def apply_batch(ctx: Context, items: Sequence[tuple[Any, Candidate | Refusal]]) 
     new: list[tuple[Known, Candidate, Outcome]] = []
     merged: dict[int, tuple[Known, list[tuple[Outcome, dict, dict]]]] = {}
     flags: list[tuple[Known, Known]] = []
+    into_new: list[tuple[Outcome, Known]] = []
     for key, c in items:
         if isinstance(c, Refusal):
             outcomes.append(Outcome(key, "rejected", code=c.code, message=c.message))
@@ -106,7 +107,7 @@ def apply_batch(ctx: Context, items: Sequence[tuple[Any, Candidate | Refusal]]) 
             if lead["id"] is not None:
                 merged.setdefault(lead["id"], (lead, []))[1].append((outcome, changes, conflicts))
             else:
-                outcome.lead_id = lead  # resolved to the new id once allocated
+                into_new.append((outcome, lead))  # a lead of this batch: its id comes below
         outcomes.append(outcome)
 
     if new:
@@ -114,9 +115,8 @@ def apply_batch(ctx: Context, items: Sequence[tuple[Any, Candidate | Refusal]]) 
         for lead_id, (known, _, outcome) in zip(ids, new):
             known["id"] = outcome.lead_id = lead_id
         _insert_leads(ctx, new, now)
-    for o in outcomes:
-        if isinstance(o.lead_id, dict):
-            o.lead_id = o.lead_id["id"]
+    for outcome, lead in into_new:
+        outcome.lead_id = lead["id"]
     _update_merged(ctx, merged, now)
     _insert_touches(ctx, new, merged, now)
     if flags:

@@ -14,7 +14,6 @@ import csv
 import gc
 import multiprocessing
 import os
-import shutil
 import time
 import uuid
 from collections import deque
@@ -30,7 +29,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from leadbase.accounts.models import User, Workspace
-from leadbase.leads.actions import _enqueue_duplicate_scan, region_for
+from leadbase.leads.actions import enqueue_duplicate_scan, region_for
 from leadbase.leads.batch import Context, Outcome, apply_batch
 from leadbase.leads.bulkload import deferred_indexes, ensure_lead_indexes, should_defer_indexes
 from leadbase.leads.models import ImportJob, ImportStatus, Source, TouchKind
@@ -221,7 +220,7 @@ def import_file(
         raise ImportFileError(exc.code, f"{exc.message} (after {report.rows} rows were processed)") from None
     if new_ids and not dry_run:
         first, last = min(new_ids), max(new_ids)
-        transaction.on_commit(lambda: _enqueue_duplicate_scan(workspace.pk, first, last))
+        transaction.on_commit(lambda: enqueue_duplicate_scan(workspace.pk, first, last))
     report.elapsed_s = time.perf_counter() - started
     return report
 
@@ -405,12 +404,3 @@ def run_import_job(job_id: int) -> None:
         rejected=report.rejected, warnings=report.warnings, report_path=str(report_path),
         finished_at=timezone.now(),
     )
-
-
-def copy_to_uploads(path: Path) -> Path:
-    """Copy a local file into the upload dir (used by tests and the demo to make web-like jobs)."""
-    folder = Path(settings.UPLOAD_DIR)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{uuid.uuid4().hex}.csv"
-    shutil.copyfile(path, target)
-    return target

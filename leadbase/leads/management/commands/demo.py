@@ -63,7 +63,7 @@ class Command(BaseCommand):
         count = Lead.objects.filter(workspace=workspace).count()
         self.stdout.write(f"The demo workspace has {count} leads.")
         self.stdout.write(f"Log in at http://127.0.0.1:8000 as demo@example.com with password {password}")
-        self.stdout.write(f"(sales rep: sales@example.com, same password)")
+        self.stdout.write("(sales rep: sales@example.com, same password)")
 
     def _submit(self, workspace, form, demo) -> None:
         """Visitors arrive through the channels' tracked links over the last 12 weeks and submit
