@@ -27,3 +27,17 @@ def personas(db):
     from tests.factories import make_personas
 
     return make_personas()
+
+
+@pytest.fixture
+def client_as(personas):
+    """``client_as("owner")`` is a client logged in as that persona; ``"anonymous"`` is not."""
+    from django.test import Client
+
+    def make(name: str) -> Client:
+        client = Client()
+        if name != "anonymous":
+            client.force_login(getattr(personas, name))
+        return client
+
+    return make

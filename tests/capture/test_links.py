@@ -33,17 +33,6 @@ CHROME = (
 
 
 @pytest.fixture
-def client_as(personas):
-    def make(name: str) -> Client:
-        client = Client()
-        if name != "anonymous":
-            client.force_login(getattr(personas, name))
-        return client
-
-    return make
-
-
-@pytest.fixture
 def channel(personas):
     return do_create_channel(personas.workspace, platform="instagram", handle="acme", actor=None)
 

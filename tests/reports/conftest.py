@@ -3,20 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from leadbase.capture.models import Form, LandingPage
-
-
-@pytest.fixture
-def client_as(personas):
-    def make(name: str) -> Client:
-        client = Client()
-        if name != "anonymous":
-            client.force_login(getattr(personas, name))
-        return client
-
-    return make
 
 
 @pytest.fixture
