@@ -447,14 +447,15 @@ def _make_lead(form: Form, row: Submission, values: _Values) -> Any:
         do_assign_owner(lead, form.owner, actor=None)
     pending = [c["purpose"] for c in values.consents] if form.double_opt_in else []
     if pending and lead.email_key:
-        transaction.on_commit(lambda: _enqueue_confirmation(lead.pk, form.pk, pending))
+        _enqueue_confirmation(lead.pk, form.pk, pending)
     return made
 
 
 def _enqueue_confirmation(lead_id: int, form_id: int, purposes: list[str]) -> None:
     from leadbase.capture.tasks import send_confirmation_email
+    from leadbase.tasks import enqueue_with_write
 
-    send_confirmation_email.enqueue(lead_id, form_id, purposes)
+    enqueue_with_write(send_confirmation_email, lead_id, form_id, purposes)
 
 
 def do_replay_submission(row: Submission) -> SubmitResult:

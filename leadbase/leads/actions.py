@@ -34,6 +34,7 @@ from leadbase.leads.models import (
     TouchKind,
 )
 from leadbase.leads.signals import lead_stage_changed, leads_updated
+from leadbase.tasks import enqueue_with_write
 from leadbase.lib.cleaning import name_key, split_name
 from leadbase.lib.leadrow import Candidate, Refusal, clean_record
 
@@ -88,7 +89,7 @@ def do_create_lead(
             raise LeadRejected(outcome.code, outcome.message)
         lead = Lead.objects.get(pk=outcome.lead_id)
         if outcome.outcome == "created":
-            transaction.on_commit(lambda: enqueue_duplicate_scan(workspace.pk, lead.pk, lead.pk))
+            enqueue_duplicate_scan(workspace.pk, lead.pk, lead.pk)
     return Created(lead, outcome.outcome, outcome.warnings)
 
 
@@ -99,10 +100,11 @@ def _field_for(code: str) -> str:
 
 
 def enqueue_duplicate_scan(workspace_id: int, first_id: int, last_id: int) -> None:
-    """Queue the possible-duplicate scan for new leads with ids in [first_id, last_id]."""
+    """Queue the possible-duplicate scan for new leads with ids in [first_id, last_id], with the
+    write that created them (see leadbase.tasks)."""
     from leadbase.leads.tasks import scan_possible_duplicates
 
-    scan_possible_duplicates.enqueue(workspace_id, first_id, last_id)
+    enqueue_with_write(scan_possible_duplicates, workspace_id, first_id, last_id)
 
 
 EDITABLE = ("name", "email", "phone", "company", "job_title", "country")

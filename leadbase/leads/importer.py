@@ -36,6 +36,7 @@ from leadbase.leads.models import ImportJob, ImportStatus, Source, TouchKind
 from leadbase.lib import columns as cols
 from leadbase.lib.csvfile import CsvError, CsvInfo, preview, read_rows, sniff
 from leadbase.lib.leadrow import Candidate, Refusal, clean_record
+from leadbase.tasks import enqueue_with_write
 
 BATCH_ROWS = 10000
 IMPORT_WAL_PAGES = 16384  # 64 MB of 4 KB pages
@@ -219,8 +220,7 @@ def import_file(
     except CsvError as exc:  # e.g. UTF-16 data that stops decoding mid-file
         raise ImportFileError(exc.code, f"{exc.message} (after {report.rows} rows were processed)") from None
     if new_ids and not dry_run:
-        first, last = min(new_ids), max(new_ids)
-        transaction.on_commit(lambda: enqueue_duplicate_scan(workspace.pk, first, last))
+        enqueue_duplicate_scan(workspace.pk, min(new_ids), max(new_ids))
     report.elapsed_s = time.perf_counter() - started
     return report
 
@@ -369,7 +369,7 @@ def do_start_import(job: ImportJob, *, actor: User | None) -> ImportJob:
     with transaction.atomic():
         if not ImportJob.objects.filter(pk=job.pk, status=ImportStatus.UPLOADED).update(status=ImportStatus.QUEUED):
             raise ImportFileError("already_started", "This import has already started.")
-        transaction.on_commit(lambda: run_import.enqueue(job.pk))
+        enqueue_with_write(run_import, job.pk)
     job.refresh_from_db()
     return job
 

@@ -20,7 +20,6 @@ import pytest
 
 from leadbase.hooks.actions import do_create_endpoint
 from leadbase.hooks.models import Endpoint
-from tests.web.conftest import client_as  # noqa: F401  (the persona clients of the page tests)
 
 
 @dataclass
