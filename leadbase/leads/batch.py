@@ -83,7 +83,7 @@ def apply_batch(ctx: Context, items: Sequence[tuple[Any, Candidate | Refusal]]) 
     new: list[tuple[Known, Candidate, Outcome]] = []
     merged: dict[int, tuple[Known, list[tuple[Outcome, dict, dict]]]] = {}
     flags: list[tuple[Known, Known]] = []
-    into_new: list[tuple[Outcome, Known]] = []
+    into_new: list[tuple[Outcome, Known, dict, dict]] = []
     for key, c in items:
         if isinstance(c, Refusal):
             outcomes.append(Outcome(key, "rejected", code=c.code, message=c.message))
@@ -107,7 +107,7 @@ def apply_batch(ctx: Context, items: Sequence[tuple[Any, Candidate | Refusal]]) 
             if lead["id"] is not None:
                 merged.setdefault(lead["id"], (lead, []))[1].append((outcome, changes, conflicts))
             else:
-                into_new.append((outcome, lead))  # a lead of this batch: its id comes below
+                into_new.append((outcome, lead, changes, conflicts))  # its id comes below
         outcomes.append(outcome)
 
     if new:
@@ -115,10 +115,14 @@ def apply_batch(ctx: Context, items: Sequence[tuple[Any, Candidate | Refusal]]) 
         for lead_id, (known, _, outcome) in zip(ids, new):
             known["id"] = outcome.lead_id = lead_id
         _insert_leads(ctx, new, now)
-    for outcome, lead in into_new:
+    merged_new: dict[int, tuple[Known, list]] = {}
+    for outcome, lead, changes, conflicts in into_new:
         outcome.lead_id = lead["id"]
+        # A later row of the batch that is the same person: its values are already in the
+        # inserted row; its timeline entry is written like a merge into an existing lead.
+        merged_new.setdefault(lead["id"], (lead, []))[1].append((outcome, changes, conflicts))
     _update_merged(ctx, merged, now)
-    _insert_touches(ctx, new, merged, now)
+    _insert_touches(ctx, new, {**merged, **merged_new}, now)
     if flags:
         _flag_shared_mailboxes(ctx.workspace_id, flags)
     _announce(ctx, [known["id"] for known, _, _ in new],

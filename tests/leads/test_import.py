@@ -186,3 +186,13 @@ def test_the_command_prints_the_json_report_and_writes_the_row_report(personas, 
 def test_the_command_refuses_an_unknown_workspace(personas, tmp_path):
     with pytest.raises(CommandError, match="no workspace"):
         call_command("import", str(write(tmp_path, GOOD)), "--workspace", "nope")
+
+
+def test_a_later_row_that_fills_a_blank_is_told_in_the_timeline(personas, tmp_path):
+    text = "Name,Email,Phone,Country\nRosa Parks,rosa@example.org,,\nRosa Parks,rosa@example.org,+1 202 555 0143,US\n"
+    report = import_file(personas.workspace, write(tmp_path, text), workers=1)
+    assert (report.created, report.merged) == (1, 1)
+    rosa = Lead.objects.get()
+    assert rosa.phone_e164 == "+12025550143"
+    merge = Touch.objects.get(lead=rosa, kind="merged")
+    assert merge.data["row"] == 2 and "phone" in merge.data["filled"]
