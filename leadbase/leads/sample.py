@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import random
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,9 +62,8 @@ def _phone(rng: random.Random, region: str) -> str:
     return national.replace(" ", ".") + (f" ext. {rng.randint(10, 999)}" if rng.random() < 0.3 else "")
 
 
-def _ascii(text: str) -> str:
-    import unicodedata
-
+def ascii_key(text: str) -> str:
+    """``Chloé`` → ``chloe``: names as people write them in email addresses."""
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
 
 
@@ -86,8 +86,8 @@ def generate_rows(count: int, *, seed: int = 7, duplicate_rate: float = 0.05, ba
         country, given_names, family_names = COUNTRIES[region]
         given, family = rng.choice(given_names), rng.choice(family_names)
         company = rng.choice(COMPANIES)
-        domain = (_ascii(company).replace(" ", "") + ".com") if company and rng.random() < 0.6 else rng.choice(FREE_MAIL)
-        email = f"{_ascii(given)}.{_ascii(family)}{i}@{domain}"
+        domain = (ascii_key(company).replace(" ", "") + ".com") if company and rng.random() < 0.6 else rng.choice(FREE_MAIL)
+        email = f"{ascii_key(given)}.{ascii_key(family)}{i}@{domain}"
         if rng.random() < 0.2:
             email = email.title()
         row = [f"{given} {family}", email, _phone(rng, region) if rng.random() < 0.8 else "", company,

@@ -21,7 +21,7 @@ from leadbase.leads.actions import do_assign_owner, do_change_stage, do_confirm_
 from leadbase.leads.duplicates import scan_range
 from leadbase.leads.importer import import_file
 from leadbase.leads.models import Consent, Lead, Stage
-from leadbase.leads.sample import write_csv
+from leadbase.leads.sample import ascii_key, write_csv
 
 # People who found the business on a social channel, clicked a tracked link and left their
 # details on /p/contact. The first pairs are near-duplicates of each other (same company, name
@@ -72,7 +72,7 @@ class Command(BaseCommand):
         people = [(record, platform) for record, platform in CAPTURED]
         for i in range(72):
             given, family = FIRST[i % len(FIRST)], LAST[(i * 5) % len(LAST)]
-            people.append(({"name": f"{given} {family}", "email": f"{given.lower()}.{family.lower()}{i}@example.com"},
+            people.append(({"name": f"{given} {family}", "email": f"{ascii_key(given)}.{ascii_key(family)}{i}@example.com"},
                            rng.choice(list(demo.links))))
         today = timezone.now()
         for i, (record, platform) in enumerate(people):

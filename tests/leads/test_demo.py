@@ -1,0 +1,30 @@
+"""`leadbase demo` loads a workspace a newcomer can explore, and can be run twice."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from leadbase.capture.models import Channel, LandingPage, Submission
+from leadbase.leads.models import Consent, Lead
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_loads_leads_capture_and_channels_and_prints_the_login():
+    out = io.StringIO()
+    call_command("demo", leads=300, password="demo-password-1", stdout=out)
+    leads = Lead.objects.filter(workspace__slug="demo")
+    assert leads.filter(source="import").count() > 250
+    assert leads.filter(source="form").count() >= 70
+    assert set(leads.values_list("country", flat=True)) >= {"US", "DE", "FR", "JP"}
+    assert LandingPage.objects.filter(slug="contact", form__double_opt_in=True).exists()
+    assert Channel.objects.filter(workspace__slug="demo").count() == 4
+    assert Submission.objects.filter(status="processed", link_code__gt="").count() >= 70
+    assert Consent.objects.filter(status="granted").exists() and Consent.objects.filter(status="pending").exists()
+    assert "demo@example.com" in out.getvalue() and "demo-password-1" in out.getvalue()
+    count = leads.count()
+    call_command("demo", password="demo-password-1", stdout=io.StringIO())
+    assert Lead.objects.filter(workspace__slug="demo").count() == count
