@@ -1,0 +1,65 @@
+"""Possible duplicates: similar names in one company or domain are suggested, never merged."""
+
+from __future__ import annotations
+
+import pytest
+
+from leadbase.leads.duplicates import WINDOW, scan_range
+from leadbase.leads.models import Lead, PossibleDuplicate
+from tests.factories import make_lead
+
+pytestmark = pytest.mark.django_db
+
+
+def scan_all(workspace) -> int:
+    ids = Lead.objects.filter(workspace=workspace).values_list("id", flat=True)
+    return scan_range(workspace.pk, min(ids), max(ids))
+
+
+def pairs() -> set[frozenset[str]]:
+    return {
+        frozenset(Lead.objects.filter(pk__in=(p.lead_a_id, p.lead_b_id)).values_list("name", flat=True))
+        for p in PossibleDuplicate.objects.all()
+    }
+
+
+def test_similar_names_at_one_company_are_suggested_and_others_are_not(personas):
+    ws = personas.workspace
+    make_lead(ws, name="John Smith", email="john@smith-tools.com", company="Smith Tools")
+    make_lead(ws, name="Jon Smith", email="jon.smith@gmail.com", company="Smith Tools")
+    make_lead(ws, name="Mary Smith", email="mary@smith-tools.com", company="Smith Tools")
+    make_lead(ws, name="John Smith", email="john.smith@gmail.com", company="Other Co")
+    make_lead(ws, name="Jonathan Smith", email="js@yahoo.com")
+    scan_all(ws)
+    assert pairs() == {frozenset({"John Smith", "Jon Smith"})}
+    assert PossibleDuplicate.objects.get().reason == "similar_name_company"
+    assert Lead.objects.count() == 5  # suggested, never merged
+
+
+def test_a_shared_company_domain_is_a_block_but_a_free_mail_domain_is_not(personas):
+    ws = personas.workspace
+    make_lead(ws, name="Anna Berg", email="anna@berg-labs.se")
+    make_lead(ws, name="Ana Berg", email="ana.b@berg-labs.se")
+    make_lead(ws, name="Anna Berg", email="anna.berg@gmail.com")
+    make_lead(ws, name="Ana Berg", email="ana.berg@gmail.com")
+    scan_all(ws)
+    assert PossibleDuplicate.objects.count() == 1
+    assert PossibleDuplicate.objects.get().reason == "similar_name_domain"
+
+
+def test_a_dismissed_pair_is_not_suggested_again(personas):
+    ws = personas.workspace
+    make_lead(ws, name="John Smith", email="john@smith-tools.com")
+    make_lead(ws, name="Jon Smith", email="jon@smith-tools.com")
+    scan_all(ws)
+    PossibleDuplicate.objects.update(status="dismissed")
+    scan_all(ws)
+    assert list(PossibleDuplicate.objects.values_list("status", flat=True)) == ["dismissed"]
+
+
+def test_a_large_block_is_compared_with_neighbours_only(personas):
+    ws = personas.workspace
+    for i in range(30):
+        make_lead(ws, name="Ann Lee", email=f"ann{i}@lee-corp.com")
+    suggested = scan_all(ws)
+    assert 29 <= suggested <= 30 * WINDOW  # a connected chain, not all 435 pairs
