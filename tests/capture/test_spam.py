@@ -185,7 +185,7 @@ def test_the_per_ip_rate_limit_answers_429_with_retry_after_and_writes_nothing(
     refused = post_json(client, ADA, REMOTE_ADDR="198.51.100.7")
     assert refused.json()["code"] == "rate_limited"
     retry_after = int(refused["Retry-After"])
-    assert 1 <= retry_after <= 60
+    assert 0 < retry_after <= 60
     assert Submission.objects.count() == 3
     assert post_json(client, ADA, REMOTE_ADDR="198.51.100.8").status_code == 200
 
