@@ -307,8 +307,8 @@ def do_submit_form(form: Form, payload: dict[str, Any], meta: SubmitMeta) -> Sub
 
     Raises RateLimited (nothing written, not even the count). Otherwise returns the result, with
     a journal row for every outcome: ``processed`` (lead created or merged, consents recorded,
-    confirmation email enqueued on commit), ``spam`` (no lead; ``submission_spam`` sent on
-    commit), ``rejected`` (the field at fault and why) or ``failed`` (kept for replay).
+    confirmation email queued with the write), ``spam`` (no lead; ``submission_spam`` sent within
+    the transaction), ``rejected`` (the field at fault and why) or ``failed`` (kept for replay).
     """
     now = meta.received_at or timezone.now()
     row = Submission(
@@ -349,14 +349,12 @@ def _journal_spam(form: Form, row: Submission, reason: str) -> SubmitResult:
     row.status, row.spam_reason = SubmissionStatus.SPAM, reason
     with transaction.atomic():
         row.save()
-        transaction.on_commit(
-            lambda: submission_spam.send(
-                Submission,
-                workspace_id=form.workspace_id,
-                submission_id=row.pk,
-                form_slug=form.slug,
-                reason=reason,
-            )
+        submission_spam.send(
+            Submission,
+            workspace_id=form.workspace_id,
+            submission_id=row.pk,
+            form_slug=form.slug,
+            reason=reason,
         )
     return SubmitResult(SubmissionStatus.SPAM, row.pk)
 

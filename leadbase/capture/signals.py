@@ -1,4 +1,5 @@
-"""Capture events, sent after commit. Webhooks listen here (``submission.spam``)."""
+"""Capture events, sent inside the transaction that writes the journal row (as the lead events:
+see leadbase.leads.signals). Webhooks listen here (``submission.spam``)."""
 
 from django.dispatch import Signal
 

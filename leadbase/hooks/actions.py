@@ -134,7 +134,7 @@ def do_rotate_secret(endpoint: Endpoint, *, actor: User | None) -> str:
 def do_queue_deliveries(
     endpoints: Sequence[Endpoint], event: str, items: Sequence[dict[str, Any]]
 ) -> list[Delivery]:
-    """One delivery per endpoint and item (the event's ``data``), each queued on commit.
+    """One delivery per endpoint and item (the event's ``data``), queued with the write.
 
     The endpoints need ``workspace`` loaded (``queries.endpoints_for_event`` does it). Rows are
     inserted in bulk: an import announces thousands of leads at once.
@@ -143,7 +143,10 @@ def do_queue_deliveries(
     deliveries = [_delivery(endpoint, event, at, data) for endpoint in endpoints for data in items]
     with transaction.atomic():
         Delivery.objects.bulk_create(deliveries, batch_size=500)
-        transaction.on_commit(partial(_enqueue_first_attempts, [d.pk for d in deliveries]))
+        for delivery in deliveries:
+            # With the database queue the first attempt commits with the delivery row (and the
+            # lead change that caused it); with RQ it is queued once that commits.
+            enqueue_first_attempt(delivery.pk)
     return deliveries
 
 
@@ -153,12 +156,11 @@ def _delivery(endpoint: Endpoint, event: str, at: datetime, data: dict[str, Any]
     return Delivery(endpoint=endpoint, event=event, event_id=event_id, payload=payload)
 
 
-def _enqueue_first_attempts(delivery_ids: list[int]) -> None:
-    # One transaction for the whole batch: with the database queue that is one commit, not one
-    # per lead of an import.
-    with transaction.atomic():
-        for delivery_id in delivery_ids:
-            queue_attempt(delivery_id, 0)
+def enqueue_first_attempt(delivery_id: int) -> None:
+    from leadbase.hooks.tasks import deliver
+    from leadbase.tasks import enqueue_with_write
+
+    enqueue_with_write(deliver, delivery_id, 0)
 
 
 def do_send_test_event(endpoint: Endpoint, *, actor: User | None) -> Delivery:

@@ -1,12 +1,12 @@
 """Turns lead and capture events into webhook deliveries.
 
-The signals arrive after the transaction that caused them has committed, one per batch (an
-import announces thousands of leads at once). A batch costs one query when the workspace has
+The signals arrive inside the transaction that caused them, one per batch (an import announces
+thousands of leads at once); the deliveries commit with the lead change. A batch costs one query when the workspace has
 no endpoint for the event; otherwise one query for the leads and bulk inserts, whatever its
 size, and one delivery per lead and endpoint.
 
-A failure here is logged, not raised: the lead is saved already, and an exception would turn
-the form submission or API call that saved it into an error for the person who made it.
+A failure here is logged, not raised, and rolled back to a savepoint: an exception would turn
+the form submission or API call that saved the lead into an error for the person who made it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from django.db import transaction
 from django.dispatch import receiver
 
 from leadbase.capture.signals import submission_spam
@@ -62,10 +63,11 @@ def on_submission_spam(
     **kwargs: Any,
 ) -> None:
     try:
-        endpoints = endpoints_for_event(workspace_id, "submission.spam")
-        if endpoints:
-            submission = {"id": submission_id, "form": form_slug, "reason": reason}
-            do_queue_deliveries(endpoints, "submission.spam", [{"submission": submission}])
+        with transaction.atomic():
+            endpoints = endpoints_for_event(workspace_id, "submission.spam")
+            if endpoints:
+                submission = {"id": submission_id, "form": form_slug, "reason": reason}
+                do_queue_deliveries(endpoints, "submission.spam", [{"submission": submission}])
     except Exception:
         logger.exception(
             "Could not queue the submission.spam webhook of submission %s", submission_id
@@ -76,15 +78,16 @@ def _queue_lead_event(
     event: str, workspace_id: int, lead_ids: Sequence[int], extra: dict[str, Any] | None = None
 ) -> None:
     try:
-        endpoints = endpoints_for_event(workspace_id, event)
-        if not endpoints:
-            return
-        leads = leads_data(workspace_id, lead_ids)
-        items = [
-            {"lead": leads[pk], **(extra or {})} for pk in dict.fromkeys(lead_ids) if pk in leads
-        ]
-        if items:
-            do_queue_deliveries(endpoints, event, items)
+        with transaction.atomic():
+            endpoints = endpoints_for_event(workspace_id, event)
+            if not endpoints:
+                return
+            leads = leads_data(workspace_id, lead_ids)
+            items = [
+                {"lead": leads[pk], **(extra or {})} for pk in dict.fromkeys(lead_ids) if pk in leads
+            ]
+            if items:
+                do_queue_deliveries(endpoints, event, items)
     except Exception:
         logger.exception(
             "Could not queue the %s webhooks of %s lead(s) in workspace %s",

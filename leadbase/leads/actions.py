@@ -133,7 +133,7 @@ def do_update_lead(lead: Lead, changes: dict[str, Any], *, actor: User | None) -
         lead.updated_at = timezone.now()
         lead.save()
         _touch(lead, TouchKind.UPDATED, actor, {"changes": diff})
-        transaction.on_commit(lambda: leads_updated.send(Lead, workspace_id=lead.workspace_id, lead_ids=[lead.pk]))
+        leads_updated.send(Lead, workspace_id=lead.workspace_id, lead_ids=[lead.pk])
     return lead
 
 
@@ -230,8 +230,7 @@ def do_change_stage(lead: Lead, stage: str, *, actor: User | None, reason: str =
         ):
             raise TransitionError("stale", "The lead's stage changed meanwhile; reload and try again.")
         _touch(lead, TouchKind.STAGE_CHANGED, actor, {"from": old, "to": stage, "reason": reason})
-        transaction.on_commit(lambda: lead_stage_changed.send(
-            Lead, workspace_id=lead.workspace_id, lead_id=lead.pk, old=old, new=stage))
+        lead_stage_changed.send(Lead, workspace_id=lead.workspace_id, lead_id=lead.pk, old=old, new=stage)
     lead.refresh_from_db()
     return lead
 

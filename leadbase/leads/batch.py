@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from leadbase.leads.identity import KNOWN_COLUMNS, IdentityIndex, Known, candidate_as_known, merge_into
@@ -131,12 +131,12 @@ def apply_batch(ctx: Context, items: Sequence[tuple[Any, Candidate | Refusal]]) 
 
 
 def _announce(ctx: Context, created: list[int], updated: list[int]) -> None:
-    """Send the lead events once the batch commits (nothing is sent for a rolled-back batch)."""
+    """Send the lead events within the batch's transaction (see leadbase.leads.signals)."""
     ws = ctx.workspace_id
     if created and leads_created.has_listeners():
-        transaction.on_commit(lambda: leads_created.send(Lead, workspace_id=ws, lead_ids=created, source=ctx.source))
+        leads_created.send(Lead, workspace_id=ws, lead_ids=created, source=ctx.source)
     if updated and leads_updated.has_listeners():
-        transaction.on_commit(lambda: leads_updated.send(Lead, workspace_id=ws, lead_ids=updated))
+        leads_updated.send(Lead, workspace_id=ws, lead_ids=updated)
 
 
 def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:

@@ -1,7 +1,10 @@
-"""Lead events, sent after the transaction that caused them commits.
+"""Lead events, sent inside the transaction that causes them.
 
 Other apps (outbound webhooks, later scoring) listen here, so the leads app never imports them.
-Batch-shaped on purpose: an import sends one event per batch, not one per lead.
+A receiver's writes commit or roll back with the lead change (a webhook delivery row cannot be
+lost between the lead's commit and its own); it must queue side effects with
+``leadbase.tasks.enqueue_with_write`` and must not let an exception escape (wrap its work in a
+savepoint). Batch-shaped on purpose: an import sends one event per batch, not one per lead.
 """
 
 from django.dispatch import Signal
