@@ -71,6 +71,11 @@ def run_idempotent(request: HttpRequest, key: str | None, write: Write) -> HttpR
                 stored = None
             if stored is None:
                 status, body = write()
+                # Keys outlive their 24 hours only until the token stores its next one: no
+                # periodic job needed, and the token's rows are few (one per POST a day).
+                IdempotencyKey.objects.filter(
+                    token=request.token, created_at__lt=timezone.now() - KEY_LIFETIME
+                ).delete()
                 IdempotencyKey.objects.create(
                     token=request.token,
                     key=key,

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.db import connections
+from django.utils import timezone
 
 from leadbase.api import idempotency
 from leadbase.api.models import IdempotencyKey
@@ -133,3 +134,12 @@ def test_a_key_longer_than_200_characters_is_refused(owner_api):
     response = owner_api.post("/leads", ADA, **{"Idempotency-Key": "k" * 201})
     assert response.status_code == 422
     assert response.json()["detail"][0]["field"] == "Idempotency-Key"
+
+
+
+def test_storing_a_key_clears_that_tokens_expired_keys(owner_api):
+    old = owner_api.post("/leads", {"name": "Olga Berg", "email": "olga@example.org"}, **{"Idempotency-Key": "k-old"})
+    assert old.status_code == 201
+    IdempotencyKey.objects.filter(key="k-old").update(created_at=timezone.now() - timedelta(hours=25))
+    owner_api.post("/leads", {"name": "Nina Berg", "email": "nina@example.org"}, **{"Idempotency-Key": "k-new"})
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["k-new"]
