@@ -142,6 +142,11 @@ def _database(url: str) -> dict:
     # costs more than a small request itself.
     config = dj_database_url.parse(url, conn_max_age=None if url.startswith("sqlite") else 60)
     if config["ENGINE"] == "django.db.backends.sqlite3":
+        # Django's backend, with writers queuing on a file lock (see leadbase/sqlite_backend).
+        config["ENGINE"] = "leadbase.sqlite_backend"
+        # Tests use an in-memory database (Django's default for SQLite); said explicitly because
+        # pytest-django recognises SQLite by Django's engine name only.
+        config["TEST"] = {"NAME": ":memory:"}
         Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
         config["OPTIONS"] = {
             # IMMEDIATE: take the write lock at BEGIN, so concurrent writers wait on the busy

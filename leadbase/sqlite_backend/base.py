@@ -1,0 +1,67 @@
+"""Django's SQLite backend, with writers queuing on an OS file lock instead of polling.
+
+SQLite lets one writer in at a time; a blocked writer's busy handler sleeps for growing
+intervals (up to 100 ms) and retries, so under contention most of the waiting is oversleeping:
+the lock is free long before the sleeper looks again. That is what made a form post's p99 ten
+times its median. Here every transaction (``BEGIN IMMEDIATE``, i.e. every ``atomic`` block)
+first takes an exclusive ``flock`` on a file next to the database and gives it back at commit or
+rollback: writers of every process wait in the kernel and wake the moment it is released.
+
+The kernel drops the lock when a process dies, so a crash cannot leave it held. Statements run
+outside a transaction (autocommit) still rely on SQLite's busy timeout, as before. In-memory
+databases (the test suite) have no file to lock and behave exactly like Django's backend.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+
+from django.db.backends.sqlite3 import base
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    _lock_fd: int | None = None
+    _locked = False
+
+    def _start_transaction_under_autocommit(self) -> None:
+        fd = self._lock_file()
+        if fd is not None and not self._locked:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._locked = True
+        try:
+            super()._start_transaction_under_autocommit()
+        except BaseException:
+            self._release()
+            raise
+
+    def _commit(self) -> None:
+        try:
+            return super()._commit()
+        finally:
+            self._release()
+
+    def _rollback(self) -> None:
+        try:
+            return super()._rollback()
+        finally:
+            self._release()
+
+    def _close(self) -> None:
+        try:
+            return super()._close()
+        finally:
+            self._release()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
+
+    def _lock_file(self) -> int | None:
+        if self._lock_fd is None and not self.is_in_memory_db():
+            self._lock_fd = os.open(f"{self.settings_dict['NAME']}-writelock", os.O_RDWR | os.O_CREAT, 0o600)
+        return self._lock_fd
+
+    def _release(self) -> None:
+        if self._locked and self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+        self._locked = False

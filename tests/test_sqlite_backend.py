@@ -1,0 +1,90 @@
+"""The SQLite backend's write queue: a second writer waits on the file lock, then goes on.
+
+Connections are made directly (the test suite's own database is in memory, with no file).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from django.db.utils import ConnectionHandler
+
+
+@pytest.fixture
+def connect(tmp_path, django_db_blocker):
+    handler = ConnectionHandler(
+        {"default": {"ENGINE": "leadbase.sqlite_backend", "NAME": str(tmp_path / "db.sqlite3"),
+                     # No busy timeout: only the file lock can make the second writer wait.
+                     "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 0}}}
+    )
+    made = []
+
+    def make():
+        conn = handler.create_connection("default")
+        made.append(conn)
+        return conn
+
+    with django_db_blocker.unblock():  # our own database file, not the test database
+        yield make
+        for conn in made:
+            conn.close()
+
+
+def begin(conn) -> None:
+    # What transaction.atomic() does on SQLite: BEGIN while Django's autocommit stays on.
+    conn.set_autocommit(False, force_begin_transaction_with_broken_autocommit=True)
+
+
+def end(conn, commit: bool = True) -> None:
+    conn.commit() if commit else conn.rollback()
+    conn.set_autocommit(True)
+
+
+def test_a_second_writer_waits_for_the_first_to_commit_and_then_writes(connect):
+    first, second = connect(), connect()
+    with first.cursor() as cur:
+        cur.execute("CREATE TABLE t (n INTEGER)")
+    events: list[str] = []
+
+    def second_writer() -> None:
+        begin(second)
+        events.append("second in")
+        with second.cursor() as cur:
+            cur.execute("INSERT INTO t VALUES (2)")
+        end(second)
+
+    begin(first)
+    with first.cursor() as cur:
+        cur.execute("INSERT INTO t VALUES (1)")
+    thread = threading.Thread(target=second_writer)
+    second.inc_thread_sharing()
+    thread.start()
+    time.sleep(0.3)
+    assert events == []  # queued behind the first transaction
+    events.append("first commits")
+    end(first)
+    thread.join(timeout=10)
+    assert events == ["first commits", "second in"]
+    with first.cursor() as cur:
+        cur.execute("SELECT n FROM t ORDER BY n")
+        assert cur.fetchall() == [(1,), (2,)]
+
+
+def test_a_rolled_back_transaction_gives_the_lock_back(connect):
+    first, second = connect(), connect()
+    begin(first)
+    end(first, commit=False)
+    done = threading.Event()
+
+    def writer() -> None:
+        begin(second)
+        done.set()
+        end(second)
+
+    second.inc_thread_sharing()
+    thread = threading.Thread(target=writer)
+    thread.start()
+    thread.join(timeout=10)
+    assert done.is_set()
