@@ -15,7 +15,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from leadbase.accounts.models import User, Workspace
-from leadbase.leads.batch import Context, Outcome, apply_batch, contact_hash, lock_workspace
+from leadbase.leads.batch import (
+    Context,
+    Outcome,
+    apply_batch,
+    contact_hash,
+    identity_conflict,
+    lock_workspace,
+)
 from leadbase.leads.errors import LeadError, LeadRejected, TransitionError
 from leadbase.leads.identity import merge_into
 from leadbase.leads.models import (
@@ -115,14 +122,16 @@ def do_update_lead(lead: Lead, changes: dict[str, Any], *, actor: User | None) -
     unknown = set(changes) - set(EDITABLE) - {"custom"}
     if unknown:
         raise LeadError("unknown_field", f"These fields cannot be edited: {', '.join(sorted(unknown))}.", sorted(unknown)[0])
-    record = {f: getattr(lead, f) for f in EDITABLE} | {"custom": lead.custom}
-    record["email"] = changes.get("email", lead.email)
-    record.update(changes)
+    record = {f: getattr(lead, f) for f in EDITABLE} | {"custom": lead.custom} | changes
     cleaned = clean_record(record, region_for(lead.workspace))
     if isinstance(cleaned, Refusal):
         raise LeadRejected(cleaned.code, cleaned.message, field=_field_for(cleaned.code))
     with transaction.atomic():
         lock_workspace(lead.workspace_id)
+        if (cleaned.email_key, cleaned.phone_e164) != (lead.email_key, lead.phone_e164):
+            conflict = identity_conflict(lead.workspace_id, cleaned, exclude_id=lead.pk)
+            if conflict is not None:
+                raise LeadRejected(*conflict)
         before = {f: getattr(lead, f) for f in (*EDITABLE, "email_key", "phone_e164", "custom")}
         for f in ("name", "name_key", "given_name", "family_name", "family_key", "email", "email_key", "phone",
                   "phone_e164", "phone_ext", "company", "job_title", "country", "custom", "problems"):

@@ -130,6 +130,29 @@ def apply_batch(ctx: Context, items: Sequence[tuple[Any, Candidate | Refusal]]) 
     return outcomes
 
 
+def identity_conflict(workspace_id: int, c: Candidate, *, exclude_id: int) -> tuple[str, str, str] | None:
+    """Why lead ``exclude_id`` may not take the contacts of ``c``: (code, message, field), or None.
+
+    An edit follows the same rules as a create: a suppressed contact is refused, and a contact
+    that makes the lead the same person as another lead is refused (merge them instead), rather
+    than silently leaving two records of one person.
+    """
+    refusal = _suppression_refusal(c, _suppressed(workspace_id, [c]))
+    if refusal is not None:
+        return "suppressed", refusal, "email" if c.email_key else "phone"
+    others = [known for known in _load_known(workspace_id, [c]) if known["id"] != exclude_id]
+    other, _ = IdentityIndex(others).match(c)
+    if other is None:
+        return None
+    field = "email" if c.email_key and other["email_key"] == c.email_key else "phone"
+    return (
+        "duplicate",
+        f"Lead #{other['id']} ({other['name']}) already has this {field}: it is the same person, "
+        "so merge the two leads instead.",
+        field,
+    )
+
+
 def _announce(ctx: Context, created: list[int], updated: list[int]) -> None:
     """Send the lead events within the batch's transaction (see leadbase.leads.signals)."""
     ws = ctx.workspace_id

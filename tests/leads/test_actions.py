@@ -153,3 +153,28 @@ def test_the_jsonl_export_has_one_object_per_lead(personas):
     lines = "".join(stream_leads(personas.workspace, "jsonl")).splitlines()
     assert [json.loads(line)["id"] for line in lines] == list(
         Lead.objects.order_by("id").values_list("id", flat=True))
+
+
+def test_editing_a_lead_onto_another_persons_email_is_refused_rather_than_duplicating_them(personas):
+    ada = make_lead(personas.workspace, name="Ada Lovelace", email="ada@example.org")
+    other = make_lead(personas.workspace, name="Grace Hopper", email="grace@example.org")
+    with pytest.raises(LeadRejected) as caught:
+        do_update_lead(other, {"email": "ADA@example.org"}, actor=personas.owner)
+    assert (caught.value.code, caught.value.field) == ("duplicate", "email")
+    assert f"#{ada.pk}" in caught.value.message
+    assert Lead.objects.get(pk=other.pk).email_key == "grace@example.org"
+
+
+def test_editing_a_lead_onto_an_erased_contact_is_refused(personas):
+    gone = make_lead(personas.workspace, email="gone@example.org")
+    do_erase_lead(gone, actor=personas.owner)
+    lead = make_lead(personas.workspace, email="kept@example.org")
+    with pytest.raises(LeadRejected) as caught:
+        do_update_lead(lead, {"email": "gone@example.org"}, actor=personas.owner)
+    assert caught.value.code == "suppressed"
+
+
+def test_editing_other_fields_of_a_lead_on_a_shared_mailbox_still_works(personas):
+    make_lead(personas.workspace, name="John Smith", email="info@bakery.example.com")
+    maria = make_lead(personas.workspace, name="Maria Gonzalez", email="info@bakery.example.com")
+    assert do_update_lead(maria, {"job_title": "Baker"}, actor=personas.owner).job_title == "Baker"
