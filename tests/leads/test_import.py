@@ -145,29 +145,31 @@ def test_a_file_that_cannot_be_imported_gets_a_clear_error_and_changes_nothing(p
     assert not Lead.objects.exists()
 
 
-def test_an_import_killed_mid_file_loses_only_the_batch_in_flight_and_a_rerun_completes_it(
-    personas, tmp_path, monkeypatch
+@pytest.mark.parametrize("crash_on, kept", [(3, 20), (2, 0)])
+def test_an_import_killed_mid_file_loses_only_the_transaction_in_flight_and_a_rerun_completes_it(
+    personas, tmp_path, monkeypatch, crash_on, kept
 ):
     rows = "".join(f"Person Number{chr(65 + i % 26)}{chr(65 + i // 26)},p{i}@example.org\n" for i in range(25))
     path = write(tmp_path, "Name,Email\n" + rows)
     monkeypatch.setattr(importer, "BATCH_ROWS", 10)
+    monkeypatch.setattr(importer, "BATCHES_PER_COMMIT", 2)  # transactions: rows 1-20, 21-25
     real = importer.apply_batch
     calls = {"n": 0}
 
-    def crash_on_third(ctx, items):
+    def crash(ctx, items):
         calls["n"] += 1
-        if calls["n"] == 3:
+        if calls["n"] == crash_on:
             real(ctx, items)  # written, then the process dies before the commit
             raise KeyboardInterrupt
         return real(ctx, items)
 
-    monkeypatch.setattr(importer, "apply_batch", crash_on_third)
+    monkeypatch.setattr(importer, "apply_batch", crash)
     with pytest.raises(KeyboardInterrupt):
         import_file(personas.workspace, path, workers=1)
-    assert Lead.objects.count() == 20  # two whole batches; nothing of the third
+    assert Lead.objects.count() == kept  # whole transactions only: nothing of the one in flight
     monkeypatch.setattr(importer, "apply_batch", real)
     report = import_file(personas.workspace, path, workers=1)
-    assert (report.created, report.merged) == (5, 20)
+    assert (report.created, report.merged) == (25 - kept, kept)
     assert Lead.objects.count() == 25
 
 
