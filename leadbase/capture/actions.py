@@ -1,5 +1,5 @@
-"""All writes of capture: build forms and landing pages, take public submissions, replay the
-failed ones, confirm double opt-in.
+"""All writes of capture: build forms and landing pages, remove and restore forms, take public
+submissions, replay the failed ones, confirm double opt-in.
 
 The submission pipeline (``do_submit_form``) is the promise "nothing captured is lost": the raw
 journal row is inserted first, and the lead, its consents and the confirmation email are made in
@@ -18,14 +18,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, RestrictedError
 from django.utils import timezone
 from django.utils.text import slugify
 
 from leadbase.accounts.models import User, Workspace
 from leadbase.capture import spam
 from leadbase.capture.errors import CaptureError, ConfirmLinkError, FormConfigError
-from leadbase.capture.models import Form, LandingPage, Submission, SubmissionStatus
+from leadbase.capture.models import Form, LandingPage, Removal, Submission, SubmissionStatus
 from leadbase.capture.signals import submission_spam
 from leadbase.leads.actions import (
     do_assign_owner,
@@ -170,7 +170,13 @@ def do_create_form(workspace: Workspace, data: dict[str, Any], *, actor: User | 
 
 
 def do_update_form(form: Form, data: dict[str, Any], *, actor: User | None) -> Form:
-    """Replace a form's definition; past submissions keep the payload they were sent with."""
+    """Replace a form's definition; past submissions keep the payload they were sent with.
+
+    An archived form is refused (``archived``): restore it first, so it cannot be published
+    again while it is hidden from the list.
+    """
+    if form.archived_at is not None:
+        raise _refuse("archived")
     with transaction.atomic():
         _apply_form(form, data).save()
     log.info("form %s updated by %s", form.slug, actor.label if actor else "system")
@@ -178,7 +184,11 @@ def do_update_form(form: Form, data: dict[str, Any], *, actor: User | None) -> F
 
 
 def do_save_landing_page(form: Form, data: dict[str, Any], *, actor: User | None) -> LandingPage:
-    """Create or update the form's landing page ``/p/<slug>`` (headline, Markdown body, image)."""
+    """Create or update the form's landing page ``/p/<slug>`` (headline, Markdown body, image).
+
+    Refused (``archived``) while the form is archived."""
+    if form.archived_at is not None:
+        raise _refuse("archived")
     headline = (data.get("headline") or "").strip()[:200]
     if not headline:
         raise _refuse("no_headline")
@@ -193,6 +203,67 @@ def do_save_landing_page(form: Form, data: dict[str, Any], *, actor: User | None
         page.save()
     log.info("landing page %s saved by %s", page.slug, actor.label if actor else "system")
     return page
+
+
+# ---------------------------------------------------------------------------------------------
+# Removing a form
+
+
+def form_has_history(form: Form) -> bool:
+    """True when the form has journal rows (of any status): then it is archived, never deleted."""
+    return Submission.objects.filter(form_id=form.pk).exists()
+
+
+def do_remove_form(form: Form, *, actor: User | None) -> Removal:
+    """Remove a form: archive it when it has submissions, else delete it with its landing page.
+
+    "Nothing accepted is ever lost": the journal rows stay, and ``Submission.form`` is RESTRICT,
+    so a submission that arrives between the check and the delete (PostgreSQL) turns the
+    delete into an archive instead of taking the row with it. Archiving unpublishes the form:
+    ``/f/<slug>`` and ``/p/<slug>`` answer as for an unpublished form, its slug stays taken
+    (embeds out there keep pointing at it), and it can be restored. Tracked links to a deleted
+    landing page point nowhere afterwards (their ``page`` is set to NULL). Returns a Removal
+    value; raises FormConfigError(``archived``) when it is archived already.
+    """
+    with transaction.atomic():
+        if not Form.objects.filter(pk=form.pk, archived_at__isnull=True).exists():
+            raise _refuse("archived")
+        if not form_has_history(form):
+            try:
+                with transaction.atomic():
+                    LandingPage.objects.filter(form_id=form.pk).delete()
+                    Form.objects.filter(pk=form.pk).delete()
+            except RestrictedError:
+                pass  # a submission arrived meanwhile: archive below
+            else:
+                log.info("form %s deleted by %s", form.slug, _label(actor))
+                return Removal.DELETED
+        now = timezone.now()
+        if not Form.objects.filter(pk=form.pk, archived_at__isnull=True).update(
+            archived_at=now, is_published=False, updated_at=now
+        ):
+            raise _refuse("archived")
+    form.archived_at, form.is_published = now, False
+    log.info("form %s archived by %s", form.slug, _label(actor))
+    return Removal.ARCHIVED
+
+
+def do_restore_form(form: Form, *, actor: User | None) -> Form:
+    """Bring an archived form back to the list. It stays unpublished until someone publishes it,
+    so restoring never puts a page back online by surprise."""
+    now = timezone.now()
+    with transaction.atomic():
+        if not Form.objects.filter(pk=form.pk, archived_at__isnull=False).update(
+            archived_at=None, updated_at=now
+        ):
+            raise _refuse("not_archived")
+    form.archived_at = None
+    log.info("form %s restored by %s", form.slug, _label(actor))
+    return form
+
+
+def _label(actor: User | None) -> str:
+    return actor.label if actor else "system"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -84,6 +84,8 @@ class FormConfigError(CaptureError):
         "invalid_slug": ("slug", "Give it a short web address (letters, digits, dashes)."),
         "slug_taken": ("slug", "The address “{key}” is already used; choose another."),
         "not_member": ("owner", "{key} is not a member of this workspace."),
+        "archived": ("", "This form is archived; restore it before changing it."),
+        "not_archived": ("", "This form is not archived."),
     }
 
     @classmethod

@@ -14,6 +14,14 @@ from django.db import models
 from leadbase.accounts.models import Workspace
 
 
+class Removal(models.TextChoices):
+    """What removing a form, link or channel did: it was deleted (nothing referred to it), or
+    archived (hidden and kept, because its history must not be lost)."""
+
+    DELETED = "deleted", "Deleted"
+    ARCHIVED = "archived", "Archived"
+
+
 class Form(models.Model):
     """A lead form: its fields, consent checkboxes, anti-spam and what happens on submit.
 
@@ -39,6 +47,9 @@ class Form(models.Model):
     )
     is_published = models.BooleanField(default=True)
     proof_of_work = models.BooleanField(default=False)
+    archived_at = models.DateTimeField(
+        null=True, blank=True, help_text="Removed with submissions: unpublished, journal kept."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -72,10 +83,14 @@ class SubmissionStatus(models.TextChoices):
 
 
 class Submission(models.Model):
-    """The journal: every public submission, raw, with its outcome. Never edited by hand."""
+    """The journal: every public submission, raw, with its outcome. Never edited by hand.
+
+    ``form`` is RESTRICT: deleting a form can never take its journal rows with it (a form with
+    submissions is archived instead); deleting the whole workspace still removes them.
+    """
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+", db_index=False)
-    form = models.ForeignKey(Form, on_delete=models.CASCADE, related_name="submissions", db_index=False)
+    form = models.ForeignKey(Form, on_delete=models.RESTRICT, related_name="submissions", db_index=False)
     received_at = models.DateTimeField()
     payload = models.JSONField(default=dict)
     ip = models.GenericIPAddressField(null=True, blank=True)
@@ -121,12 +136,17 @@ class Platform(models.TextChoices):
 
 
 class Channel(models.Model):
-    """A social account the business promotes on: rented audience, never leads."""
+    """A social account the business promotes on: rented audience, never leads.
+
+    ``archived_at``: removed while it had follower counts or links; hidden from lists and the
+    Owned vs rented report, its history kept (past Sources figures still add up).
+    """
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="channels")
     platform = models.CharField(max_length=16, choices=Platform.choices)
     handle = models.CharField(max_length=100)
     url = models.URLField(blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -151,7 +171,11 @@ class FollowerSnapshot(models.Model):
 
 
 class TrackedLink(models.Model):
-    """A short link `/r/<code>` posted on a channel; redirects to a landing page with UTM tags."""
+    """A short link `/r/<code>` posted on a channel; redirects to a landing page with UTM tags.
+
+    ``archived_at``: removed after it had clicks or brought submissions; hidden from the lists,
+    but ``/r/<code>`` keeps redirecting and counting (the post that carries it is still online).
+    """
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="tracked_links")
     code = models.SlugField(max_length=32, unique=True)
@@ -164,6 +188,7 @@ class TrackedLink(models.Model):
     utm_campaign = models.CharField(max_length=200, blank=True)
     utm_term = models.CharField(max_length=200, blank=True)
     utm_content = models.CharField(max_length=200, blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -11,4 +11,6 @@ urlpatterns = [
     path("forms/<int:pk>/", views_forms.form_edit, name="edit"),
     path("forms/<int:pk>/page", views_forms.page_edit, name="page"),
     path("forms/<int:pk>/submissions", views_forms.submissions, name="submissions"),
+    path("forms/<int:pk>/remove", views_forms.form_remove, name="remove"),
+    path("forms/<int:pk>/restore", views_forms.form_restore, name="restore"),
 ]

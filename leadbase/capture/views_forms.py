@@ -1,6 +1,6 @@
 """The form builder (owners and marketers): list forms, create and edit one, its landing page,
-its submissions journal and the snippet to embed it. Thin views: parse with Django forms, call
-one action of ``leadbase.capture.actions``, render.
+its submissions journal and the snippet to embed it, remove (archive or delete) and restore it.
+Thin views: parse with Django forms, call one action of ``leadbase.capture.actions``, render.
 """
 
 from __future__ import annotations
@@ -15,17 +15,21 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from leadbase.accounts.models import Membership, User
 from leadbase.capture.actions import (
     FIELD_TYPES,
     do_create_form,
+    do_remove_form,
+    do_restore_form,
     do_save_landing_page,
     do_update_form,
+    form_has_history,
 )
 from leadbase.capture.errors import FormConfigError
 from leadbase.capture.markdown import render_markdown
-from leadbase.capture.models import Form, Submission, SubmissionStatus
+from leadbase.capture.models import Form, Removal, Submission, SubmissionStatus, TrackedLink
 from leadbase.leads.models import Purpose
 from leadbase.web.access import member_required
 from leadbase.web.views.util import wants_partial
@@ -156,10 +160,11 @@ def get_form_for_member(membership: Membership, pk: int) -> Form:
     )
 
 
-def forms_with_counts(membership: Membership) -> QuerySet[Form]:
-    """The workspace's forms with their submission, lead and spam counts (one query)."""
+def forms_with_counts(membership: Membership, *, archived: bool = False) -> QuerySet[Form]:
+    """The workspace's forms (or its archived ones) with their submission, lead and spam counts
+    (one query)."""
     return (
-        Form.objects.filter(workspace_id=membership.workspace_id)
+        Form.objects.filter(workspace_id=membership.workspace_id, archived_at__isnull=not archived)
         .annotate(
             received=Count("submissions"),
             leads=Count("submissions", filter=Q(submissions__status=SubmissionStatus.PROCESSED)),
@@ -171,11 +176,16 @@ def forms_with_counts(membership: Membership) -> QuerySet[Form]:
 
 @member_required(manage=True)
 def form_list(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "capture/forms/list.html",
-        {"forms": forms_with_counts(request.membership), "nav": "forms"},
-    )
+    """The forms in use; ``?archived=1`` lists the archived ones, to restore them."""
+    archived = request.GET.get("archived") == "1"
+    workspace_forms = Form.objects.filter(workspace_id=request.membership.workspace_id)
+    context = {
+        "forms": forms_with_counts(request.membership, archived=archived),
+        "archived": archived,
+        "archived_count": workspace_forms.filter(archived_at__isnull=False).count(),
+        "nav": "forms",
+    }
+    return render(request, "capture/forms/list.html", context)
 
 
 def _builder(request: HttpRequest, form: Form | None) -> HttpResponse:
@@ -270,6 +280,82 @@ def form_new(request: HttpRequest) -> HttpResponse:
 @member_required(manage=True)
 def form_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _builder(request, get_form_for_member(request.membership, pk))
+
+
+@member_required(manage=True)
+def form_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: what removing the form will do; POST: archive it (it has submissions) or delete it."""
+    form = get_form_for_member(request.membership, pk)
+    if form.archived_at is not None:
+        messages.info(request, f"Form “{form.name}” is already archived.")
+        return redirect(f"{reverse('forms:list')}?archived=1")
+    if request.method == "POST":
+        try:
+            done = do_remove_form(form, actor=request.user)
+        except FormConfigError as exc:  # archived by someone else meanwhile
+            messages.error(request, exc.message)
+            return redirect("forms:list")
+        if done == Removal.ARCHIVED:
+            messages.success(
+                request,
+                f"Form “{form.name}” archived: it is unpublished and its submissions are kept. "
+                "Restore it from the archived forms.",
+            )
+        else:
+            messages.success(request, f"Form “{form.name}” deleted.")
+        return redirect("forms:list")
+    return render(request, "web/confirm_remove.html", _removal_context(form))
+
+
+def _removal_context(form: Form) -> dict[str, Any]:
+    archive = form_has_history(form)
+    pages = list(form.pages.values_list("slug", flat=True))
+    links = list(
+        TrackedLink.objects.filter(page__form=form).values_list("code", flat=True).order_by("code")
+    )
+    if archive:
+        lead = (
+            "This form has submissions, so it will be archived, not deleted: its journal and "
+            "the leads it made are kept."
+        )
+        details = [
+            f"/f/{form.slug} and its landing page stop taking submissions, as when unpublished.",
+            "It leaves the forms list; “Archived forms” lists it, and you can restore it.",
+            f"The address /f/{form.slug} stays reserved for it.",
+        ]
+    else:
+        lead = "This form has no submissions, so it will be deleted for good."
+        details = [f"Its landing page /p/{slug} is deleted with it." for slug in pages]
+        if links:
+            codes = ", ".join(f"/r/{code}" for code in links)
+            details.append(f"These tracked links will lead nowhere: {codes}.")
+    return {
+        "title": f"Remove the form “{form.name}”?",
+        "crumb_url": reverse("forms:edit", args=[form.pk]),
+        "crumb_label": form.name,
+        "lead": lead,
+        "details": details,
+        "archive": archive,
+        "button": "Archive the form" if archive else "Delete the form",
+        "action_url": reverse("forms:remove", args=[form.pk]),
+        "cancel_url": reverse("forms:edit", args=[form.pk]),
+        "nav": "forms",
+    }
+
+
+@require_POST
+@member_required(manage=True)
+def form_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    form = get_form_for_member(request.membership, pk)
+    try:
+        do_restore_form(form, actor=request.user)
+    except FormConfigError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, f"Form “{form.name}” restored. It is unpublished: publish it when it is ready."
+        )
+    return redirect("forms:edit", pk=form.pk)
 
 
 @member_required(manage=True)
