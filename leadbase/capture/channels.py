@@ -6,6 +6,10 @@ nothing here creates or touches a lead. A tracked link's code is globally unique
 routes carry no workspace), stored lowercase, and never changes once created, because it is
 already printed in posts. A click stores its time and the referring page without its query
 string: no IP address, no cookie, nothing that identifies the person.
+
+Removing: a channel or link that has history (follower counts, links; clicks, submissions) is
+archived, never deleted, so past reports keep their figures; one without history is deleted.
+An archived link keeps redirecting and counting clicks: the posts that carry it stay online.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from leadbase.capture.models import (
     LandingPage,
     LinkClick,
     Platform,
+    Removal,
+    Submission,
     TrackedLink,
 )
 from leadbase.lib.csvfile import CsvError, read_rows, sniff
@@ -142,6 +148,14 @@ def _check_unique_handle(
     )
     if exclude_pk is not None:
         clash = clash.exclude(pk=exclude_pk)
+    archived = clash.filter(archived_at__isnull=False).exists()
+    if archived:
+        raise ChannelError(
+            "duplicate_channel",
+            "This account is an archived channel of the workspace: restore it from the archived "
+            "channels instead.",
+            "handle",
+        )
     if clash.exists():
         raise ChannelError(
             "duplicate_channel", "This account is already a channel of the workspace.", "handle"
@@ -177,6 +191,47 @@ def do_update_channel(
         Channel.objects.filter(pk=channel.pk).update(platform=platform, handle=handle, url=url)
     logger.info("channel %s updated by %s", channel.pk, actor)
     channel.refresh_from_db()
+    return channel
+
+
+def channel_has_history(channel: Channel) -> bool:
+    """True when the channel has follower counts or tracked links (archived ones included)."""
+    return (
+        FollowerSnapshot.objects.filter(channel_id=channel.pk).exists()
+        or TrackedLink.objects.filter(channel_id=channel.pk).exists()
+    )
+
+
+def do_remove_channel(channel: Channel, *, actor: User | None) -> Removal:
+    """Remove a channel: archive it when it has follower counts or links, else delete it.
+
+    Archived, it leaves the channel list, the link form and the Owned vs rented report, and
+    keeps its history: its links keep working and past Sources figures stay explainable (the
+    report lists an archived channel only for a period it had traffic in). Raises ChannelError
+    (``archived``) when it is archived already.
+    """
+    with transaction.atomic():
+        if not Channel.objects.filter(pk=channel.pk, archived_at__isnull=True).exists():
+            raise ChannelError("archived", "This channel is archived already.")
+        if not channel_has_history(channel):
+            Channel.objects.filter(pk=channel.pk).delete()
+            logger.info("channel %s (%s) deleted by %s", channel.pk, channel, actor)
+            return Removal.DELETED
+        channel.archived_at = timezone.now()
+        Channel.objects.filter(pk=channel.pk).update(archived_at=channel.archived_at)
+    logger.info("channel %s (%s) archived by %s", channel.pk, channel, actor)
+    return Removal.ARCHIVED
+
+
+def do_restore_channel(channel: Channel, *, actor: User | None) -> Channel:
+    """Bring an archived channel back, with its history and links."""
+    with transaction.atomic():
+        if not Channel.objects.filter(pk=channel.pk, archived_at__isnull=False).update(
+            archived_at=None
+        ):
+            raise ChannelError("not_archived", "This channel is not archived.")
+    channel.archived_at = None
+    logger.info("channel %s restored by %s", channel.pk, actor)
     return channel
 
 
@@ -429,6 +484,48 @@ def do_update_link(link: TrackedLink, spec: LinkSpec, *, actor: User | None) -> 
         TrackedLink.objects.filter(pk=link.pk).update(**values)
     logger.info("tracked link %s updated by %s", link.code, actor)
     link.refresh_from_db()
+    return link
+
+
+def link_has_history(link: TrackedLink) -> bool:
+    """True when the link has clicks, or journal rows came through it (leads attributed to it)."""
+    return (
+        LinkClick.objects.filter(link_id=link.pk).exists()
+        or Submission.objects.filter(workspace_id=link.workspace_id, link_code=link.code).exists()
+    )
+
+
+def do_remove_link(link: TrackedLink, *, actor: User | None) -> Removal:
+    """Remove a tracked link: archive it when it has history (``link_has_history``), else
+    delete it, which frees its code.
+
+    Archived, it leaves the link lists, but ``/r/<code>`` still redirects and counts clicks:
+    the link is printed in posts that stay online, and breaking them costs visitors, not the
+    marketer. Its clicks stay in the reports. Raises ChannelError (``archived``) when it is
+    archived already.
+    """
+    with transaction.atomic():
+        if not TrackedLink.objects.filter(pk=link.pk, archived_at__isnull=True).exists():
+            raise ChannelError("archived", "This tracked link is archived already.")
+        if not link_has_history(link):
+            TrackedLink.objects.filter(pk=link.pk).delete()
+            logger.info("tracked link %s deleted by %s", link.code, actor)
+            return Removal.DELETED
+        link.archived_at = timezone.now()
+        TrackedLink.objects.filter(pk=link.pk).update(archived_at=link.archived_at)
+    logger.info("tracked link %s archived by %s", link.code, actor)
+    return Removal.ARCHIVED
+
+
+def do_restore_link(link: TrackedLink, *, actor: User | None) -> TrackedLink:
+    """Bring an archived tracked link back to the lists."""
+    with transaction.atomic():
+        if not TrackedLink.objects.filter(pk=link.pk, archived_at__isnull=False).update(
+            archived_at=None
+        ):
+            raise ChannelError("not_archived", "This tracked link is not archived.")
+    link.archived_at = None
+    logger.info("tracked link %s restored by %s", link.code, actor)
     return link
 
 

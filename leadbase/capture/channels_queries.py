@@ -3,14 +3,15 @@
 Every member of a workspace may read its channels and links (viewers and sales included);
 writing is the actions' business, behind ``member_required(manage=True)``. An object of another
 workspace is a 404, never a 403, so its id is not confirmed. Lists are one query each: counts
-come from correlated subqueries, never from a query per row.
+come from correlated subqueries, never from a query per row. Lists leave archived channels and
+links out unless asked for them; the ``get_*`` reads find archived ones too (to restore them).
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import F, Func, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -31,18 +32,23 @@ def count_of(queryset: QuerySet) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
-def channels_for_user(membership: Membership) -> list[Channel]:
-    """The workspace's channels by platform and handle, each with ``followers`` and
-    ``followers_on`` (its latest snapshot, or None), ``link_count`` and ``recent_clicks``
-    (human clicks on its links in the last RECENT_DAYS days)."""
+def channels_for_user(membership: Membership, *, archived: bool = False) -> list[Channel]:
+    """The workspace's channels (or, with ``archived``, its archived ones) by platform and
+    handle, each with ``followers`` and ``followers_on`` (its latest snapshot, or None),
+    ``link_count`` (links not archived) and ``recent_clicks`` (human clicks on all its links in
+    the last RECENT_DAYS days)."""
     latest = FollowerSnapshot.objects.filter(channel=OuterRef("pk")).order_by("-date")
     since = timezone.now() - timedelta(days=RECENT_DAYS)
     return list(
-        Channel.objects.filter(workspace_id=membership.workspace_id)
+        Channel.objects.filter(
+            workspace_id=membership.workspace_id, archived_at__isnull=not archived
+        )
         .annotate(
             followers=Subquery(latest.values("followers")[:1]),
             followers_on=Subquery(latest.values("date")[:1]),
-            link_count=count_of(TrackedLink.objects.filter(channel=OuterRef("pk"))),
+            link_count=count_of(
+                TrackedLink.objects.filter(channel=OuterRef("pk"), archived_at__isnull=True)
+            ),
             recent_clicks=count_of(
                 LinkClick.objects.filter(link__channel=OuterRef("pk"), at__gte=since)
             ),
@@ -51,8 +57,22 @@ def channels_for_user(membership: Membership) -> list[Channel]:
     )
 
 
+def archived_count(model: type[Channel | TrackedLink], membership: Membership) -> int:
+    """How many archived channels or links the workspace has (for the "Archived" button)."""
+    return model.objects.filter(
+        workspace_id=membership.workspace_id, archived_at__isnull=False
+    ).count()
+
+
+def channel_choices(membership: Membership, keep: int | None = None) -> QuerySet[Channel]:
+    """The channels a link may be posted on: not archived, plus ``keep`` (the link's own)."""
+    return Channel.objects.filter(
+        Q(archived_at__isnull=True) | Q(pk=keep), workspace_id=membership.workspace_id
+    ).order_by("platform", "handle")
+
+
 def get_channel_for_user(membership: Membership, pk: int) -> Channel:
-    """The channel ``pk`` of the member's workspace (404 otherwise)."""
+    """The channel ``pk`` of the member's workspace, archived or not (404 otherwise)."""
     channel = Channel.objects.filter(workspace_id=membership.workspace_id, pk=pk).first()
     if channel is None:
         raise Http404("No such channel.")
@@ -74,11 +94,16 @@ def get_snapshot_for_user(membership: Membership, channel_pk: int, pk: int) -> F
     return snapshot
 
 
-def links_for_user(membership: Membership, channel: Channel | None = None) -> list[TrackedLink]:
-    """The workspace's tracked links (or one channel's), newest first, with their channel and
-    landing page, ``click_count`` (all time) and ``recent_clicks`` (last RECENT_DAYS days)."""
+def links_for_user(
+    membership: Membership, channel: Channel | None = None, *, archived: bool = False
+) -> list[TrackedLink]:
+    """The workspace's tracked links (or one channel's; with ``archived``, the archived ones),
+    newest first, with their channel and landing page, ``click_count`` (all time) and
+    ``recent_clicks`` (last RECENT_DAYS days)."""
     since = timezone.now() - timedelta(days=RECENT_DAYS)
-    links = TrackedLink.objects.filter(workspace_id=membership.workspace_id)
+    links = TrackedLink.objects.filter(
+        workspace_id=membership.workspace_id, archived_at__isnull=not archived
+    )
     if channel is not None:
         links = links.filter(channel=channel)
     return list(
@@ -92,7 +117,7 @@ def links_for_user(membership: Membership, channel: Channel | None = None) -> li
 
 
 def get_link_for_user(membership: Membership, pk: int) -> TrackedLink:
-    """The tracked link ``pk`` of the member's workspace (404 otherwise)."""
+    """The tracked link ``pk`` of the member's workspace, archived or not (404 otherwise)."""
     link = (
         TrackedLink.objects.filter(workspace_id=membership.workspace_id, pk=pk)
         .select_related("channel", "page")
@@ -103,12 +128,18 @@ def get_link_for_user(membership: Membership, pk: int) -> TrackedLink:
     return link
 
 
-def landing_pages_for_user(membership: Membership) -> QuerySet[LandingPage]:
-    """The workspace's landing pages a link may point at, by headline."""
-    return LandingPage.objects.filter(workspace_id=membership.workspace_id).order_by("headline")
+def landing_pages_for_user(
+    membership: Membership, keep: int | None = None
+) -> QuerySet[LandingPage]:
+    """The workspace's landing pages a link may point at, by headline: those of forms not
+    archived, plus ``keep`` (the page a link being edited points at)."""
+    return LandingPage.objects.filter(
+        Q(form__archived_at__isnull=True) | Q(pk=keep), workspace_id=membership.workspace_id
+    ).order_by("headline")
 
 
 def get_link_by_code(code: str) -> TrackedLink | None:
     """The tracked link behind the public ``/r/<code>``, with its landing page (codes are
-    stored lowercase, so a code typed in capitals still works)."""
+    stored lowercase, so a code typed in capitals still works). Archived links are found too:
+    they keep redirecting."""
     return TrackedLink.objects.select_related("page").filter(code=code.lower()).first()

@@ -12,6 +12,8 @@ urlpatterns = [
     path("capture/channels/new", views.channel_new, name="new"),
     path("capture/channels/<int:pk>/", views.channel_detail, name="detail"),
     path("capture/channels/<int:pk>/edit", views.channel_edit, name="edit"),
+    path("capture/channels/<int:pk>/remove", views.channel_remove, name="remove"),
+    path("capture/channels/<int:pk>/restore", views.channel_restore, name="restore"),
     path("capture/channels/<int:pk>/followers", views.snapshot_add, name="snapshot_add"),
     path(
         "capture/channels/<int:pk>/followers/import", views.snapshot_import, name="snapshot_import"
@@ -24,4 +26,6 @@ urlpatterns = [
     path("capture/channels/links/", views.link_list, name="links"),
     path("capture/channels/links/new", views.link_new, name="link_new"),
     path("capture/channels/links/<int:pk>/edit", views.link_edit, name="link_edit"),
+    path("capture/channels/links/<int:pk>/remove", views.link_remove, name="link_remove"),
+    path("capture/channels/links/<int:pk>/restore", views.link_restore, name="link_restore"),
 ]

@@ -1,7 +1,9 @@
 """Channel pages (signed in) and the public tracked-link redirect ``/r/<code>``.
 
-Every member reads channels, follower history and links; owners and marketers change them.
-Views only authorize, parse and call one action from ``leadbase.capture.channels``.
+Every member reads channels, follower history and links; owners and marketers change, remove
+and restore them. A removal is a POST behind a confirmation page (its GET), which says whether
+the object will be archived (it has history) or deleted. Views only authorize, parse and call
+one action from ``leadbase.capture.channels``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -20,17 +23,25 @@ from leadbase.capture.bots import is_bot
 from leadbase.capture.channels import (
     ChannelError,
     SnapshotImportError,
+    channel_has_history,
     do_create_channel,
     do_create_link,
     do_delete_snapshot,
     do_import_snapshots,
     do_record_click,
     do_record_snapshot,
+    do_remove_channel,
+    do_remove_link,
+    do_restore_channel,
+    do_restore_link,
     do_update_channel,
     do_update_link,
     link_destination,
+    link_has_history,
 )
 from leadbase.capture.channels_queries import (
+    archived_count,
+    channel_choices,
     channels_for_user,
     get_channel_for_user,
     get_link_by_code,
@@ -47,7 +58,7 @@ from leadbase.capture.forms_channels import (
     SnapshotImportForm,
     add_channel_error,
 )
-from leadbase.capture.models import Channel
+from leadbase.capture.models import Channel, Removal, TrackedLink
 from leadbase.reports.charts import Series, line_chart
 from leadbase.web.access import member_required
 from leadbase.web.views.util import wants_partial
@@ -62,9 +73,20 @@ def _status(request: HttpRequest) -> int:
     return 400 if request.method == "POST" else 200
 
 
+def _archived(request: HttpRequest) -> bool:
+    return request.GET.get("archived") == "1"
+
+
 @member_required
 def channel_list(request: HttpRequest) -> HttpResponse:
-    context = {"channels": channels_for_user(request.membership), "nav": "channels"}
+    """The channels in use; ``?archived=1`` lists the archived ones."""
+    archived = _archived(request)
+    context = {
+        "channels": channels_for_user(request.membership, archived=archived),
+        "archived": archived,
+        "archived_count": archived_count(Channel, request.membership),
+        "nav": "channels",
+    }
     return render(request, "capture/channels/list.html", context)
 
 
@@ -210,22 +232,24 @@ def snapshot_import(request: HttpRequest, pk: int) -> HttpResponse:
 
 @member_required
 def link_list(request: HttpRequest) -> HttpResponse:
+    """The tracked links in use; ``?archived=1`` lists the archived ones."""
+    archived = _archived(request)
     context = {
-        "links": links_for_user(request.membership),
+        "links": links_for_user(request.membership, archived=archived),
+        "archived": archived,
+        "archived_count": archived_count(TrackedLink, request.membership),
         "base_url": settings.BASE_URL,
         "nav": "links",
     }
     return render(request, "capture/channels/links.html", context)
 
 
-def _link_form(request: HttpRequest, **kwargs) -> LinkForm:
+def _link_form(request: HttpRequest, link: TrackedLink | None = None, **kwargs) -> LinkForm:
     membership = request.membership
     return LinkForm(
         request.POST or None,
-        channels=Channel.objects.filter(workspace_id=membership.workspace_id).order_by(
-            "platform", "handle"
-        ),
-        pages=landing_pages_for_user(membership),
+        channels=channel_choices(membership, keep=link.channel_id if link else None),
+        pages=landing_pages_for_user(membership, keep=link.page_id if link else None),
         **kwargs,
     )
 
@@ -273,7 +297,10 @@ def link_edit(request: HttpRequest, pk: int) -> HttpResponse:
         )
     }
     form = _link_form(
-        request, initial={**initial, "channel": link.channel_id, "page": link.page_id}, editing=True
+        request,
+        link,
+        initial={**initial, "channel": link.channel_id, "page": link.page_id},
+        editing=True,
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -287,11 +314,146 @@ def link_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "capture/channels/link_form.html", context, status=_status(request))
 
 
+def _confirm(request: HttpRequest, **context) -> HttpResponse:
+    return render(request, "web/confirm_remove.html", context)
+
+
+def _removed(request: HttpRequest, what: str, done: Removal, archived_note: str) -> None:
+    if done == Removal.ARCHIVED:
+        messages.success(request, f"{what} archived. {archived_note}")
+    else:
+        messages.success(request, f"{what} deleted.")
+
+
+@member_required(manage=True)
+def channel_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: what removing the channel will do; POST: archive it (it has follower counts or
+    links) or delete it."""
+    channel = get_channel_for_user(request.membership, pk)
+    if request.method == "POST":
+        try:
+            done = do_remove_channel(channel, actor=request.user)
+        except ChannelError as exc:
+            messages.error(request, exc.message)
+        else:
+            _removed(
+                request,
+                str(channel),
+                done,
+                "Its follower history and links are kept; restore it from the archived channels.",
+            )
+        return redirect("channels:list")
+    if channel.archived_at is not None:
+        return redirect("channels:detail", pk=channel.pk)
+    archive = channel_has_history(channel)
+    return _confirm(
+        request,
+        title=f"Remove {channel}?",
+        crumb_url=reverse("channels:detail", args=[channel.pk]),
+        crumb_label=str(channel),
+        lead=(
+            "This channel has follower counts or tracked links, so it will be archived, not "
+            "deleted: the history behind your reports is kept."
+            if archive
+            else "This channel has no follower counts and no links, so it will be deleted."
+        ),
+        details=[
+            "It leaves the channel list, the link form and the Owned vs rented report.",
+            "Its tracked links keep redirecting and counting clicks.",
+            "You can restore it from the archived channels.",
+        ]
+        if archive
+        else [],
+        archive=archive,
+        button="Archive the channel" if archive else "Delete the channel",
+        action_url=reverse("channels:remove", args=[channel.pk]),
+        cancel_url=reverse("channels:detail", args=[channel.pk]),
+        nav="channels",
+    )
+
+
+@require_POST
+@member_required(manage=True)
+def channel_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    channel = get_channel_for_user(request.membership, pk)
+    try:
+        do_restore_channel(channel, actor=request.user)
+    except ChannelError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{channel} restored.")
+    return redirect("channels:detail", pk=channel.pk)
+
+
+@member_required(manage=True)
+def link_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: what removing the link will do; POST: archive it (it has clicks or submissions)
+    or delete it."""
+    link = get_link_for_user(request.membership, pk)
+    if request.method == "POST":
+        try:
+            done = do_remove_link(link, actor=request.user)
+        except ChannelError as exc:
+            messages.error(request, exc.message)
+        else:
+            _removed(
+                request,
+                f"Tracked link /r/{link.code}",
+                done,
+                "It still redirects visitors from your posts and counts their clicks.",
+            )
+        return redirect("channels:links")
+    if link.archived_at is not None:
+        return redirect(f"{reverse('channels:links')}?archived=1")
+    archive = link_has_history(link)
+    return _confirm(
+        request,
+        title=f"Remove /r/{link.code}?",
+        crumb_url=reverse("channels:links"),
+        crumb_label="Tracked links",
+        lead=(
+            "This link has clicks or brought submissions, so it will be archived, not deleted."
+            if archive
+            else "This link has no clicks and brought no submissions, so it will be deleted and "
+            f"/r/{link.code} will lead nowhere."
+        ),
+        details=[
+            "It leaves the link lists; its clicks stay in the reports.",
+            (
+                f"/r/{link.code} keeps redirecting and counting clicks: the posts that carry it "
+                "are still online. To send those visitors elsewhere, edit the link instead."
+            ),
+            "You can restore it from the archived links.",
+        ]
+        if archive
+        else [],
+        archive=archive,
+        button="Archive the link" if archive else "Delete the link",
+        action_url=reverse("channels:link_remove", args=[link.pk]),
+        cancel_url=reverse("channels:links"),
+        nav="links",
+    )
+
+
+@require_POST
+@member_required(manage=True)
+def link_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    link = get_link_for_user(request.membership, pk)
+    try:
+        do_restore_link(link, actor=request.user)
+    except ChannelError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Tracked link /r/{link.code} restored.")
+    return redirect("channels:links")
+
+
 @never_cache
 @require_http_methods(["GET", "HEAD"])
 def follow_link(request: HttpRequest, code: str) -> HttpResponse:
     """Public ``/r/<code>``: 302 to the link's destination, counting the click when a person
-    (not a bot or a link preview) made it. An unknown code is a 404 page."""
+    (not a bot or a link preview) made it; archived links too (they are still in posts). An
+    unknown code is a 404 page."""
     link = get_link_by_code(code) if len(code) <= 32 else None
     destination = link_destination(link) if link is not None else None
     if destination is None:

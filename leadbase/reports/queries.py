@@ -181,8 +181,9 @@ _ONE = Value(1, output_field=IntegerField())
 
 
 def sources_by_channel(workspace: Workspace, since: datetime | None) -> list[SourceRow]:
-    """Per channel (every channel of the workspace, by platform and handle), since ``since``:
-    clicks on its tracked links; journal rows whose ``link_code`` is one of its links —
+    """Per channel (every channel of the workspace not archived, and archived ones with
+    traffic in the period; by platform and handle), since ``since``: clicks on its tracked
+    links (archived links included); journal rows whose ``link_code`` is one of its links —
     processed (submissions), spam, processed with outcome ``created`` (new leads) and
     ``merged``. One grouped statement, plus one to list the channels."""
     channel_of_code = TrackedLink.objects.filter(
@@ -203,7 +204,12 @@ def sources_by_channel(workspace: Workspace, since: datetime | None) -> list[Sou
     ]
     counts = {row[0]: row[1:] for row in _sum_parts(parts, 1)}
     rows = []
-    for channel in Channel.objects.filter(workspace=workspace).order_by("platform", "handle"):
+    # An archived channel is listed only for a period it had traffic in, so totals add up.
+    channels = Channel.objects.filter(
+        Q(archived_at__isnull=True) | Q(pk__in=[pk for pk in counts if pk is not None]),
+        workspace=workspace,
+    )
+    for channel in channels.order_by("platform", "handle"):
         row = SourceRow(channel.get_platform_display(), channel.handle, channel=channel)
         for name, value in zip(METRICS, counts.get(channel.pk, (0,) * len(METRICS)), strict=True):
             setattr(row, name, value)
@@ -419,15 +425,19 @@ def owned_vs_rented(workspace: Workspace, weeks: int | None) -> list[ChannelTren
 
     Three statements whatever the data: the channels, their snapshots, and the grouped owned
     leads (``owned_by_channel_week``). A lead attributed to a channel both by its utm_source and
-    by a tracked link counts once for it.
+    by a tracked link counts once for it. Archived channels are left out.
     """
-    channels = list(Channel.objects.filter(workspace=workspace).order_by("platform", "handle"))
+    channels = list(
+        Channel.objects.filter(workspace=workspace, archived_at__isnull=True).order_by(
+            "platform", "handle"
+        )
+    )
     if not channels:
         return []
     history: dict[int, list[tuple[date, int]]] = defaultdict(list)
-    snapshots = FollowerSnapshot.objects.filter(channel__workspace=workspace).order_by(
-        "channel_id", "date"
-    )
+    snapshots = FollowerSnapshot.objects.filter(
+        channel__workspace=workspace, channel__archived_at__isnull=True
+    ).order_by("channel_id", "date")
     for channel_id, day, followers in snapshots.values_list("channel_id", "date", "followers"):
         history[channel_id].append((day, followers))
 
