@@ -1,5 +1,5 @@
-"""All writes to webhooks: endpoints (create, edit, disable, enable, rotate the secret), the
-deliveries of an event, a test event and a redelivery.
+"""All writes to webhooks: endpoints (create, edit, disable, enable, rotate the secret, delete),
+the deliveries of an event, a test event and a redelivery.
 
 Every action is atomic and queues its delivery tasks on commit, so a rolled-back change sends
 nothing and a worker never looks for a row that is not committed yet. There is no audit table
@@ -129,6 +129,27 @@ def do_rotate_secret(endpoint: Endpoint, *, actor: User | None) -> str:
     endpoint.secret = secret
     logger.info("Webhook endpoint %s secret rotated by %s", endpoint.pk, _label(actor))
     return secret
+
+
+def do_delete_endpoint(endpoint: Endpoint, *, actor: User | None) -> int:
+    """Delete the endpoint and its delivery log; returns how many deliveries went with it.
+
+    Nothing captured is lost: deliveries are copies of events sent out, not records of leads.
+    A retry still queued finds no row and is skipped (``attempt_delivery`` claims by id), and
+    an attempt in flight writes its outcome nowhere.
+    """
+    with transaction.atomic():
+        deliveries = Delivery.objects.filter(endpoint_id=endpoint.pk).count()
+        if not Endpoint.objects.filter(pk=endpoint.pk).delete()[0]:
+            raise WebhookError("gone", "This endpoint was deleted already.")
+    logger.info(
+        "Webhook endpoint %s (%s) deleted with %s deliveries by %s",
+        endpoint.pk,
+        endpoint.url,
+        deliveries,
+        _label(actor),
+    )
+    return deliveries
 
 
 def do_queue_deliveries(

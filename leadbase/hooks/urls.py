@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:pk>/test", views.endpoint_test, name="test"),
     path("<int:pk>/disable", views.endpoint_disable, name="disable"),
     path("<int:pk>/enable", views.endpoint_enable, name="enable"),
+    path("<int:pk>/delete", views.endpoint_delete, name="delete"),
     path("<int:pk>/deliveries/<int:delivery_pk>/", views.delivery_detail, name="delivery"),
     path(
         "<int:pk>/deliveries/<int:delivery_pk>/redeliver",

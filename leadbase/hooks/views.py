@@ -1,4 +1,5 @@
-"""Webhook settings pages: endpoints, their delivery log, test events, redelivery, the secret.
+"""Webhook settings pages: endpoints, their delivery log, test events, redelivery, the secret,
+deleting an endpoint (a confirmation page, then a POST).
 
 Owners manage; marketers can look (never at the secret); other roles get 403. Each view checks
 access through ``queries``, calls one action and renders or redirects.
@@ -12,11 +13,13 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from leadbase.hooks.actions import (
     do_create_endpoint,
+    do_delete_endpoint,
     do_disable_endpoint,
     do_enable_endpoint,
     do_redeliver,
@@ -171,6 +174,43 @@ def endpoint_disable(request: HttpRequest, pk: int) -> HttpResponse:
 def endpoint_enable(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(
         request, pk, do_enable_endpoint, "Endpoint enabled. New events are sent to it again."
+    )
+
+
+@member_required(manage=True)
+def endpoint_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: what deleting the endpoint removes; POST: delete it with its delivery log."""
+    endpoint = get_endpoint_for_user(request.membership, pk, manage=True)
+    if request.method == "POST":
+        try:
+            deliveries = do_delete_endpoint(endpoint, actor=request.user)
+        except WebhookError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request, f"Endpoint deleted with its {deliveries:,} logged deliveries."
+            )
+        return redirect("hooks:list")
+    deliveries = endpoint.deliveries.count()
+    return render(
+        request,
+        "web/confirm_remove.html",
+        {
+            "title": "Delete this webhook endpoint?",
+            "crumb_url": reverse("hooks:detail", args=[endpoint.pk]),
+            "crumb_label": endpoint.url,
+            "lead": f"{endpoint.url} will receive no more events, and its delivery log "
+            f"({deliveries:,} deliveries) is deleted with it. This cannot be undone.",
+            "details": [
+                "Deliveries still waiting for a retry are dropped.",
+                "To stop sending for a while and keep the log, disable the endpoint instead.",
+            ],
+            "archive": False,
+            "button": "Delete the endpoint",
+            "action_url": reverse("hooks:delete", args=[endpoint.pk]),
+            "cancel_url": reverse("hooks:detail", args=[endpoint.pk]),
+            "nav": NAV,
+        },
     )
 
 
