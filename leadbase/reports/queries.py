@@ -26,7 +26,9 @@ from django.db.models import (
     Case,
     CharField,
     DateTimeField,
+    Exists,
     F,
+    Func,
     IntegerField,
     OuterRef,
     Q,
@@ -37,7 +39,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Coalesce, Least, Lower
+from django.db.models.functions import Coalesce, Concat, Least, Lower
 from django.utils import timezone
 
 from leadbase.accounts.models import Workspace
@@ -49,7 +51,14 @@ from leadbase.capture.models import (
     SubmissionStatus,
     TrackedLink,
 )
-from leadbase.leads.models import Consent, ConsentStatus, Lead, Purpose
+from leadbase.leads.models import (
+    Consent,
+    ConsentStatus,
+    Lead,
+    Purpose,
+    Suppression,
+    SuppressionKind,
+)
 
 #: Period choices of the Sources report: key → (days or None for all time, label).
 PERIODS = {
@@ -273,22 +282,52 @@ def _week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+class _Sha256Hex(Func):
+    """The hex SHA-256 of a text, as ``hashlib.sha256(text.encode()).hexdigest()``: on SQLite
+    through the SHA256 function Django registers on every connection, on PostgreSQL with its
+    built-in ``sha256()`` (Django's own SHA256 needs the pgcrypto extension there)."""
+
+    function = "SHA256"
+    output_field = CharField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):  # type: ignore[no-untyped-def]
+        return self.as_sql(
+            compiler,
+            connection,
+            template="ENCODE(SHA256(CONVERT_TO(%(expressions)s, 'UTF8')), 'hex')",
+            **extra_context,
+        )
+
+
 def _reachable_since() -> Least:
     """When a lead became reachable: the earliest granted consent that can be used — email
-    marketing with a valid email, calls with a valid phone. NULL when there is none."""
+    marketing with a valid email that is not suppressed, calls with a valid phone that is not
+    suppressed. NULL when there is none, so a lead whose every channel is suppressed (or whose
+    only consented channel is) is not owned audience.
+
+    Suppressions are stored as SHA-256 of ``kind:normalized value`` (``leads.batch.
+    contact_hash``); the database computes the same hash (``_Sha256Hex``) and looks it up
+    through the (workspace, kind, value_hash) unique index.
+    """
     granted = Consent.objects.filter(lead=OuterRef("pk"), status=ConsentStatus.GRANTED)
 
-    def usable(purpose: str, contact: str) -> Case:
+    def usable(purpose: str, kind: str, contact: str) -> Case:
         at = Subquery(
             granted.filter(purpose=purpose).values("at")[:1], output_field=DateTimeField()
         )
+        suppressed = Suppression.objects.filter(
+            workspace_id=OuterRef("workspace_id"),
+            kind=kind,
+            value_hash=_Sha256Hex(Concat(Value(f"{kind}:"), OuterRef(contact))),
+        )
         return Case(
-            When(Q(**{f"{contact}__isnull": False}), then=at),
+            When(Q(**{f"{contact}__isnull": False}) & ~Exists(suppressed), then=at),
             default=None,
             output_field=DateTimeField(),
         )
 
-    email, calls = usable(Purpose.EMAIL_MARKETING, "email_key"), usable(Purpose.CALLS, "phone_e164")
+    email = usable(Purpose.EMAIL_MARKETING, SuppressionKind.EMAIL, "email_key")
+    calls = usable(Purpose.CALLS, SuppressionKind.PHONE, "phone_e164")
     # Least() is NULL on SQLite when either side is; coalescing both sides makes it portable.
     return Least(Coalesce(email, calls), Coalesce(calls, email), output_field=DateTimeField())
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from leadbase.capture.channels import LinkSpec, do_create_channel, do_create_link
 from leadbase.capture.models import FollowerSnapshot, LinkClick
+from leadbase.leads.actions import do_add_suppression
 from leadbase.reports.queries import (
     owned_vs_rented,
     period_for,
@@ -231,3 +232,52 @@ def test_owned_vs_rented_is_three_statements_whatever_the_data(personas, owned_d
 
 def test_a_workspace_without_channels_has_no_trends(personas):
     assert owned_vs_rented(personas.other_workspace, 12) == []
+
+
+@pytest.fixture
+def suppressed_data(personas, owned_data):
+    """Instagram leads with consents whose contacts are (partly) on the suppression list."""
+    ws = personas.workspace
+    both_channels = lead_with(ws, phone="+44 20 7946 0101", utm_source="instagram")
+    consent(both_channels, "email_marketing", at=at(0))
+    consent(both_channels, "calls", at=at(0))
+    do_add_suppression(ws, "email", both_channels.email_key, "unsubscribed")
+    do_add_suppression(ws, "phone", both_channels.phone_e164, "do_not_call")
+    only_email = lead_with(ws, utm_source="instagram")
+    consent(only_email, "email_marketing", at=at(0))
+    do_add_suppression(ws, "email", only_email.email_key, "bounced")
+    phone_still_usable = lead_with(ws, phone="+44 20 7946 0102", utm_source="instagram")
+    consent(phone_still_usable, "email_marketing", at=at(0))
+    consent(phone_still_usable, "calls", at=at(0))
+    do_add_suppression(ws, "email", phone_still_usable.email_key, "complained")
+    email_still_usable = lead_with(ws, phone="+44 20 7946 0103", utm_source="instagram")
+    consent(email_still_usable, "email_marketing", at=at(0))
+    do_add_suppression(ws, "phone", email_still_usable.phone_e164, "do_not_call")
+    elsewhere = lead_with(ws, utm_source="instagram")
+    consent(elsewhere, "email_marketing", at=at(0))
+    do_add_suppression(personas.other_workspace, "email", elsewhere.email_key, "unsubscribed")
+    return owned_data
+
+
+def test_leads_whose_usable_channels_are_all_suppressed_are_not_owned(personas, suppressed_data):
+    instagram, _ = suppressed_data
+    trends = {t.channel: t for t in owned_vs_rented(personas.workspace, 12)}
+    # 2 from owned_data, then 3 of the 5 new ones: the two with every consented channel
+    # suppressed are out; a usable phone, a usable email, or a suppression in another
+    # workspace leave a lead in.
+    assert trends[instagram].owned[-4:] == [0, 1, 2, 5]
+
+
+def test_a_consent_counts_only_on_a_channel_that_is_not_suppressed(personas, owned_data):
+    lead = lead_with(personas.workspace, phone="+44 20 7946 0104", utm_source="instagram")
+    consent(lead, "email_marketing", at=at(0))
+    do_add_suppression(personas.workspace, "email", lead.email_key, "unsubscribed")
+    ig = owned_vs_rented(personas.workspace, 12)[1]
+    # The phone is fine but the lead never agreed to calls: not reachable with consent.
+    assert (ig.channel.platform, ig.owned_now) == ("instagram", 2)
+
+
+def test_the_suppression_check_keeps_owned_vs_rented_at_three_statements(personas, suppressed_data):
+    with CaptureQueriesContext(connection) as queries:
+        owned_vs_rented(personas.workspace, 52)
+    assert len(queries) == 3
