@@ -31,8 +31,10 @@ router = Router(tags=["forms"])
 
 @router.get("/forms", response={200: FormList, **ERROR_RESPONSES}, summary="List forms")
 def list_forms(request: HttpRequest) -> dict[str, Any]:
-    """Every form of the workspace with its fields and consent texts, by name."""
-    return {"items": list(Form.objects.filter(workspace=request.workspace).order_by("name", "id"))}
+    """Every form of the workspace with its fields and consent texts, by name. Archived forms
+    (removed while they had submissions) are left out; ``GET /forms/{id}`` still finds them."""
+    forms = Form.objects.filter(workspace=request.workspace, archived_at__isnull=True)
+    return {"items": list(forms.order_by("name", "id"))}
 
 
 @router.get(

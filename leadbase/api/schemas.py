@@ -286,6 +286,9 @@ class FormOut(Schema):
     consents: list[FormConsentOut]
     double_opt_in: bool
     is_published: bool
+    archived_at: datetime | None = Field(
+        None, description="When the form was archived (removed while it had submissions)."
+    )
     allowed_origins: list[str]
     tags: list[str]
     submit_url: str

@@ -52,6 +52,19 @@ def test_a_form_of_another_workspace_is_not_found(api_as, personas):
     assert api_as("owner").get(f"/forms/{mine.pk}").json()["slug"] == "contact"
 
 
+def test_archived_forms_and_channels_are_left_out_of_the_lists(api_as, personas):
+    archived = make_form(personas.workspace, slug="old", archived_at=timezone.now())
+    make_form(personas.workspace)
+    Channel.objects.create(
+        workspace=personas.workspace, platform="x", handle="old", archived_at=timezone.now()
+    )
+    client = api_as("viewer")
+
+    assert [f["slug"] for f in client.get("/forms").json()["items"]] == ["contact"]
+    assert client.get(f"/forms/{archived.pk}").json()["archived_at"] is not None
+    assert client.get("/channels").json()["items"] == []
+
+
 def test_submissions_page_newest_first_filtered_by_form_and_status(api_as, personas):
     contact, other = make_form(personas.workspace), make_form(personas.workspace, slug="demo")
     start = timezone.now() - timedelta(hours=1)
