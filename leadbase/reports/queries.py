@@ -312,16 +312,20 @@ def _reachable_since() -> Least:
     granted = Consent.objects.filter(lead=OuterRef("pk"), status=ConsentStatus.GRANTED)
 
     def usable(purpose: str, kind: str, contact: str) -> Case:
-        at = Subquery(
-            granted.filter(purpose=purpose).values("at")[:1], output_field=DateTimeField()
-        )
+        consent = granted.filter(purpose=purpose)
+        at = Subquery(consent.values("at")[:1], output_field=DateTimeField())
         suppressed = Suppression.objects.filter(
             workspace_id=OuterRef("workspace_id"),
             kind=kind,
             value_hash=_Sha256Hex(Concat(Value(f"{kind}:"), OuterRef(contact))),
         )
+        # The conditions are tested in order and the first false one ends the test: the contact
+        # is hashed (SQLite runs SHA256 as a Python function) only for consented leads.
         return Case(
-            When(Q(**{f"{contact}__isnull": False}) & ~Exists(suppressed), then=at),
+            When(
+                Q(**{f"{contact}__isnull": False}) & Exists(consent) & ~Exists(suppressed),
+                then=at,
+            ),
             default=None,
             output_field=DateTimeField(),
         )
