@@ -511,6 +511,7 @@ def _make_lead(form: Form, row: Submission, values: _Values) -> Any:
             text=consent["text"],
             ip=row.ip,
             source_ref=form.slug,
+            new_lead=made.outcome == "created",
         )
     if form.owner_id and lead.owner_id is None:
         do_assign_owner(lead, form.owner, actor=None)

@@ -266,24 +266,32 @@ def do_record_consent(
     text: str = "",
     ip: str | None = None,
     source_ref: str = "",
+    new_lead: bool = False,
 ) -> Consent:
     """Record the person's answer for ``purpose`` with its proof; the latest answer wins, except
-    that a pending (unconfirmed) request never downgrades a consent already granted."""
+    that a pending (unconfirmed) request never downgrades a consent already granted.
+
+    ``new_lead``: the lead was created in the current transaction, so it has no consent yet and
+    no other transaction can see it; the answer is inserted without looking for one (a form
+    submission's hot path).
+    """
     if purpose not in Purpose.values:
         raise LeadError("invalid_purpose", f"“{purpose}” is not a consent purpose.", "purpose")
     if status not in ConsentStatus.values:
         raise LeadError("invalid_consent", f"“{status}” is not a consent status.", "status")
+    proof = {"status": status, "at": timezone.now(), "method": method, "text": text, "ip": ip,
+             "source_ref": source_ref}
+    touch = {"purpose": purpose, "status": status, "method": method, "source_ref": source_ref}
+    if new_lead:
+        consent = Consent.objects.create(lead=lead, purpose=purpose, **proof)
+        _touch(lead, TouchKind.CONSENT, actor, touch)
+        return consent
     with transaction.atomic():
         current = Consent.objects.filter(lead=lead, purpose=purpose).first()
         if current is not None and current.status == ConsentStatus.GRANTED and status == ConsentStatus.PENDING:
             return current
-        consent, _ = Consent.objects.update_or_create(
-            lead=lead, purpose=purpose,
-            defaults={"status": status, "at": timezone.now(), "method": method, "text": text, "ip": ip,
-                      "source_ref": source_ref},
-        )
-        _touch(lead, TouchKind.CONSENT, actor, {"purpose": purpose, "status": status, "method": method,
-                                                "source_ref": source_ref})
+        consent, _ = Consent.objects.update_or_create(lead=lead, purpose=purpose, defaults=proof)
+        _touch(lead, TouchKind.CONSENT, actor, touch)
     return consent
 
 

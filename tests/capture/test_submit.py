@@ -69,6 +69,26 @@ def test_a_plain_form_post_creates_the_lead_its_journal_row_and_a_pending_consen
     assert consent.text == form.consents[0]["text"]
     touch = Touch.objects.get(lead=lead, kind="form_submitted")
     assert touch.data["submission"] == row.pk and touch.actor_label == "form contact"
+    assert Touch.objects.get(lead=lead, kind="consent").data == {
+        "purpose": "email_marketing",
+        "status": "pending",
+        "method": "form",
+        "source_ref": "contact",
+    }
+
+
+def test_the_same_person_ticking_consent_again_keeps_the_granted_consent_and_no_new_entry(
+    client, form
+):
+    post_json(client, {**ADA, "consent_email_marketing": True})
+    Consent.objects.update(status="granted")  # confirmed in between
+    post_json(client, {**ADA, "consent_email_marketing": True})
+
+    lead = Lead.objects.get()
+    consent = Consent.objects.get(lead=lead)
+    assert consent.status == "granted"  # a new pending request never downgrades a granted one
+    assert Touch.objects.filter(lead=lead, kind="consent").count() == 1
+    assert list(Submission.objects.values_list("outcome", flat=True)) == ["created", "merged"]
 
 
 def test_a_json_post_gets_a_json_answer(client, form):
