@@ -25,13 +25,15 @@ from leadbase.leads.sample import ascii_key, write_csv
 
 # People who found the business on a social channel, clicked a tracked link and left their
 # details on /p/contact. The first pairs are near-duplicates of each other (same company, name
-# spelled differently) to review.
+# spelled differently) to review. Their addresses are at reserved domains (RFC 2606): the demo
+# leaves confirmation emails queued for those who did not confirm, and the operator's worker
+# sends them through the real mail server.
 CAPTURED = [
-    ({"name": "Jonathan Pryce", "email": "jon.pryce@globex.com"}, "instagram"),
-    ({"name": "Jon Pryce", "email": "j.pryce@globex.com"}, "facebook"),
-    ({"name": "Katarzyna Nowak", "email": "k.nowak@initech.com"}, "facebook"),
-    ({"name": "Katarzyna Nowakowa", "phone": "+48 512 345 678", "email": "kasia@initech.com"}, "youtube"),
-    ({"name": "Mei Chen", "email": "mei.chen@hooli.com", "phone": "+1 415 555 0134"}, "x"),
+    ({"name": "Jonathan Pryce", "email": "jon.pryce@globex.example"}, "instagram"),
+    ({"name": "Jon Pryce", "email": "j.pryce@globex.example"}, "facebook"),
+    ({"name": "Katarzyna Nowak", "email": "k.nowak@initech.example"}, "facebook"),
+    ({"name": "Katarzyna Nowakowa", "phone": "+48 512 345 678", "email": "kasia@initech.example"}, "youtube"),
+    ({"name": "Mei Chen", "email": "mei.chen@hooli.example", "phone": "+1 415 555 0134"}, "x"),
     ({"name": "Amara Okafor", "phone": "+234 803 123 4567", "email": "amara.okafor@example.com"}, "instagram"),
 ]
 FIRST = ["Lena", "Omar", "Sofia", "Ravi", "Chloé", "Mateo", "Yuki", "Noah", "Aisha", "Lucas", "Ingrid", "Tariq"]
