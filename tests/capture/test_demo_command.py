@@ -32,3 +32,11 @@ def test_the_demo_only_asks_made_up_people_at_reserved_domains_to_confirm(
     assert len(recipients) >= 5  # the visitors who did not confirm (most do)
     assert [r for r in recipients if not is_reserved(r)] == []
 
+
+def test_the_demo_prints_the_address_it_is_served_at(settings):
+    settings.BASE_URL = "https://leads.example.com"
+    out = io.StringIO()
+
+    call_command("demo", leads=20, password="demo-password-1", stdout=out)
+
+    assert "Log in at https://leads.example.com as demo@example.com" in out.getvalue()

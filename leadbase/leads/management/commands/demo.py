@@ -8,6 +8,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
@@ -64,7 +65,7 @@ class Command(BaseCommand):
             self._load(workspace, owner, sales, options["leads"])
         count = Lead.objects.filter(workspace=workspace).count()
         self.stdout.write(f"The demo workspace has {count} leads.")
-        self.stdout.write(f"Log in at http://127.0.0.1:8000 as demo@example.com with password {password}")
+        self.stdout.write(f"Log in at {settings.BASE_URL} as demo@example.com with password {password}")
         self.stdout.write("(sales rep: sales@example.com, same password)")
 
     def _submit(self, workspace, form, demo) -> None:
