@@ -369,12 +369,15 @@ class DuplicateOf:
     other: Lead
 
 
-def possible_duplicates_for_lead(lead: Lead) -> list[DuplicateOf]:
-    """Open possible duplicates on either side of ``lead``, with the other lead (and its owner)."""
+def possible_duplicates_for_lead(membership: Membership, lead: Lead) -> list[DuplicateOf]:
+    """Open possible duplicates on either side of ``lead``, with the other lead (and its owner).
+
+    Only the pairs ``membership`` may see: for a ``sales`` member both leads must be theirs, so
+    their lead's page neither shows another rep's lead nor offers a merge that would be refused.
+    """
     pairs = (
-        PossibleDuplicate.objects.filter(
-            Q(lead_a=lead) | Q(lead_b=lead), status=DuplicateStatus.OPEN
-        )
+        _visible_pairs(membership)
+        .filter(Q(lead_a=lead) | Q(lead_b=lead))
         .select_related("lead_a__owner", "lead_b__owner")
         .order_by("id")
     )

@@ -236,15 +236,29 @@ class TestDuplicatesAndTimeline:
         a = make_lead(personas.workspace, name="Grace Hopper", company="Navy")
         b = make_lead(personas.workspace, name="Grace M. Hopper", company="Navy")
         p = pair(a, b)
-        [from_a] = possible_duplicates_for_lead(a)
-        [from_b] = possible_duplicates_for_lead(b)
+        owner = member(personas, "owner")
+        [from_a] = possible_duplicates_for_lead(owner, a)
+        [from_b] = possible_duplicates_for_lead(owner, b)
         assert (from_a.pair, from_a.other) == (p, b)
         assert (from_b.pair, from_b.other) == (p, a)
 
     def test_dismissed_pairs_are_not_listed(self, personas):
         a, b = make_lead(personas.workspace), make_lead(personas.workspace)
         PossibleDuplicate.objects.filter(pk=pair(a, b).pk).update(status=DuplicateStatus.DISMISSED)
-        assert possible_duplicates_for_lead(a) == []
+        assert possible_duplicates_for_lead(member(personas, "owner"), a) == []
+
+    def test_a_sales_member_sees_a_pair_on_their_lead_only_when_the_other_lead_is_theirs(
+        self, personas
+    ):
+        a = make_lead(personas.workspace, name="Grace Hopper", company="Navy", owner=personas.sales)
+        b = make_lead(
+            personas.workspace, name="Grace M. Hopper", company="Navy", owner=personas.marketer
+        )
+        p = pair(a, b)
+        sales = member(personas, "sales")
+        assert possible_duplicates_for_lead(sales, a) == []
+        Lead.objects.filter(pk=b.pk).update(owner=personas.sales)
+        assert [d.pair for d in possible_duplicates_for_lead(sales, a)] == [p]
 
     def test_a_sales_member_reaches_a_pair_only_when_both_leads_are_theirs(self, personas):
         a = make_lead(personas.workspace, owner=personas.sales)

@@ -253,6 +253,20 @@ class TestLeadPage:
         body = client_as("viewer").get(reverse("web:lead", kwargs={"pk": a.pk})).content.decode()
         assert "Possible duplicates" in body and "Merge into this lead" not in body
 
+    def test_a_sales_rep_is_not_shown_a_duplicate_that_is_someone_elses_lead(
+        self, personas, client_as
+    ):
+        mine = make_lead(
+            personas.workspace, name="Grace Hopper", company="Navy", owner=personas.sales
+        )
+        theirs = make_lead(
+            personas.workspace, name="Grace B. Hopper", email="ghopper@navy.example", company="Navy"
+        )
+        pair(mine, theirs)
+        body = client_as("sales").get(reverse("web:lead", kwargs={"pk": mine.pk})).content.decode()
+        assert "Grace Hopper" in body
+        assert "Possible duplicates" not in body and "ghopper@navy.example" not in body
+
 
 class TestMergeAndDismiss:
     def test_merge_into_this_lead_keeps_it_and_removes_the_other(self, personas, client_as):

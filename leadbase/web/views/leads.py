@@ -84,7 +84,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "lead": lead,
             "timeline": timeline_for_lead(lead),
             "consents": consents_for_lead(lead),
-            "duplicates": possible_duplicates_for_lead(lead),
+            "duplicates": possible_duplicates_for_lead(request.membership, lead),
             "can_write": request.membership.can_write,
             "nav": "leads",
         },
