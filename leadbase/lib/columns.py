@@ -53,7 +53,8 @@ _SLUG_MAX = 50
 _ALIASES: dict[str, tuple[str, ...]] = {
     "name": (
         "Full name", "Contact name", "Contact", "Lead name", "Person name", "Display name",
-        "Nom complet", "Nombre completo", "Vollständiger Name",
+        "Nom complet", "Nombre completo", "Vollständiger Name", "Volledige naam", "Nome completo",
+        "Nome e cognome",
     ),
     "first_name": (
         "First name", "First", "Given name", "Forename", "Fname", "Vorname", "Prénom", "Voornaam",
@@ -64,33 +65,44 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "email": (
         "E-mail", "Mail", "Email address", "E-Mail-Adresse", "Mail address", "Email ID",
-        "Adresse e-mail", "Courriel", "Correo", "Correo electrónico",
+        "Adresse e-mail", "Adresse électronique", "Courriel", "Correo", "Correo electrónico",
+        "E-mailadres", "Indirizzo email", "Posta elettronica",
     ),
     "phone": (
         "Phone", "Phone number", "Mobile", "Mobile phone", "Mobile number", "Phone mobile",
         "Cell", "Cell phone", "Tel", "Telephone", "Telephone number", "Contact number",
         "Telefon", "Telefonnummer", "Mobil", "Mobilnummer", "Mobiltelefon", "Handy",
-        "Handynummer", "Portable", "Teléfono", "Móvil", "Celular", "Cellulare",
+        "Handynummer", "Rufnummer", "Mobilfunknummer", "Portable", "Numéro de téléphone",
+        "Téléphone portable", "Teléfono", "Teléfono móvil", "Número de teléfono", "Móvil",
+        "Celular", "Telefono", "Numero di telefono", "Cellulare", "Telefoon", "Telefoonnummer",
+        "Mobiel", "Mobiel nummer", "Mobiele telefoon",
     ),
     "company": (
         "Company", "Company name", "Organization", "Organisation", "Organization name",
         "Organisation name", "Org", "Account", "Account name", "Employer", "Business name",
-        "Firma", "Firmenname", "Unternehmen", "Société", "Entreprise", "Empresa", "Azienda",
-        "Bedrijf",
+        "Company / Account", "Associated company", "Firma", "Firmenname", "Unternehmen",
+        "Société", "Entreprise", "Nom de l'entreprise", "Raison sociale", "Empresa", "Compañía",
+        "Nombre de la empresa", "Azienda", "Società", "Ragione sociale", "Bedrijf",
+        "Bedrijfsnaam", "Organisatie",
     ),
     "job_title": (
         "Job title", "Title", "Position", "Job position", "Role", "Job role", "Job",
         "Job function", "Designation", "Occupation", "Berufsbezeichnung", "Funktion", "Titel",
-        "Poste", "Fonction", "Cargo", "Puesto",
+        "Poste", "Fonction", "Intitulé du poste", "Cargo", "Puesto", "Ruolo", "Qualifica",
+        "Functie", "Functietitel",
     ),
     "country": (
-        "Country", "Country/Region", "Country name", "Land", "Nation", "Pays", "País", "Paese",
+        "Country", "Country/Region", "Country name", "Mailing country", "Land", "Nation", "Pays",
+        "País", "Paese", "Nazione",
     ),
-    "source": ("Source", "Lead source", "Original source", "Lead origin", "Origin", "Quelle"),
+    "source": (
+        "Source", "Lead source", "Original source", "Lead origin", "Origin", "Quelle", "Herkunft",
+        "Origine", "Fuente", "Origen", "Fonte", "Bron",
+    ),
     "notes": (
         "Notes", "Note", "Comments", "Comment", "Description", "Remarks", "Message", "Notizen",
         "Notiz", "Bemerkung", "Bemerkungen", "Anmerkungen", "Kommentar", "Commentaires",
-        "Commentaire", "Notas",
+        "Commentaire", "Notas", "Comentarios", "Opmerkingen", "Notities",
     ),
     "utm_source": ("utm_source",),
     "utm_medium": ("utm_medium",),

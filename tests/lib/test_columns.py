@@ -82,6 +82,40 @@ def test_every_field_can_be_guessed_from_its_own_name() -> None:
             ["first_name", "last_name", "email", "phone", "company", "country"],
         ),
         (["Full name", "Work email", "Cell", "Employer"], ["name", "email", "phone", "company"]),
+        # Dutch, Italian, Spanish and French spreadsheets
+        (
+            ["Volledige naam", "E-mailadres", "Telefoonnummer", "Bedrijfsnaam", "Functie", "Land"],
+            ["name", "email", "phone", "company", "job_title", "country"],
+        ),
+        (["Naam", "Emailadres", "Mobiel", "Organisatie"], ["name", "email", "phone", "company"]),
+        (
+            [
+                "Nome e cognome",
+                "Indirizzo email",
+                "Numero di telefono",
+                "Ragione sociale",
+                "Nazione",
+            ],
+            ["name", "email", "phone", "company", "country"],
+        ),
+        (
+            ["Nome completo", "Indirizzo e-mail", "Telefono", "Società", "Ruolo"],
+            ["name", "email", "phone", "company", "job_title"],
+        ),
+        (
+            ["Nombre completo", "Correo electrónico", "Teléfono móvil", "Compañía", "Fuente"],
+            ["name", "email", "phone", "company", "source"],
+        ),
+        (
+            ["Nom complet", "Adresse électronique", "Numéro de téléphone", "Nom de l'entreprise"],
+            ["name", "email", "phone", "company"],
+        ),
+        # more CRM spellings: Salesforce reports, HubSpot
+        (
+            ["First Name", "Last Name", "Company / Account", "Email", "Mailing Country"],
+            ["first_name", "last_name", "company", "email", "country"],
+        ),
+        (["Full Name", "Email", "Associated Company"], ["name", "email", "company"]),
         (["Contact", "Mail", "Tel.", "Organisation"], ["name", "email", "phone", "company"]),
         # camelCase and snake_case from JSON-minded tools
         (
