@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -309,6 +311,20 @@ def test_the_import_page_imports_a_good_file(client_as, channel, tmp_path):
         )
     assert response.status_code == 302
     assert FollowerSnapshot.objects.count() == 2
+
+
+def test_the_example_on_the_import_page_imports_as_shown(client_as, channel, tmp_path):
+    page = client_as("marketer").get(f"/capture/channels/{channel.pk}/followers/import")
+    shown = re.search(r"<code>(date,followers<br>.*?)</code>", page.content.decode()).group(1)
+    example = html.unescape(shown).replace("<br>", "\n") + "\n"
+
+    with write_csv(tmp_path, example).open("rb") as upload:
+        response = client_as("marketer").post(
+            f"/capture/channels/{channel.pk}/followers/import", {"file": upload}
+        )
+
+    assert response.status_code == 302
+    assert list(FollowerSnapshot.objects.values_list("followers", flat=True)) == [12840, 13015]
 
 
 def queries_for(client: Client, path: str) -> int:
