@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import OperationalError
 from django.test import Client
 
@@ -517,3 +517,13 @@ def test_replay_marks_a_row_rejected_when_the_form_no_longer_accepts_it(client, 
     call_command("replay")
 
     assert Submission.objects.get().status == "rejected"
+
+
+def test_replay_refuses_a_negative_limit_with_a_message(client, form, monkeypatch):
+    _fail_once(monkeypatch)
+    post_json(client, ADA)
+
+    with pytest.raises(CommandError, match="--limit"):
+        call_command("replay", limit=-1)
+
+    assert Submission.objects.get().status == "failed"

@@ -35,6 +35,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        if options["limit"] < 0:
+            raise CommandError("--limit must be 0 (all rows) or more.")
         rows = Submission.objects.filter(status=SubmissionStatus.FAILED).order_by("id")
         if options["form"]:
             form = Form.objects.filter(slug=options["form"]).first()
