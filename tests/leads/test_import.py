@@ -190,6 +190,37 @@ def test_the_command_refuses_an_unknown_workspace(personas, tmp_path):
         call_command("import", str(write(tmp_path, GOOD)), "--workspace", "nope")
 
 
+@pytest.mark.parametrize("region", ["ZZ", "de1", "Atlantis"])
+def test_the_command_refuses_a_region_that_is_not_a_country_and_writes_nothing(
+    personas, tmp_path, region
+):
+    # An unknown region must not silently refuse every number written without +.
+    text = "Name,Phone\nHans Meier,030 1234567\n"
+    with pytest.raises(CommandError, match="--region"):
+        call_command("import", str(write(tmp_path, text)), "--workspace", "acme", "--region", region)
+    assert not Lead.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("region", "phone", "e164"),
+    [
+        ("de", "030 1234567", "+49301234567"),
+        ("Germany", "030 1234567", "+49301234567"),
+        ("UK", "020 7946 0958", "+442079460958"),
+    ],
+)
+def test_the_command_reads_the_region_like_a_country_column(
+    personas, tmp_path, capsys, region, phone, e164
+):
+    text = f"Name,Phone\nHans Meier,{phone}\n"
+    call_command(
+        "import", str(write(tmp_path, text)), "--workspace", "acme", "--region", region, "--json",
+        "--workers", "1",
+    )
+    assert json.loads(capsys.readouterr().out)["created"] == 1
+    assert Lead.objects.get().phone_e164 == e164
+
+
 def test_a_later_row_that_fills_a_blank_is_told_in_the_timeline(personas, tmp_path):
     text = "Name,Email,Phone,Country\nRosa Parks,rosa@example.org,,\nRosa Parks,rosa@example.org,+1 202 555 0143,US\n"
     report = import_file(personas.workspace, write(tmp_path, text), workers=1)

@@ -22,7 +22,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file")
         parser.add_argument("--workspace", help="workspace slug (default: the only one)")
-        parser.add_argument("--region", help="ISO country code for phone numbers without + and no country column")
+        parser.add_argument(
+            "--region",
+            help="country of phone numbers without + in rows without a country (US, DE, Germany…)",
+        )
         parser.add_argument("--dry-run", action="store_true", help="check and report, but write nothing")
         parser.add_argument("--json", action="store_true", help="print the report as JSON on standard output")
         parser.add_argument("--report", metavar="OUT.csv", help="write row,outcome,lead_id,code,message per data row")
@@ -31,9 +34,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not os.path.isfile(options["file"]):
             raise CommandError(f"No such file: {options['file']}")
-        region = options["region"]
-        if region and (len(region) != 2 or not region.isalpha()):
-            raise CommandError("--region must be a two-letter country code such as US or DE.")
+        region = _region(options["region"])
         try:
             workspace = get_only_workspace(options["workspace"])
         except AccountError as exc:
@@ -76,6 +77,26 @@ class Command(BaseCommand):
             for r in report.rejections[:20]:
                 shown.add_row(str(r["row"]), r["code"], r["message"])
             console.print(shown)
+
+
+def _region(value: str | None) -> str | None:
+    """The ISO code of ``--region``, read like a country column (``de``, ``Germany``, ``UK``).
+
+    Refused unless phone numbers have a numbering plan there: an unknown region would silently
+    turn every number written without + into an ``invalid_phone``.
+    """
+    if not value:
+        return None
+    import phonenumbers
+
+    from leadbase.lib.countries import country_code
+
+    code = country_code(value)
+    if code is None or code not in phonenumbers.SUPPORTED_REGIONS:
+        raise CommandError(
+            f"--region {value!r} is not a country: use a two-letter code such as US, GB or DE."
+        )
+    return code
 
 
 class _ProgressBar:
