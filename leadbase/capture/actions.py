@@ -105,13 +105,25 @@ def _clean_consents(consents: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return cleaned
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def clean_origin(value: str) -> str:
-    """``scheme://host[:port]`` in lower case, as browsers send it in the Origin header."""
-    parts = urlsplit(value.strip().rstrip("/"))
+    """``scheme://host[:port]`` exactly as browsers send it in the Origin header: lower case,
+    the host in its ASCII (Punycode) form, no port when it is the scheme's default."""
+    try:
+        parts = urlsplit(value.strip().rstrip("/"))
+        port = parts.port
+    except ValueError:  # a port that is not a number, or out of range
+        raise _refuse("invalid_origin", value) from None
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
         raise _refuse("invalid_origin", value)
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname}{port}"
+    try:
+        host = parts.hostname.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise _refuse("invalid_origin", value) from None
+    suffix = f":{port}" if port and port != DEFAULT_PORTS[parts.scheme] else ""
+    return f"{parts.scheme}://{host}{suffix}"
 
 
 def _clean_url(value: str, field: str) -> str:

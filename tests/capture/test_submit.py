@@ -10,8 +10,9 @@ from django.db import OperationalError
 from django.test import Client
 
 from leadbase.capture import actions
-from leadbase.capture.actions import do_create_form
+from leadbase.capture.actions import do_create_form, do_update_form
 from leadbase.capture.demo import load_demo_forms
+from leadbase.capture.errors import FormConfigError
 from leadbase.capture.models import Submission
 from leadbase.leads.models import Consent, Lead, Touch
 
@@ -439,6 +440,29 @@ def test_an_allowed_origin_gets_its_cors_headers_and_the_preflight(client, form)
     assert response["Access-Control-Allow-Origin"] == "https://www.example.com"
     assert "Set-Cookie" not in response
     assert client.options("/f/contact", HTTP_ORIGIN="https://evil.example").status_code == 403
+
+
+def test_an_origin_typed_with_its_default_port_or_a_unicode_host_matches_what_browsers_send(
+    client, form
+):
+    # Browsers send no default port and the host in Punycode: the builder stores that form.
+    typed = ["https://shop.example.com:443", "https://bücher.example", "http://localhost:80"]
+    definition = {
+        f: getattr(form, f)
+        for f in ("name", "slug", "fields", "consents", "hidden_fields", "tags", "double_opt_in")
+    }
+    form = do_update_form(form, {**definition, "allowed_origins": typed}, actor=None)
+
+    assert form.allowed_origins == [
+        "http://localhost",
+        "https://shop.example.com",
+        "https://xn--bcher-kva.example",
+    ]
+    assert post_json(client, ADA, HTTP_ORIGIN="https://shop.example.com").status_code == 200
+    assert post_json(client, ADA, HTTP_ORIGIN="https://xn--bcher-kva.example").status_code == 200
+    with pytest.raises(FormConfigError) as caught:
+        do_update_form(form, {**definition, "allowed_origins": ["https://x.example:99999"]}, actor=None)
+    assert caught.value.code == "invalid_origin"
 
 
 def test_this_sites_own_pages_may_always_post(client, form):
