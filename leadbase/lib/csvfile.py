@@ -274,8 +274,23 @@ class _NulWatch(io.BufferedReader):
         return data
 
 
-def _fields(count: int) -> str:
-    return f"{count} field" if count == 1 else f"{count} fields"
+def _mismatch(count: int, width: int) -> str:
+    """Why a row with ``count`` cells under a header of ``width`` is malformed, for the report."""
+    columns = "1 column" if count == 1 else f"{count} columns"
+    return (
+        f"This row has {columns} but the header has {width}: a separator or a quote is probably "
+        "missing or extra."
+    )
+
+
+def _unreadable(error: csv.Error) -> str:
+    """Why the csv module could not read a row, in words a marketer can act on."""
+    if str(error).startswith("field larger than field limit"):
+        return (
+            f"This row has a value longer than {csv.field_size_limit():,} characters, "
+            "usually because a quote is opened and never closed."
+        )
+    return f"This row could not be read as CSV ({error})."
 
 
 def _read_header(reader: Iterator[list[str]], delimiter: str) -> list[str]:
@@ -305,7 +320,7 @@ def _data_rows(lines: Iterable[str], delimiter: str, nul: _NulWatch | _NulFlag) 
                 cells = list(map(strip, row))
                 if nul.seen_nul and "\x00" in "".join(cells):
                     number += 1
-                    yield number, None, "row contains a NUL character (binary data)"
+                    yield number, None, "This row contains a NUL character (binary data), not text."
                 elif len(cells) == width:  # the hot path: one length check, one any()
                     if any(cells):
                         number += 1
@@ -317,11 +332,11 @@ def _data_rows(lines: Iterable[str], delimiter: str, nul: _NulWatch | _NulFlag) 
                     yield number, cells[:width], ""
                 else:
                     number += 1
-                    yield number, None, f"row has {_fields(len(cells))}, the header has {width}"
+                    yield number, None, _mismatch(len(cells), width)
             break
         except csv.Error as error:
             number += 1
-            yield number, None, f"row could not be read as CSV: {error}"
+            yield number, None, _unreadable(error)
     if number == 0:
         raise CsvError("empty", "The file has a header row but no data rows.")
 
