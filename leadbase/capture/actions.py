@@ -27,6 +27,7 @@ from leadbase.capture import spam
 from leadbase.capture.errors import CaptureError, ConfirmLinkError, FormConfigError
 from leadbase.capture.models import Form, LandingPage, Removal, Submission, SubmissionStatus
 from leadbase.capture.signals import submission_spam
+from leadbase.lib.cleaning import Email, Invalid, clean_email
 from leadbase.leads.actions import (
     do_assign_owner,
     do_confirm_consent,
@@ -528,16 +529,28 @@ def _make_lead(form: Form, row: Submission, values: _Values) -> Any:
     if form.owner_id and lead.owner_id is None:
         do_assign_owner(lead, form.owner, actor=None)
     pending = [c["purpose"] for c in values.consents] if form.double_opt_in else []
-    if pending and lead.email_key:
-        _enqueue_confirmation(lead.pk, form.pk, pending)
+    typed = _typed_email(values)
+    if pending and typed is not None:
+        # To the address the visitor typed: merged into a known person by phone, the lead may
+        # keep another address as its own (the typed one is then kept aside), and double
+        # opt-in must prove the visitor reads the address they gave, not someone else's.
+        to = "" if typed.key == lead.email_key else typed.address
+        _enqueue_confirmation(lead.pk, form.pk, pending, to)
     return made
 
 
-def _enqueue_confirmation(lead_id: int, form_id: int, purposes: list[str]) -> None:
+def _typed_email(values: _Values) -> Email | None:
+    try:
+        return clean_email(values.record.get("email"))
+    except Invalid:
+        return None  # kept on the lead as a problem to correct: nothing to confirm
+
+
+def _enqueue_confirmation(lead_id: int, form_id: int, purposes: list[str], to: str = "") -> None:
     from leadbase.capture.tasks import send_confirmation_email
     from leadbase.tasks import enqueue_with_write
 
-    enqueue_with_write(send_confirmation_email, lead_id, form_id, purposes)
+    enqueue_with_write(send_confirmation_email, lead_id, form_id, purposes, to)
 
 
 def do_replay_submission(row: Submission) -> SubmitResult:

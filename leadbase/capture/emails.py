@@ -56,8 +56,11 @@ def confirm_url(lead_id: int, form_id: int, purposes: list[str]) -> str:
     )
 
 
-def confirmation_message(lead: Lead, form: Form, purposes: list[str]) -> EmailMultiAlternatives:
-    """The confirmation email (plain text and HTML) asking ``lead`` to confirm ``purposes``."""
+def confirmation_message(
+    lead: Lead, form: Form, purposes: list[str], *, to: str = ""
+) -> EmailMultiAlternatives:
+    """The confirmation email (plain text and HTML) asking ``lead`` to confirm ``purposes``, sent
+    to ``to`` or else the lead's address."""
     texts = [c["text"] for c in form.consents if c["purpose"] in purposes]
     context = {
         "lead": lead,
@@ -71,7 +74,7 @@ def confirmation_message(lead: Lead, form: Form, purposes: list[str]) -> EmailMu
         subject=f"Please confirm your subscription to {form.workspace.name}",
         body=render_to_string("capture/email/confirm.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[f"{lead.name} <{lead.email}>" if lead.name else lead.email],
+        to=[f"{lead.name} <{to or lead.email}>" if lead.name else to or lead.email],
     )
     message.attach_alternative(render_to_string("capture/email/confirm.html", context), "text/html")
     return message

@@ -10,8 +10,9 @@ from leadbase.leads.models import Consent, ConsentStatus, Lead
 
 
 @task()
-def send_confirmation_email(lead_id: int, form_id: int, purposes: list[str]) -> bool:
-    """Send the double opt-in email for the consents of ``purposes`` that are still pending.
+def send_confirmation_email(lead_id: int, form_id: int, purposes: list[str], to: str = "") -> bool:
+    """Send the double opt-in email for the consents of ``purposes`` that are still pending, to
+    ``to`` (the address the visitor typed, when the lead keeps another one) or the lead's email.
 
     Returns False (and sends nothing) when the lead is gone, has no valid address, or has
     answered already, so a retried task never asks twice.
@@ -27,5 +28,5 @@ def send_confirmation_email(lead_id: int, form_id: int, purposes: list[str]) -> 
     )
     if not pending:
         return False
-    confirmation_message(lead, form, sorted(pending)).send()
+    confirmation_message(lead, form, sorted(pending), to=to).send()
     return True

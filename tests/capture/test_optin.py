@@ -18,6 +18,7 @@ from leadbase.capture import emails
 from leadbase.capture.actions import do_create_form
 from leadbase.capture.demo import load_demo_forms
 from leadbase.capture.tasks import send_confirmation_email
+from leadbase.leads.actions import do_create_lead
 from leadbase.leads.models import Consent, Lead, Touch
 
 ADA = {"name": "Ada Lovelace", "email": "ada@example.org", "consent_email_marketing": True}
@@ -80,6 +81,24 @@ def test_submitting_sends_one_confirmation_email_with_a_working_link(
     )
     assert consent.text == form.consents[0]["text"]  # the proof of what was agreed to stays
     assert Touch.objects.filter(kind="consent", data__status="granted").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_confirmation_goes_to_the_address_typed_even_when_the_lead_keeps_another(
+    client, form, personas, django_capture_on_commit_callbacks
+):
+    phone = "+44 20 7946 0018"
+    known = do_create_lead(
+        personas.workspace,
+        {"name": "Ada Lovelace", "email": "old@example.org", "phone": phone},
+        actor=personas.owner,
+    ).lead
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(client, {**ADA, "email": "new@example.org", "phone": phone})
+
+    lead = Lead.objects.get()  # the same person, by phone and name
+    assert lead.pk == known.pk and lead.email_key == "old@example.org"
+    assert [m.to for m in mail.outbox] == [["Ada Lovelace <new@example.org>"]]
 
 
 @pytest.mark.django_db
