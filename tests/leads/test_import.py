@@ -103,6 +103,21 @@ def test_a_shared_role_mailbox_keeps_two_people_and_flags_them(personas, tmp_pat
     assert pair.reason == "shared_mailbox"
 
 
+def test_a_family_business_mailbox_keeps_relatives_apart_and_flags_them(personas, tmp_path):
+    # Like a shared phone line (May and Peter Parker), a shared info@ of a family business
+    # must not turn Mary into another spelling of John.
+    text = (
+        "Name,Email\n"
+        "John Smith,info@smith-bakery.com\n"
+        "Mary Smith,info@smith-bakery.com\n"
+        "J. Smith,info@smith-bakery.com\n"
+    )
+    report = import_file(personas.workspace, write(tmp_path, text), workers=1)
+    assert (report.created, report.merged) == (2, 1)
+    assert sorted(Lead.objects.values_list("name", flat=True)) == ["John Smith", "Mary Smith"]
+    assert PossibleDuplicate.objects.get().reason == "shared_mailbox"
+
+
 def test_a_shared_phone_line_does_not_merge_two_different_people(personas, tmp_path):
     text = "Name,Phone,Country\nPeter Parker,+1 212 555 0101,US\nMay Parker,+1 212 555 0101,US\nPete Parker,212-555-0101,US\n"
     report = import_file(personas.workspace, write(tmp_path, text), workers=1)

@@ -202,7 +202,10 @@ def test_names_of_different_people_do_not_agree(a: str, b: str) -> None:
 def test_only_obviously_different_names_clearly_differ() -> None:
     assert names_clearly_differ("John Smith", "Mary Jones")
     assert names_clearly_differ("Ahmed Khan", "李小龙")
-    assert not names_clearly_differ("John Smith", "Mary Smith")  # shares the family name
+    # Relatives and namesakes: both names are whole, and the given or family names differ.
+    assert names_clearly_differ("John Smith", "Mary Smith")
+    assert names_clearly_differ("John Smith", "John Jones")
+    assert names_clearly_differ("J. Smith", "M. Smith")
     assert not names_clearly_differ("Smith", "John Smith")
     assert not names_clearly_differ("J. Smith", "John Smith")
     assert not names_clearly_differ("Jon Smith", "John Smith")
