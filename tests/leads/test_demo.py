@@ -25,6 +25,7 @@ def test_the_demo_loads_leads_capture_and_channels_and_prints_the_login():
     assert Submission.objects.filter(status="processed", link_code__gt="").count() >= 70
     assert Consent.objects.filter(status="granted").exists() and Consent.objects.filter(status="pending").exists()
     assert "demo@example.com" in out.getvalue() and "demo-password-1" in out.getvalue()
+    assert "leadbase serve" in out.getvalue()  # the login is useless until the server runs
     count = leads.count()
     call_command("demo", password="demo-password-1", stdout=io.StringIO())
     assert Lead.objects.filter(workspace__slug="demo").count() == count
