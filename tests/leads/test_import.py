@@ -236,6 +236,15 @@ def test_the_command_reads_the_region_like_a_country_column(
     assert Lead.objects.get().phone_e164 == e164
 
 
+def test_a_report_file_that_cannot_be_written_is_a_clear_error_and_nothing_is_imported(
+    personas, tmp_path
+):
+    target = tmp_path / "missing-folder" / "report.csv"
+    with pytest.raises(CommandError, match="Cannot write .*missing-folder"):
+        call_command("import", str(write(tmp_path, GOOD)), "--workspace", "acme", "--report", str(target))
+    assert not Lead.objects.exists()
+
+
 def test_a_later_row_that_fills_a_blank_is_told_in_the_timeline(personas, tmp_path):
     text = "Name,Email,Phone,Country\nRosa Parks,rosa@example.org,,\nRosa Parks,rosa@example.org,+1 202 555 0143,US\n"
     report = import_file(personas.workspace, write(tmp_path, text), workers=1)

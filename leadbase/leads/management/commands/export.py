@@ -25,7 +25,10 @@ class Command(BaseCommand):
             workspace = get_only_workspace(options["workspace"])
         except AccountError as exc:
             raise CommandError(exc.message) from None
-        out = open(options["output"], "w", newline="", encoding="utf-8") if options["output"] else sys.stdout
+        try:
+            out = open(options["output"], "w", newline="", encoding="utf-8") if options["output"] else sys.stdout
+        except OSError as exc:
+            raise CommandError(f"Cannot write {options['output']}: {exc.strerror}.") from None
         try:
             for chunk in stream_leads(workspace, options["format"]):
                 out.write(chunk)

@@ -39,7 +39,10 @@ class Command(BaseCommand):
             workspace = get_only_workspace(options["workspace"])
         except AccountError as exc:
             raise CommandError(exc.message) from None
-        report_file = open(options["report"], "w", newline="", encoding="utf-8") if options["report"] else None
+        try:
+            report_file = open(options["report"], "w", newline="", encoding="utf-8") if options["report"] else None
+        except OSError as exc:
+            raise CommandError(f"Cannot write {options['report']}: {exc.strerror}.") from None
         bar = _ProgressBar() if sys.stderr.isatty() and not options["json"] else None
         try:
             report = import_file(
