@@ -8,6 +8,7 @@ the valid one, keeps the bad value for correction (``problems``) and carries a w
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any, NamedTuple
 
 from leadbase.lib.cleaning import (
@@ -72,10 +73,16 @@ def clean_record(record: dict[str, Any], region: str | None) -> Candidate | Refu
     ``region`` is the fallback for phone numbers written without ``+`` when the record's own
     country does not name one.
     """
+    parts: tuple[str, str] | None = None
     try:
-        name = clean_name(record.get("name")) or clean_name(
-            join_name(record.get("first_name"), record.get("last_name"))
-        )
+        name = clean_name(record.get("name"))
+        if not name:
+            first, last = _text(record.get("first_name")), _text(record.get("last_name"))
+            joined = join_name(first, last)
+            name = clean_name(joined)
+            if name and joined == " ".join(part for part in (first, last) if part):
+                # The file says which part is which: "García López" stays the family name.
+                parts = (unicodedata.normalize("NFC", first), unicodedata.normalize("NFC", last))
     except Invalid as exc:
         return Refusal(exc.code, exc.message)
     if not name:
@@ -102,7 +109,7 @@ def clean_record(record: dict[str, Any], region: str | None) -> Candidate | Refu
             return Refusal(phone_error.code, phone_error.message)
         return Refusal("no_contact", "Neither an email address nor a phone number was given.")
 
-    given, family = split_name(name)
+    given, family = parts or split_name(name)
     custom = dict(record.get("custom") or {})
     raw_country = record.get("country")
     if raw_country and not country:

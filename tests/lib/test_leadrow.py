@@ -1,0 +1,43 @@
+"""Tests for leadbase.lib.leadrow: one record (import row, form post) cleaned into a candidate."""
+
+from __future__ import annotations
+
+import pytest
+
+from leadbase.lib.leadrow import Candidate, clean_record
+from leadbase.lib.names import name_key
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "name", "given", "family"),
+    [
+        ("José", "García López", "José García López", "José", "García López"),
+        ("Mary Ann", "Smith", "Mary Ann Smith", "Mary Ann", "Smith"),
+        ("  Hans ", "van der Berg", "Hans van der Berg", "Hans", "van der Berg"),
+        ("", "Lovelace", "Lovelace", "", "Lovelace"),
+        ("Ada", "", "Ada", "Ada", ""),
+        # A full name typed into First, Last repeated: kept once, then split as a full name.
+        ("John Smith", "Smith", "John Smith", "John", "Smith"),
+    ],
+)
+def test_first_and_last_name_columns_are_the_greeting_names(first, last, name, given, family):
+    candidate = clean_record(
+        {"first_name": first, "last_name": last, "email": "someone@example.org"}, "US"
+    )
+    assert isinstance(candidate, Candidate)
+    assert (candidate.name, candidate.given_name, candidate.family_name) == (name, given, family)
+    assert candidate.family_key == name_key(family)
+
+
+def test_a_full_name_column_is_split_for_greetings():
+    candidate = clean_record({"name": "Dr. Jane Q. Smith", "email": "jane@example.org"}, "US")
+    assert isinstance(candidate, Candidate)
+    assert (candidate.given_name, candidate.family_name) == ("Jane", "Smith")
+
+
+def test_a_placeholder_in_one_name_column_does_not_refuse_a_real_name():
+    candidate = clean_record(
+        {"first_name": "N/A", "last_name": "Smith", "phone": "+12025550143"}, "US"
+    )
+    assert isinstance(candidate, Candidate)
+    assert candidate.family_name == "Smith"
