@@ -65,10 +65,8 @@ class Command(BaseCommand):
             self._load(workspace, owner, sales, options["leads"])
         count = Lead.objects.filter(workspace=workspace).count()
         self.stdout.write(f"The demo workspace has {count} leads.")
-        self.stdout.write(
-            f"Start Leadbase with `leadbase serve`, then log in at {settings.BASE_URL} "
-            f"as demo@example.com with password {password}"
-        )
+        self.stdout.write("Start Leadbase with `leadbase serve` (unless it is running), then:")
+        self.stdout.write(f"Log in at {settings.BASE_URL} as demo@example.com with password {password}")
         self.stdout.write("(sales rep: sales@example.com, same password)")
 
     def _submit(self, workspace, form, demo) -> None:
