@@ -233,6 +233,16 @@ class TestLeadPage:
         ):
             assert text in body, text
 
+    def test_the_last_touch_shows_only_the_fields_it_has(self, personas, client_as):
+        lead = make_lead(personas.workspace, name="Grace Hopper")
+        Lead.objects.filter(pk=lead.pk).update(
+            last_touch={"source": "form", "utm_source": "instagram", "referrer": "", "page": ""}
+        )
+        body = client_as("owner").get(reverse("web:lead", kwargs={"pk": lead.pk})).content.decode()
+        last_touch = body[body.index("Last touch") : body.index('id="consents"')]
+        assert "instagram" in last_touch
+        assert "Referrer" not in last_touch and "Page" not in last_touch
+
     def test_it_lists_possible_duplicates_with_merge_and_dismiss_buttons(self, personas, client_as):
         a = make_lead(personas.workspace, name="Grace Hopper", company="Navy")
         b = make_lead(personas.workspace, name="Grace B. Hopper", company="Navy")
