@@ -233,6 +233,18 @@ class TestLeadPage:
         ):
             assert text in body, text
 
+    def test_a_merge_that_filled_a_phone_says_phone_once(self, personas, client_as):
+        lead = make_lead(personas.workspace, name="Ada Lovelace")
+        Touch.objects.create(
+            workspace=lead.workspace,
+            lead=lead,
+            kind=TouchKind.MERGED,
+            at=lead.created_at,
+            data={"import": 1, "row": 2, "filled": ["phone", "phone_e164", "phone_ext"]},
+        )
+        body = client_as("owner").get(reverse("web:lead", kwargs={"pk": lead.pk})).content.decode()
+        assert "<li>Filled in: phone</li>" in body
+
     def test_the_last_touch_shows_only_the_fields_it_has(self, personas, client_as):
         lead = make_lead(personas.workspace, name="Grace Hopper")
         Lead.objects.filter(pk=lead.pk).update(

@@ -38,6 +38,17 @@ LABELS = {
     "page": "Page",
 }
 
+# Columns computed from another one; a timeline names the one a person typed.
+DERIVED_FROM = {
+    "phone_e164": "phone",
+    "phone_ext": "phone",
+    "email_key": "email",
+    "name_key": "name",
+    "given_name": "name",
+    "family_name": "name",
+    "family_key": "name",
+}
+
 
 @register.filter
 def field_label(name: str) -> str:
@@ -94,7 +105,10 @@ def touch_lines(touch: Touch) -> list[str]:
         lines.append(f"Not the same person as lead #{data.pop('other')}")
     filled = data.pop("filled", None)
     if filled:
-        lines.append("Filled in: " + ", ".join(field_label(f).lower() for f in filled))
+        # The normalized columns come with the value a person typed: "phone", not "phone,
+        # phone (e.164), extension".
+        typed = dict.fromkeys(DERIVED_FROM.get(f, f) for f in filled)
+        lines.append("Filled in: " + ", ".join(field_label(f).lower() for f in typed))
     conflicts = data.pop("conflicts", None)
     if conflicts:
         lines.append(
