@@ -35,6 +35,8 @@ MAX_LINE_CHARS = 4 * 1024 * 1024
 DELIMITERS = ",;\t|"
 # Records of the sample used to choose the delimiter.
 _SNIFF_RECORDS = 50
+# Title lines a report or badge-scanner export may put above its header row.
+MAX_TITLE_LINES = 5
 _FALLBACK_ERRORS = "leadbase.cp1252_fallback"
 
 Row = tuple[int, list[str] | None, str]
@@ -75,11 +77,16 @@ class CsvError(ValueError):
 
 @dataclass
 class CsvInfo:
-    """What `sniff` found: how to decode and split the file, and its header cells (stripped)."""
+    """What `sniff` found: how to decode and split the file, and its header cells (stripped).
+
+    `title_lines` is the number of non-blank records above the header (a report title such as
+    "Badge scan export - Trade Fair 2026"); `read_rows` skips them.
+    """
 
     encoding: str
     delimiter: str
     header: list[str]
+    title_lines: int = 0
 
 
 # Byte -> text for bytes that the file's codec rejected: cp1252 where defined, else latin-1.
@@ -186,6 +193,18 @@ def _header_width(row: list[str]) -> int:
     return width
 
 
+def _title_lines(records: list[list[str]]) -> int:
+    """How many leading records are a title above the header, not the header itself.
+
+    A title record has at most one non-empty cell, and the header after it has two or more;
+    a file whose records all have one cell (a one-column list) has no title.
+    """
+    for index, row in enumerate(records[: MAX_TITLE_LINES + 1]):
+        if sum(1 for cell in row if cell.strip()) >= 2:
+            return index
+    return 0
+
+
 def _fits(row: list[str], width: int) -> bool:
     """Whether `read_rows` accepts `row` under a header of `width` cells."""
     return len(row) == width or (len(row) > width and _is_blank(row[width:]))
@@ -195,18 +214,22 @@ def _choose_delimiter(text: str, truncated: bool) -> str:
     """The candidate that splits the header into most columns the data rows agree with.
 
     Primary key: share of data records whose cell count fits the header's (counted by the csv
-    parser itself, so delimiters inside quotes do not count); then the header's own cell count;
-    then `DELIMITERS` order. A candidate that leaves the header as one cell is out.
+    parser itself, so delimiters inside quotes do not count); then fewer title lines above the
+    header (a candidate that has to call the first line a title is less likely); then the
+    header's own cell count; then `DELIMITERS` order. A candidate that leaves the header as one
+    cell is out.
     """
-    best: tuple[float, int, int] | None = None
+    best: tuple[float, int, int, int] | None = None
     chosen = DELIMITERS[0]
     for preference, delimiter in enumerate(DELIMITERS):
         records = _sample_records(text, delimiter, truncated)
+        title_lines = _title_lines(records)
+        records = records[title_lines:]
         if not records or (width := _header_width(records[0])) < 2:
             continue
         data = records[1:]
         agreeing = sum(1 for row in data if _fits(row, width)) / len(data) if data else 1.0
-        score = (agreeing, width, -preference)
+        score = (agreeing, -title_lines, width, -preference)
         if best is None or score > best:
             best, chosen = score, delimiter
     return chosen
@@ -245,9 +268,16 @@ def sniff_bytes(sample: bytes, *, truncated: bool = False) -> CsvInfo:
         if text.strip(" \t\r\n" + DELIMITERS):
             raise CsvError("not_csv", "The first line of this file could not be read as CSV.")
         raise CsvError("empty", "The file is empty: it has no header row and no data rows.")
+    title_lines = _title_lines(records)
+    records = records[title_lines:]
     if len(records) == 1 and not truncated:
         raise CsvError("empty", "The file has a header row but no data rows.")
-    return CsvInfo(encoding=encoding, delimiter=delimiter, header=_clean_header(records[0]))
+    return CsvInfo(
+        encoding=encoding,
+        delimiter=delimiter,
+        header=_clean_header(records[0]),
+        title_lines=title_lines,
+    )
 
 
 @dataclass
@@ -293,8 +323,9 @@ def _unreadable(error: csv.Error) -> str:
     return f"This row could not be read as CSV ({error})."
 
 
-def _read_header(reader: Iterator[list[str]], delimiter: str) -> list[str]:
-    """Consume blank records, an Excel `sep=` line and the header; return the header."""
+def _read_header(reader: Iterator[list[str]], delimiter: str, title_lines: int = 0) -> list[str]:
+    """Consume blank records, an Excel `sep=` line, `title_lines` title records and the header;
+    return the header."""
     first = True
     try:
         for row in reader:
@@ -302,16 +333,22 @@ def _read_header(reader: Iterator[list[str]], delimiter: str) -> list[str]:
                 first = False
                 continue
             first = False
-            if not _is_blank(row):
-                return _clean_header(row)
+            if _is_blank(row):
+                continue
+            if title_lines:
+                title_lines -= 1
+                continue
+            return _clean_header(row)
     except csv.Error:
         raise CsvError("not_csv", "The header row of this file could not be read as CSV.") from None
     raise CsvError("empty", "The file is empty: it has no header row and no data rows.")
 
 
-def _data_rows(lines: Iterable[str], delimiter: str, nul: _NulWatch | _NulFlag) -> Iterator[Row]:
+def _data_rows(
+    lines: Iterable[str], delimiter: str, nul: _NulWatch | _NulFlag, title_lines: int = 0
+) -> Iterator[Row]:
     reader = _reader(lines, delimiter)
-    width = len(_read_header(reader, delimiter))
+    width = len(_read_header(reader, delimiter, title_lines))
     strip = str.strip
     number = 0
     while True:  # re-entered after a csv.Error: the reader resumes at the next line
@@ -356,7 +393,7 @@ def read_rows(path: str | os.PathLike[str], info: CsvInfo | None = None) -> Iter
     with io.TextIOWrapper(raw, encoding=info.encoding, errors=errors, newline="") as text:
         lines = iter(partial(text.readline, MAX_LINE_CHARS), "")
         try:
-            yield from _data_rows(lines, info.delimiter, raw)
+            yield from _data_rows(lines, info.delimiter, raw, info.title_lines)
         except UnicodeDecodeError:
             raise CsvError(
                 "bad_encoding",

@@ -245,6 +245,19 @@ def test_a_report_file_that_cannot_be_written_is_a_clear_error_and_nothing_is_im
     assert not Lead.objects.exists()
 
 
+def test_a_scanner_export_with_a_title_line_imports_from_its_header(personas, tmp_path, capsys):
+    text = "Leads scanned at Trade Fair 2026\n\n" + GOOD + "N/A,x@example.org,,,\n"
+    out = tmp_path / "report.csv"
+    call_command(
+        "import", str(write(tmp_path, text)), "--workspace", "acme", "--json", "--report", str(out),
+        "--workers", "1",
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert (report["rows"], report["created"], report["rejected"]) == (4, 3, 1)
+    assert report["rejections"][0]["row"] == 4
+    assert Lead.objects.filter(email_key="ada@analytical.org").exists()
+
+
 def test_a_later_row_that_fills_a_blank_is_told_in_the_timeline(personas, tmp_path):
     text = "Name,Email,Phone,Country\nRosa Parks,rosa@example.org,,\nRosa Parks,rosa@example.org,+1 202 555 0143,US\n"
     report = import_file(personas.workspace, write(tmp_path, text), workers=1)

@@ -183,6 +183,32 @@ def test_excel_sep_line_sets_the_delimiter_and_is_not_the_header(tmp_path: Path)
     assert rows_of(path) == [(1, ["Anna,Marie", "anna@example.com"], "")]
 
 
+def test_title_lines_above_the_header_are_skipped(tmp_path: Path) -> None:
+    # Badge scanners and CRM reports put a title (and a blank line) above the header row.
+    data = (
+        b"Badge scan export - Trade Fair 2026\n"
+        b"Exported 2026-03-01;;;\n"
+        b"\n"
+        b"Name;Email;Company\n"
+        b"Anna;anna@example.com;Acme, Inc.\n"
+        b"Ben;ben@example.com;Initech\n"
+    )
+    path = write(tmp_path, data)
+    info = sniff(path)
+    assert (info.delimiter, info.header) == (";", ["Name", "Email", "Company"])
+    assert rows_of(path) == [
+        (1, ["Anna", "anna@example.com", "Acme, Inc."], ""),
+        (2, ["Ben", "ben@example.com", "Initech"], ""),
+    ]
+    assert preview(path)[1][0] == ["Anna", "anna@example.com", "Acme, Inc."]
+
+
+def test_a_one_column_file_has_no_title_lines(tmp_path: Path) -> None:
+    path = write(tmp_path, b"Email\nanna@example.com\nben@example.com\n")
+    assert sniff(path).header == ["Email"]
+    assert [cells for _, cells, _ in rows_of(path)] == [["anna@example.com"], ["ben@example.com"]]
+
+
 def test_a_space_after_the_delimiter_before_a_quoted_field_is_tolerated(tmp_path: Path) -> None:
     path = write(tmp_path, b'Name, Company, Email\nAnna, "Acme, Inc.", anna@example.com\n')
     assert rows_of(path) == [(1, ["Anna", "Acme, Inc.", "anna@example.com"], "")]
