@@ -242,18 +242,22 @@ def names_clearly_differ(a: str, b: str) -> bool:
     """Whether two names are obviously different people ("John Smith"/"Mary Jones").
 
     True when the names do not agree and either no word of one matches a word of the other,
-    or both have a given and a family name and the given names, or the family names, do not
-    match ("John Smith"/"Mary Smith", relatives on a family business's info@; "John Smith"/
-    "John Jones"). Matching is a score ≥ SHARED_WORD_SCORE or an initial and a name with that
-    initial. A lone word ("Smith"/"John Smith") is not clear.
+    or both have a given and a family name and the given names do not match ("John Smith"/
+    "Mary Smith": relatives on a family business's info@). Words match with a score
+    ≥ SHARED_WORD_SCORE or as an initial and a name with that initial; given names also when
+    one starts with the other ("Jon"/"Jonathan"). A lone word ("Smith"/"John Smith") is not
+    clear.
     """
     words_a, words_b = _tokens(a), _tokens(b)
     if not words_a or not words_b or _agree(words_a, words_b):
         return False
     if len(words_a) >= 2 and len(words_b) >= 2:
-        given = _compatible(words_a[0], words_b[0], SHARED_WORD_SCORE)
-        family = _compatible(words_a[-1], words_b[-1], SHARED_WORD_SCORE)
-        if not (given and family):
+        given_a, given_b = words_a[0], words_b[0]
+        if not (
+            _compatible(given_a, given_b, SHARED_WORD_SCORE)
+            or given_a.startswith(given_b)
+            or given_b.startswith(given_a)
+        ):
             return True
     return not any(
         _compatible(word_a, word_b, SHARED_WORD_SCORE) for word_a in words_a for word_b in words_b

@@ -202,10 +202,13 @@ def test_names_of_different_people_do_not_agree(a: str, b: str) -> None:
 def test_only_obviously_different_names_clearly_differ() -> None:
     assert names_clearly_differ("John Smith", "Mary Jones")
     assert names_clearly_differ("Ahmed Khan", "李小龙")
-    # Relatives and namesakes: both names are whole, and the given or family names differ.
+    # Relatives: both names are whole and the given names differ.
     assert names_clearly_differ("John Smith", "Mary Smith")
-    assert names_clearly_differ("John Smith", "John Jones")
     assert names_clearly_differ("J. Smith", "M. Smith")
+    # One person written two ways: a short form of the given name, a second family name.
+    assert not names_clearly_differ("Jonathan Smith", "Jon Smith")
+    assert not names_clearly_differ("Chris Lee", "Christopher Lee")
+    assert not names_clearly_differ("Maria Gonzalez", "Maria Gonzalez Lopez")
     assert not names_clearly_differ("Smith", "John Smith")
     assert not names_clearly_differ("J. Smith", "John Smith")
     assert not names_clearly_differ("Jon Smith", "John Smith")
