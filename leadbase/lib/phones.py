@@ -13,6 +13,10 @@ Invariants:
      so its digits go straight to parse()'s own number logic (same helpers, same order).
   2. Validity and region come from one precompiled regex per region and number length,
      built from the library's metadata, instead of its walk over ten number-type patterns.
+- One deliberate difference: a label written after the number ("(office)", "/ mobile",
+  ", Work", " home") is dropped before parsing. phonenumbers reads letters as a vanity number's
+  keypad digits, and a German number (no fixed length) with "633423" for "office" appended
+  passes as valid. Letters that are part of the number ("1-800-FLOWERS", "6005a") stay.
 """
 
 from __future__ import annotations
@@ -52,6 +56,22 @@ _PLAIN = re.compile(
     re.IGNORECASE,
 ).fullmatch
 _PUNCTUATION = str.maketrans("", "", " ().-/")
+# Words people put after a number to say which one it is (English, German, French, Spanish,
+# Italian, Dutch).
+_LABELS = (
+    "home", "office", "work", "mobile", "cell", "cellular", "fax", "main", "direct", "business",
+    "private", "landline", "privat", "büro", "buero", "mobil", "handy", "geschäftlich",
+    "dienstlich", "bureau", "travail", "portable", "domicile", "casa", "oficina", "trabajo",
+    "móvil", "movil", "celular", "ufficio", "lavoro", "cellulare", "kantoor", "werk", "thuis",
+    "mobiel",
+)  # fmt: skip
+# A trailing label: text in brackets, or after "/" or ",", or a known label word, with no
+# digit, and a letter that is not the extension mark "x".
+_ANNOTATION = re.compile(
+    r"\s*(?:[(\[][^\d()\[\]]*[)\]]|[/,][^\d/,]*|\s(?:" + "|".join(_LABELS) + r")\.?)\s*$",
+    re.IGNORECASE,
+)
+_LABEL_LETTER = re.compile(r"[^\W\d_xX]")
 # Enough digits that parse() finds the number viable whatever the punctuation, few enough
 # for a country code plus its longest national number.
 _PLAIN_DIGITS = range(6, 21)
@@ -84,6 +104,11 @@ def clean_phone(raw: str | None, region: str | None = None) -> Phone | None:
         region = None
     numobj, extension = None, ""
     plain = _PLAIN(text) if len(text) <= _MAX_INPUT_LENGTH else None
+    number_text = text
+    if plain is None and not text.lower().startswith("tel:"):  # RFC 3966 URIs have no labels
+        number_text = _without_label(text)
+        if number_text is not text:
+            plain = _PLAIN(number_text) if len(number_text) <= _MAX_INPUT_LENGTH else None
     if plain is not None:
         digits = plain["number"].translate(_PUNCTUATION)
         if len(digits) - digits.startswith("+") in _PLAIN_DIGITS:
@@ -91,7 +116,7 @@ def clean_phone(raw: str | None, region: str | None = None) -> Phone | None:
             extension = plain["extension"] or ""
     if numobj is None:
         try:
-            numobj = phonenumbers.parse(text, region)
+            numobj = phonenumbers.parse(number_text, region)
         except NumberParseException as error:
             reason = _UNPARSEABLE.get(error.error_type)
             detail = f": {reason}." if reason else "."
@@ -106,6 +131,15 @@ def clean_phone(raw: str | None, region: str | None = None) -> Phone | None:
             " (check the country code and the number of digits).",
         )
     return Phone(f"+{country_code}{nsn}", extension, number_region)
+
+
+def _without_label(text: str) -> str:
+    """`text` without a label written after the number ("… (office)"), else `text` itself."""
+    match = _ANNOTATION.search(text)
+    if match is None or not _LABEL_LETTER.search(match.group()):
+        return text
+    number = text[: match.start()]
+    return number if any(ch.isdigit() for ch in number) else text
 
 
 def _parse_digits(digits: str, region: str | None) -> PhoneNumber | None:

@@ -195,6 +195,31 @@ def test_it_keeps_extensions() -> None:
     assert clean_phone("tel:+1-650-253-0000;ext=7", "US").extension == "7"
 
 
+@pytest.mark.parametrize(
+    ("text", "region", "e164"),
+    [
+        ("+49-30-1234567 (office)", None, "+49301234567"),
+        ("+49 30 1234567 / mobile", None, "+49301234567"),
+        ("030 1234567 (Büro)", "DE", "+49301234567"),
+        ("+1 202 555 0143 home", None, "+12025550143"),
+        ("(202) 555-0143 [cell]", "US", "+12025550143"),
+        ("+44 20 7946 0958, Work", None, "+442079460958"),
+    ],
+)
+def test_a_label_written_after_the_number_is_not_dialled(
+    text: str, region: str | None, e164: str
+) -> None:
+    # phonenumbers reads letters as a vanity number's keypad digits: "(office)" would become
+    # 633423 at the end of a German number, which has no fixed length, and pass as valid.
+    assert clean_phone(text, region).e164 == e164
+
+
+def test_vanity_numbers_still_read_their_letters() -> None:
+    assert clean_phone("+1 800 FLOWERS").e164 == "+18003569377"
+    assert clean_phone("1-800-FLOWERS", "US").e164 == "+18003569377"
+    assert clean_phone("0900 332 6005a", "NZ").e164 == "+649003326005"
+
+
 def test_it_ignores_the_region_for_international_numbers() -> None:
     assert clean_phone("+49 30 123456", "US") == Phone("+4930123456", "", "DE")
 
