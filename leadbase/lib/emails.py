@@ -87,7 +87,7 @@ def clean_email(raw: str | None) -> Email | None:
     given = raw.strip(BLANK)
     if not given:
         return None
-    text = _unwrap(given) if given[-1] == ">" or given[6:7] == ":" else given
+    text = _unwrap(given) if given[-1] in ">\"'" or given[6:7] == ":" else given
     if len(text) > _MAX_ADDRESS_LENGTH:
         # email-validator refuses these too (it checks the whole input's length), but only after
         # Unicode work that grows with the length: a pasted document must not cost seconds.
@@ -118,7 +118,18 @@ def clean_email(raw: str | None) -> Email | None:
 
 
 def _unwrap(text: str) -> str:
-    """The address inside `Name <addr>`, `<addr>` and `mailto:addr?query`, trimmed."""
+    """The address inside `Name <addr>`, `<addr>`, `mailto:addr?query`, `"addr"`, `'addr'` and
+    a spreadsheet's `="addr"`, trimmed.
+
+    A whole address in quotes can never be valid as written (a quoted local part needs a
+    domain after it), so unwrapping it only turns an export's quoting back into the address.
+    """
+    for opening in ('="', '"', "'"):
+        closing = opening[-1]
+        if len(text) > len(opening) + 1 and text.startswith(opening) and text.endswith(closing):
+            inner = text[len(opening) : -1]
+            if closing not in inner:
+                return _unwrap(inner.strip(BLANK)) if inner.strip(BLANK) else text
     if text[-1] == ">":
         opening = text.rfind("<")
         if opening != -1:

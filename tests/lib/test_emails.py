@@ -188,6 +188,18 @@ def test_it_unwraps_names_in_angle_brackets() -> None:
     assert clean_email("<mailto:jane@example.com>").address == "jane@example.com"
 
 
+def test_it_unwraps_an_address_quoted_whole_or_forced_to_text_by_a_spreadsheet() -> None:
+    # A cell quoted twice by an export, or Excel's ="…" that keeps a value as text.
+    assert clean_email('"jane@example.com"').address == "jane@example.com"
+    assert clean_email("'jane@example.com'").address == "jane@example.com"
+    assert clean_email('="jane@example.com"').address == "jane@example.com"
+
+
+def test_a_quoted_local_part_is_still_refused() -> None:
+    with pytest.raises(Invalid):
+        clean_email('"jane doe"@example.com')
+
+
 def test_it_lowercases_the_domain_and_keeps_the_case_of_the_local_part() -> None:
     email = clean_email("Jane.Doe@Example.COM")
     assert email == Email("Jane.Doe@example.com", "jane.doe@example.com", "example.com", False)
