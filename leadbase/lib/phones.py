@@ -72,6 +72,9 @@ _ANNOTATION = re.compile(
     re.IGNORECASE,
 )
 _LABEL_LETTER = re.compile(r"[^\W\d_xX]")
+# What parse() reads as the start of an extension ("ext.", "extn", "x", "int.", "anexo", "#"):
+# such a tail is left to parse().
+_EXTENSION_MARK = re.compile(r"\b(?:e?xt\w*|x|int|anexo)\b|[#;]", re.IGNORECASE)
 # Enough digits that parse() finds the number viable whatever the punctuation, few enough
 # for a country code plus its longest national number.
 _PLAIN_DIGITS = range(6, 21)
@@ -136,7 +139,11 @@ def clean_phone(raw: str | None, region: str | None = None) -> Phone | None:
 def _without_label(text: str) -> str:
     """`text` without a label written after the number ("… (office)"), else `text` itself."""
     match = _ANNOTATION.search(text)
-    if match is None or not _LABEL_LETTER.search(match.group()):
+    if (
+        match is None
+        or not _LABEL_LETTER.search(match.group())
+        or _EXTENSION_MARK.search(match.group())
+    ):
         return text
     number = text[: match.start()]
     return number if any(ch.isdigit() for ch in number) else text
