@@ -48,6 +48,19 @@ def env_int(name: str, default: int) -> int:
         raise ValueError(f"{name} must be a whole number, not {value!r}") from None
 
 
+def env_region(name: str, default: str) -> str:
+    """A two-letter country code that has a phone numbering plan (``DE``, ``us``)."""
+    import phonenumbers
+
+    value = env(name, "").upper() or default
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(
+            f"{name} must be a two-letter country code such as US, GB or DE, not {value!r}: "
+            "phone numbers written without + are read in that country"
+        )
+    return value
+
+
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(env("LEADBASE_DATA_DIR", "./leadbase-data")).resolve()
 DEBUG = env_bool("LEADBASE_DEBUG", False)
@@ -72,7 +85,7 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 
 BASE_URL = env("LEADBASE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
-DEFAULT_REGION = env("LEADBASE_DEFAULT_REGION", "US").upper()
+DEFAULT_REGION = env_region("LEADBASE_DEFAULT_REGION", "US")
 
 ALLOWED_HOSTS = [h.strip() for h in env("LEADBASE_ALLOWED_HOSTS", "*").split(",") if h.strip()]
 CSRF_TRUSTED_ORIGINS = [BASE_URL]
