@@ -200,12 +200,15 @@ def import_file(
         writer.writerow(REPORT_HEADER)
     workers = workers or settings.IMPORT_WORKERS
     new_ids = _IdRange()
+    lines: list[tuple[Any, ...]] = []  # report lines of the transaction in progress
+    committed = 0  # rows of the committed transactions
     cleaned = _cleaned(_batches(read_rows(path, info), BATCH_ROWS), mapping, region, workers)
     try:
         if dry_run:
+            emit = writer.writerow if writer else None  # streamed: nothing is committed anyway
             with transaction.atomic():
                 for items in cleaned:
-                    _tally(report, apply_batch(ctx, items), writer, new_ids)
+                    _tally(report, apply_batch(ctx, items), emit, new_ids, dry_run=True)
                     if progress:
                         progress(report)
                 transaction.set_rollback(True)
@@ -217,13 +220,27 @@ def import_file(
                 for first in cleaned:
                     with transaction.atomic():
                         for items in itertools.chain([first], itertools.islice(cleaned, BATCHES_PER_COMMIT - 1)):
-                            _tally(report, apply_batch(ctx, items), writer, new_ids)
+                            _tally(report, apply_batch(ctx, items), lines.append if writer else None, new_ids)
                             if job is not None:
                                 _save_progress(job, report)
                             if progress:
                                 progress(report)
+                    # The report tells only what was committed, so a failure after this point
+                    # leaves no line about a row that was rolled back.
+                    committed = report.rows
+                    if writer:
+                        writer.writerows(lines)
+                        lines.clear()
     except CsvError as exc:  # e.g. UTF-16 data that stops decoding mid-file
-        raise ImportFileError(exc.code, f"{exc.message} (after {report.rows} rows were processed)") from None
+        if committed and new_ids.first is not None and not dry_run:
+            enqueue_duplicate_scan(workspace.pk, new_ids.first, new_ids.last)
+        kept = (
+            f"The first {committed} rows were imported and none after them; fix the file and "
+            "import it again (rows already imported are merged, not duplicated)."
+            if committed and not dry_run
+            else "No row was imported."
+        )
+        raise ImportFileError(exc.code, f"{exc.message} {kept}") from None
     if new_ids.first is not None and not dry_run:
         enqueue_duplicate_scan(workspace.pk, new_ids.first, new_ids.last)
     report.elapsed_s = time.perf_counter() - started
@@ -294,7 +311,20 @@ class _IdRange:
             self.last = lead_id
 
 
-def _tally(report: ImportReport, outcomes: list[Outcome], writer: Any, new_ids: _IdRange) -> None:
+def _tally(
+    report: ImportReport,
+    outcomes: list[Outcome],
+    emit: Callable[[tuple[Any, ...]], Any] | None,
+    new_ids: _IdRange,
+    *,
+    dry_run: bool = False,
+) -> None:
+    """Count the outcomes and give ``emit`` their report lines.
+
+    In a dry run nothing is written, so the id of a would-be lead means nothing (a real import
+    may give it to someone else): created rows, and rows merging into them, get no id. Every id
+    at or above the first one handed out in this run is such an id.
+    """
     for o in outcomes:
         report.rows += 1
         if o.outcome == "created":
@@ -307,13 +337,17 @@ def _tally(report: ImportReport, outcomes: list[Outcome], writer: Any, new_ids: 
             report.rejections.append({"row": o.key, "code": o.code, "message": o.message})
         if o.warnings:
             report.warnings += 1
-        if writer is not None:
-            if o.outcome == "rejected":
-                writer.writerow((o.key, o.outcome, "", o.code, o.message))
-            elif o.warnings:
-                writer.writerow((o.key, o.outcome, o.lead_id, o.warnings[0][0], "; ".join(m for _, m in o.warnings)))
-            else:
-                writer.writerow((o.key, o.outcome, o.lead_id, "", ""))
+        if emit is None:
+            continue
+        lead_id: Any = o.lead_id
+        if dry_run and new_ids.first is not None and lead_id is not None and lead_id >= new_ids.first:
+            lead_id = ""
+        if o.outcome == "rejected":
+            emit((o.key, o.outcome, "", o.code, o.message))
+        elif o.warnings:
+            emit((o.key, o.outcome, lead_id, o.warnings[0][0], "; ".join(m for _, m in o.warnings)))
+        else:
+            emit((o.key, o.outcome, lead_id, "", ""))
 
 
 def _save_progress(job: ImportJob, report: ImportReport) -> None:

@@ -137,6 +137,49 @@ def test_a_dry_run_reports_but_writes_nothing(personas, tmp_path):
     assert not Lead.objects.exists() and not Touch.objects.exists()
 
 
+def test_a_dry_run_report_gives_no_id_to_leads_it_did_not_create(personas, tmp_path):
+    known = import_file(personas.workspace, write(tmp_path, GOOD), workers=1)
+    ada = Lead.objects.get(email_key="ada@analytical.org")
+    text = GOOD + "Marie Curie,marie@radium.org,,,\nMarie Curie,marie@radium.org,+33 1 40 79 45 00,,FR\n"
+    out = io.StringIO()
+
+    report = import_file(
+        personas.workspace, write(tmp_path, text), dry_run=True, report_file=out, workers=1
+    )
+
+    assert known.created == 3 and (report.created, report.merged) == (1, 4)
+    lines = list(csv.reader(io.StringIO(out.getvalue())))[1:]
+    # Existing leads keep their real id; Marie (and the row merging into her) would be new.
+    assert lines[0][:3] == ["1", "merged", str(ada.pk)]
+    assert [line[:3] for line in lines[3:]] == [["4", "created", ""], ["5", "merged", ""]]
+    assert Lead.objects.count() == 3
+
+
+def test_a_file_that_stops_decoding_mid_way_keeps_the_committed_rows_and_says_so(
+    personas, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(importer, "BATCH_ROWS", 1000)
+    monkeypatch.setattr(importer, "BATCHES_PER_COMMIT", 2)  # transactions of 2,000 rows
+
+    def name(i: int) -> str:
+        return "Person " + "".join(chr(97 + (i // 26**k) % 26) for k in range(3)).capitalize()
+
+    # Long enough that the sniffer's sample ends before the bad bytes, as in a real file.
+    body = "Name\tEmail\n" + "".join(f"{name(i)}\tp{i}@example.org\n" for i in range(3000))
+    path = tmp_path / "leads.txt"
+    path.write_bytes(body.encode("utf-16") + b"\x00\xd8")  # a lone high surrogate at the end
+    out = io.StringIO()
+
+    with pytest.raises(ImportFileError) as caught:
+        import_file(personas.workspace, path, report_file=out, workers=1)
+
+    assert caught.value.code == "bad_encoding"
+    assert "The first 2000 rows were imported and none after them" in caught.value.message
+    assert Lead.objects.count() == 2000
+    lines = list(csv.reader(io.StringIO(out.getvalue())))[1:]
+    assert [line[0] for line in lines] == [str(n) for n in range(1, 2001)]  # none rolled back
+
+
 def test_a_suppressed_contact_is_refused(personas, tmp_path):
     do_add_suppression(personas.workspace, "email", "ada@analytical.org", "erased")
     report = import_file(personas.workspace, write(tmp_path, GOOD), workers=1)
