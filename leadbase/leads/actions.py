@@ -30,6 +30,7 @@ from leadbase.leads.models import (
     ConsentStatus,
     DuplicateStatus,
     Lead,
+    LeadAlias,
     PossibleDuplicate,
     Purpose,
     Source,
@@ -41,9 +42,9 @@ from leadbase.leads.models import (
     TouchKind,
 )
 from leadbase.leads.signals import lead_stage_changed, leads_updated
-from leadbase.tasks import enqueue_with_write
 from leadbase.lib.cleaning import name_key, split_name
 from leadbase.lib.leadrow import Candidate, Refusal, clean_record
+from leadbase.tasks import enqueue_with_write
 
 
 def region_for(workspace: Workspace, region: str | None = None) -> str:
@@ -198,6 +199,15 @@ def do_merge_leads(keep: Lead, other: Lead, *, actor: User | None) -> Lead:
                 Consent.objects.filter(pk=consent.pk).update(lead=keep)
         Touch.objects.filter(lead=other).update(lead=keep)
         PossibleDuplicate.objects.filter(Q(lead_a=other) | Q(lead_b=other)).delete()
+        # The merged-away lead's contacts (and its own aliases) still reach this person.
+        contacts = set(LeadAlias.objects.filter(lead=other).values_list("kind", "key"))
+        contacts |= {("email", other.email_key), ("phone", other.phone_e164)}
+        contacts -= {("email", keep.email_key), ("phone", keep.phone_e164)}
+        LeadAlias.objects.bulk_create(
+            [LeadAlias(workspace_id=keep.workspace_id, lead=keep, kind=kind, key=key)
+             for kind, key in sorted(contacts) if key],
+            ignore_conflicts=True,
+        )
         snapshot = {f: getattr(other, f) for f in ("name", "email", "phone", "company", "job_title", "country")}
         other_id = other.pk
         if Lead.objects.filter(pk=other_id).delete()[0] == 0:
@@ -328,7 +338,9 @@ def do_erase_lead(lead: Lead, *, actor: User | None) -> None:
     """Erase a person on request: delete the lead and everything about it, keeping only hashes
     of its contacts as `erased` suppressions so no import, form or API call brings it back."""
     with transaction.atomic():
-        for kind, value in (("email", lead.email_key), ("phone", lead.phone_e164)):
+        contacts = [("email", lead.email_key), ("phone", lead.phone_e164)]
+        contacts += LeadAlias.objects.filter(lead=lead).values_list("kind", "key")
+        for kind, value in contacts:
             if value:
                 do_add_suppression(lead.workspace, kind, value, SuppressionReason.ERASED)
         Lead.objects.filter(pk=lead.pk).delete()

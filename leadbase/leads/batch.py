@@ -23,9 +23,23 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from leadbase.leads.identity import KNOWN_COLUMNS, IdentityIndex, Known, candidate_as_known, merge_into
+from leadbase.leads.identity import (
+    KNOWN_COLUMNS,
+    IdentityIndex,
+    Known,
+    candidate_as_known,
+    merge_into,
+)
+from leadbase.leads.models import (
+    Lead,
+    LeadAlias,
+    PossibleDuplicate,
+    Suppression,
+    SuppressionReason,
+    Touch,
+    TouchKind,
+)
 from leadbase.leads.signals import leads_created, leads_updated
-from leadbase.leads.models import Lead, PossibleDuplicate, Suppression, SuppressionReason, Touch, TouchKind
 from leadbase.lib.leadrow import Candidate, Refusal, warning_codes
 
 IN_CHUNK = 900  # keeps IN (...) lists well under every backend's parameter limit
@@ -84,6 +98,7 @@ def apply_batch(ctx: Context, items: Sequence[tuple[Any, Candidate | Refusal]]) 
     merged: dict[int, tuple[Known, list[tuple[Outcome, dict, dict]]]] = {}
     flags: list[tuple[Known, Known]] = []
     into_new: list[tuple[Outcome, Known, dict, dict]] = []
+    aliases: list[tuple[Known, str, str]] = []
     for key, c in items:
         if isinstance(c, Refusal):
             outcomes.append(Outcome(key, "rejected", code=c.code, message=c.message))
@@ -104,6 +119,11 @@ def apply_batch(ctx: Context, items: Sequence[tuple[Any, Candidate | Refusal]]) 
         else:
             outcome = Outcome(key, "merged", lead_id=lead["id"], warnings=warnings)
             changes, conflicts = merge_into(lead, c)
+            # A contact set aside still reaches this person: later records with it must match.
+            for kind, value in (("email", c.email_key), ("phone", c.phone_e164)):
+                if kind in conflicts and value:
+                    aliases.append((lead, kind, value))
+                    index.add_alias(lead, kind, value)
             if lead["id"] is not None:
                 merged.setdefault(lead["id"], (lead, []))[1].append((outcome, changes, conflicts))
             else:
@@ -125,6 +145,12 @@ def apply_batch(ctx: Context, items: Sequence[tuple[Any, Candidate | Refusal]]) 
     _insert_touches(ctx, new, {**merged, **merged_new}, now)
     if flags:
         _flag_shared_mailboxes(ctx.workspace_id, flags)
+    if aliases:
+        LeadAlias.objects.bulk_create(
+            [LeadAlias(workspace_id=ctx.workspace_id, lead_id=lead["id"], kind=kind, key=key)
+             for lead, kind, key in aliases],
+            ignore_conflicts=True,
+        )
     _announce(ctx, [known["id"] for known, _, _ in new],
               [i for i, (_, events) in merged.items() if any(changes for _, changes, _ in events)])
     return outcomes
@@ -188,12 +214,41 @@ def _load_known(workspace_id: int, candidates: list[Candidate]) -> list[Known]:
         sql = f'SELECT {select} FROM "{table}" WHERE "workspace_id" = %s AND "{column}" IN ({{}})'
         for row in _select_in(sql, [workspace_id], values):
             if row[0] not in found:
-                known = dict(zip(KNOWN_COLUMNS, row))
-                for col in JSON_COLUMNS & known.keys():
-                    if isinstance(known[col], str):  # SQLite returns JSON as text
-                        known[col] = json.loads(known[col])
-                found[row[0]] = known
+                found[row[0]] = _as_known(row)
+    aliased = _aliases(workspace_id, emails, phones)
+    missing = sorted(set(aliased) - found.keys())
+    if missing:
+        sql = f'SELECT {select} FROM "{table}" WHERE "workspace_id" = %s AND "id" IN ({{}})'
+        for row in _select_in(sql, [workspace_id], missing):
+            found[row[0]] = _as_known(row)
+    for lead_id, keys in aliased.items():
+        if lead_id in found:
+            found[lead_id]["_aliases"] = keys
     return [found[k] for k in sorted(found)]  # oldest first: the first match wins
+
+
+def _aliases(workspace_id: int, emails: list[str], phones: list[str]) -> dict[int, list[tuple[str, str]]]:
+    """The leads that answer to one of these contacts as an alias: lead id -> [(kind, key)]."""
+    table = LeadAlias._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(f'SELECT 1 FROM "{table}" WHERE "workspace_id" = %s LIMIT 1', [workspace_id])
+        if cur.fetchone() is None:
+            return {}  # the common case: no merge ever set a contact aside
+    found: dict[int, list[tuple[str, str]]] = {}
+    for kind, values in (("email", emails), ("phone", phones)):
+        sql = (f'SELECT "lead_id", "key" FROM "{table}" WHERE "workspace_id" = %s AND "kind" = %s '
+               f'AND "key" IN ({{}})')
+        for lead_id, key in _select_in(sql, [workspace_id, kind], values):
+            found.setdefault(lead_id, []).append((kind, key))
+    return found
+
+
+def _as_known(row: tuple) -> Known:
+    known = dict(zip(KNOWN_COLUMNS, row))
+    for col in JSON_COLUMNS & known.keys():
+        if isinstance(known[col], str):  # SQLite returns JSON as text
+            known[col] = json.loads(known[col])
+    return known
 
 
 def _suppressed(workspace_id: int, candidates: list[Candidate]) -> dict[str, str]:

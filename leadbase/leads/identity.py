@@ -51,6 +51,14 @@ class IdentityIndex:
             self.by_email[lead["email_key"]].append(lead)
         if lead["phone_e164"]:
             self.by_phone[lead["phone_e164"]].append(lead)
+        for kind, key in lead.get("_aliases", ()):
+            self.add_alias(lead, kind, key)
+
+    def add_alias(self, lead: Known, kind: str, key: str) -> None:
+        """Index ``lead`` under another contact it answers to (``kind`` email or phone)."""
+        entries = (self.by_email if kind == "email" else self.by_phone)[key]
+        if not any(entry is lead for entry in entries):
+            entries.append(lead)
 
     def match(self, c: Candidate) -> tuple[Known | None, list[Known]]:
         """Return (the lead that is this person or None, leads to flag as sharing a mailbox)."""
@@ -117,7 +125,10 @@ def merge_into(lead: Known, c: Candidate) -> tuple[dict[str, Any], dict[str, Any
         if _same(lead, c, name):
             continue
         seen = lead.get("alternates", {}).get(name, [])
-        if new not in seen:
+        if name == "email":  # the same address typed in another case is not news
+            if c.email_key not in {str(v).lower() for v in seen}:
+                conflicts[name] = new
+        elif new not in seen:
             conflicts[name] = new
     if c.name != lead["name"] and c.name not in lead.get("alternates", {}).get("name", []):
         conflicts["name"] = c.name

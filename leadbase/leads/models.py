@@ -112,6 +112,28 @@ class Lead(models.Model):
         return self.email_key.rpartition("@")[2] if self.email_key else ""
 
 
+class LeadAlias(models.Model):
+    """Another email key or E.164 phone of a lead, for identity matching.
+
+    A merge keeps the lead's own contact and sets a conflicting one aside (``alternates``); the
+    person still answers to it, so it is recorded here and a later form post, API call or import
+    with it finds the same lead instead of making a second record of the person.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+", db_index=False)
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="aliases")
+    kind = models.CharField(max_length=8)  # email | phone (SuppressionKind values)
+    key = models.CharField(max_length=320)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "kind", "key", "lead"], name="lead_alias_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} alias of lead {self.lead_id}"
+
+
 class TouchKind(models.TextChoices):
     CREATED = "created", "Created"
     IMPORTED = "imported", "Imported"
