@@ -1,6 +1,6 @@
 """Form submission benchmark: POST /f/<slug> over HTTP against `leadbase serve` on SQLite.
 
-    python benchmarks/bench_forms.py [--requests 20000] [--connections 16] [--workers 2]
+    python benchmarks/bench_forms.py [--requests 20000] [--connections 16] [--workers N]
 
 In a fresh data dir: migrates, creates a workspace and the form `bench` through leadbase code
 (name, email, phone, an email-marketing consent, double opt-in on, like the demo `contact`
@@ -179,7 +179,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=max(2, 2 * (os.cpu_count() or 1)),  # what `leadbase serve` starts by default
+        help="gunicorn worker processes (default: twice the cores, as leadbase serve)",
+    )
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
     parser.add_argument(
         "--load", nargs=4, metavar=("PORT", "FIRST", "COUNT", "OUT"), help=argparse.SUPPRESS

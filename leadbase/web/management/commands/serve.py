@@ -10,10 +10,25 @@ import time
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from leadbase.accounts.setup import ensure_first_login
 
+
+def default_web_workers() -> int:
+    """$LEADBASE_WEB_WORKERS, else two per core (at least 2).
+
+    More processes than cores, because a web process spends much of a form post waiting for the
+    database's write lock with its interpreter lock released; and several processes rather than
+    more threads, because the threads of one process share one interpreter lock.
+    """
+    value = os.environ.get("LEADBASE_WEB_WORKERS", "")
+    if value:
+        try:
+            return max(1, int(value))
+        except ValueError:
+            raise CommandError(f"LEADBASE_WEB_WORKERS must be a whole number, not {value!r}") from None
+    return max(2, 2 * (os.cpu_count() or 1))
 
 class Command(BaseCommand):
     help = (
@@ -24,8 +39,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
         parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-        parser.add_argument("--workers", type=int, default=int(os.environ.get("LEADBASE_WEB_WORKERS", "2")),
-                            help="web worker processes (default $LEADBASE_WEB_WORKERS or 2)")
+        parser.add_argument("--workers", type=int, default=default_web_workers(),
+                            help="web worker processes (default $LEADBASE_WEB_WORKERS or twice the cores)")
         parser.add_argument("--no-worker", action="store_true", help="do not start the background worker")
 
     def handle(self, *args, **options):
