@@ -6,7 +6,9 @@ Rules (issue #2):
 - same E.164 phone → same person only when the names agree (a household or office line shared
   by two people must not merge them);
 - merging fills blanks; where values conflict the lead keeps its own and the other value is kept
-  in ``alternates`` (and told in the timeline), so nothing a person typed is lost.
+  in ``alternates`` (and told in the timeline), so nothing a person typed is lost;
+- an email or phone set aside that way stays an identity of the lead (an *alias*, ``LeadAlias``):
+  the index files the lead under it too, so a later record with it matches the same person.
 
 The index works on plain dicts (``Known``) so the importer can match a whole batch, including
 rows created earlier in the same batch, with one query.
