@@ -8,10 +8,12 @@ Creation from every source — web form, API, import, manual entry — goes thro
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import IntegrityError, transaction
+from django.db.models import Q, Value
+from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
 from leadbase.accounts.models import User, Workspace
@@ -31,6 +33,7 @@ from leadbase.leads.models import (
     DuplicateStatus,
     Lead,
     LeadAlias,
+    PendingScan,
     PossibleDuplicate,
     Purpose,
     Source,
@@ -107,12 +110,32 @@ def _field_for(code: str) -> str:
     )
 
 
+#: A pending scan whose task was queued longer ago than this gets another task: with a queue
+#: outside the database (RQ) a crash between commit and enqueue could otherwise strand it.
+SCAN_REQUEUE_AFTER = timedelta(minutes=10)
+
+
 def enqueue_duplicate_scan(workspace_id: int, first_id: int, last_id: int) -> None:
-    """Queue the possible-duplicate scan for new leads with ids in [first_id, last_id], with the
-    write that created them (see leadbase.tasks)."""
+    """Have the possible-duplicate scan look at new leads with ids in [first_id, last_id], with the
+    write that created them (see leadbase.tasks).
+
+    Coalesced: while a scan of the workspace is queued (a ``PendingScan`` row), a new range only
+    widens it, so a burst of form posts queues one task, not one per post (each costs a task row
+    inside the post's write transaction and a run of the worker).
+    """
     from leadbase.leads.tasks import scan_possible_duplicates
 
-    enqueue_with_write(scan_possible_duplicates, workspace_id, first_id, last_id)
+    now = timezone.now()
+    pending = PendingScan.objects.filter(workspace_id=workspace_id)
+    widen = {"first_id": Least("first_id", Value(first_id)), "last_id": Greatest("last_id", Value(last_id))}
+    if pending.filter(queued_at__gte=now - SCAN_REQUEUE_AFTER).update(**widen):
+        return
+    try:
+        with transaction.atomic():
+            PendingScan.objects.create(workspace_id=workspace_id, first_id=first_id, last_id=last_id, queued_at=now)
+    except IntegrityError:  # there is one, but its task was queued long ago: queue another
+        pending.update(**widen, queued_at=now)
+    enqueue_with_write(scan_possible_duplicates, workspace_id)
 
 
 EDITABLE = ("name", "email", "phone", "company", "job_title", "country")

@@ -236,6 +236,23 @@ class Suppression(models.Model):
         return f"{self.kind} {self.value_hash[:8]}… ({self.reason})"
 
 
+class PendingScan(models.Model):
+    """The ids of new leads waiting for the possible-duplicate scan of one workspace.
+
+    Coalesces the scans of many single creates (a burst of form posts): the first new lead
+    queues one task and records its id range here; the next ones only widen the range, until the
+    task takes it (``leads.tasks.scan_possible_duplicates``).
+    """
+
+    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    first_id = models.BigIntegerField()
+    last_id = models.BigIntegerField()
+    queued_at = models.DateTimeField(help_text="When its task was queued.")
+
+    def __str__(self) -> str:
+        return f"leads {self.first_id}–{self.last_id} to scan"
+
+
 class DuplicateStatus(models.TextChoices):
     OPEN = "open", "To review"
     DISMISSED = "dismissed", "Not the same person"

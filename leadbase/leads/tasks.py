@@ -6,10 +6,24 @@ from django_tasks import task
 
 
 @task()
-def scan_possible_duplicates(workspace_id: int, first_id: int, last_id: int) -> int:
-    """Suggest possible duplicates for new leads with ids in [first_id, last_id]."""
-    from leadbase.leads.duplicates import scan_range
+def scan_possible_duplicates(
+    workspace_id: int, first_id: int | None = None, last_id: int | None = None
+) -> int:
+    """Suggest possible duplicates for the new leads of the workspace's pending scan (or, for a
+    task queued with an explicit range before scans were coalesced, for ids in that range)."""
+    from django.db import transaction
 
+    from leadbase.leads.duplicates import scan_range
+    from leadbase.leads.models import PendingScan
+
+    if first_id is None or last_id is None:
+        # Take the range: leads created from now on start a new pending scan and task.
+        with transaction.atomic():
+            pending = PendingScan.objects.select_for_update().filter(workspace_id=workspace_id).first()
+            if pending is None:
+                return 0  # another run took it
+            first_id, last_id = pending.first_id, pending.last_id
+            pending.delete()
     return scan_range(workspace_id, first_id, last_id)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db.models import F
 
 from leadbase.leads.duplicates import WINDOW, scan_range
 from leadbase.leads.models import Lead, PossibleDuplicate
@@ -63,3 +64,55 @@ def test_a_large_block_is_compared_with_neighbours_only(personas):
         make_lead(ws, name="Ann Lee", email=f"ann{i}@lee-corp.com")
     suggested = scan_all(ws)
     assert 29 <= suggested <= 30 * WINDOW  # a connected chain, not all 435 pairs
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_creates_queues_one_scan_that_covers_them_all(personas, settings):
+    from django.core.management import call_command
+    from django_tasks_db.models import DBTaskResult
+
+    from leadbase.leads.actions import do_create_lead
+    from leadbase.leads.models import PendingScan
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    ws = personas.workspace
+    people = [("Ada Lovelace", "ada@analytical.example"), ("A. Lovelace", "a.lovelace@analytical.example")]
+    made = [
+        do_create_lead(ws, {"name": name, "email": email, "company": "Analytical"}, actor=None).lead
+        for name, email in people
+    ]
+
+    scans = DBTaskResult.objects.filter(task_path__endswith="scan_possible_duplicates")
+    assert scans.count() == 1  # the second create widened the pending range instead
+    pending = PendingScan.objects.get(workspace=ws)
+    assert (pending.first_id, pending.last_id) == (made[0].pk, made[1].pk)
+
+    call_command("worker", batch=True, verbosity=0)
+
+    assert not PendingScan.objects.exists()
+    pair = PossibleDuplicate.objects.get()
+    assert {pair.lead_a_id, pair.lead_b_id} == {made[0].pk, made[1].pk}
+    # The range was taken: the next lead queues a scan of its own.
+    later = do_create_lead(ws, {"name": "Grace Hopper", "email": "grace@navy.example"}, actor=None).lead
+    assert scans.count() == 2
+    assert PendingScan.objects.get(workspace=ws).first_id == later.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pending_scan_whose_task_was_lost_gets_a_new_task(personas, settings):
+    from datetime import timedelta
+
+    from django_tasks_db.models import DBTaskResult
+
+    from leadbase.leads.actions import do_create_lead
+    from leadbase.leads.models import PendingScan
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    ws = personas.workspace
+    do_create_lead(ws, {"name": "Ada Lovelace", "email": "ada@analytical.example"}, actor=None)
+    DBTaskResult.objects.all().delete()  # as if the queue (say Redis) lost it
+    PendingScan.objects.update(queued_at=F("queued_at") - timedelta(hours=1))
+
+    do_create_lead(ws, {"name": "Grace Hopper", "email": "grace@navy.example"}, actor=None)
+
+    assert DBTaskResult.objects.filter(task_path__endswith="scan_possible_duplicates").count() == 1
