@@ -88,3 +88,35 @@ def test_a_rolled_back_transaction_gives_the_lock_back(connect):
     thread.start()
     thread.join(timeout=10)
     assert done.is_set()
+
+
+def test_a_write_outside_a_transaction_queues_for_the_lock_too(connect):
+    # A worker marking a task done writes in autocommit mode. Left to SQLite's busy handler
+    # (here: none at all), it would fail or lose the race to every transaction in the queue.
+    first, second = connect(), connect()
+    with first.cursor() as cur:
+        cur.execute("CREATE TABLE t (n INTEGER)")
+    events: list[str] = []
+
+    def autocommit_writer() -> None:
+        with second.cursor() as cur:
+            cur.execute("UPDATE t SET n = n + 1")
+        events.append("updated")
+
+    begin(first)
+    with first.cursor() as cur:
+        cur.execute("INSERT INTO t VALUES (1)")
+    second.inc_thread_sharing()
+    thread = threading.Thread(target=autocommit_writer)
+    thread.start()
+    time.sleep(0.3)
+    assert events == []  # waiting on the lock, not failing with "database is locked"
+    end(first)
+    thread.join(timeout=10)
+    assert events == ["updated"]
+    with first.cursor() as cur:
+        cur.execute("SELECT n FROM t")
+        assert cur.fetchall() == [(2,)]
+    with second.cursor() as cur:  # reads never take the lock
+        cur.execute("SELECT COUNT(*) FROM t")
+        assert cur.fetchone() == (1,)

@@ -7,8 +7,13 @@ times its median. Here every transaction (``BEGIN IMMEDIATE``, i.e. every ``atom
 first takes an exclusive ``flock`` on a file next to the database and gives it back at commit or
 rollback: writers of every process wait in the kernel and wake the moment it is released.
 
-The kernel drops the lock when a process dies, so a crash cannot leave it held. Statements run
-outside a transaction (autocommit) still rely on SQLite's busy timeout, as before. In-memory
+A write statement run outside a transaction (autocommit: the task worker marking a task done,
+``QuerySet.update`` outside ``atomic``) takes the same lock around itself. Left to SQLite's busy
+handler it would poll while the web processes pass the lock from one to the next, and lose
+nearly every time: under a burst of form posts the worker finished a few tasks a second and the
+confirmation emails waited for the burst to end.
+
+The kernel drops the lock when a process dies, so a crash cannot leave it held. In-memory
 databases (the test suite) have no file to lock and behave exactly like Django's backend.
 """
 
@@ -16,13 +21,52 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.db.backends.sqlite3 import base
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC")
+
+
+class _Cursor(base.SQLiteCursorWrapper):
+    """Takes the write lock around a write statement run in autocommit mode."""
+
+    owner: DatabaseWrapper
+
+    def execute(self, query, params=None):  # type: ignore[no-untyped-def]
+        with self.owner._autocommit_write(query):
+            return super().execute(query, params)
+
+    def executemany(self, query, param_list):  # type: ignore[no-untyped-def]
+        with self.owner._autocommit_write(query):
+            return super().executemany(query, param_list)
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
     _lock_fd: int | None = None
     _locked = False
+
+    def create_cursor(self, name=None):  # type: ignore[no-untyped-def]
+        cursor = self.connection.cursor(factory=_Cursor)
+        cursor.owner = self
+        return cursor
+
+    @contextmanager
+    def _autocommit_write(self, query: str) -> Iterator[None]:
+        fd = None
+        if not self._locked and query.lstrip()[:6].upper() in _WRITES and self.get_autocommit():
+            fd = self._lock_file()
+        if fd is None:
+            yield
+            return
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        self._locked = True
+        try:
+            yield
+        finally:
+            self._release()
 
     def _start_transaction_under_autocommit(self) -> None:
         fd = self._lock_file()
