@@ -27,7 +27,6 @@ from leadbase.capture import spam
 from leadbase.capture.errors import CaptureError, ConfirmLinkError, FormConfigError
 from leadbase.capture.models import Form, LandingPage, Removal, Submission, SubmissionStatus
 from leadbase.capture.signals import submission_spam
-from leadbase.lib.cleaning import Email, Invalid, clean_email
 from leadbase.leads.actions import (
     do_assign_owner,
     do_confirm_consent,
@@ -529,21 +528,15 @@ def _make_lead(form: Form, row: Submission, values: _Values) -> Any:
     if form.owner_id and lead.owner_id is None:
         do_assign_owner(lead, form.owner, actor=None)
     pending = [c["purpose"] for c in values.consents] if form.double_opt_in else []
-    typed = _typed_email(values)
-    if pending and typed is not None:
+    typed = made.candidate
+    if pending and typed.email_key:
         # To the address the visitor typed: merged into a known person by phone, the lead may
         # keep another address as its own (the typed one is then kept aside), and double
-        # opt-in must prove the visitor reads the address they gave, not someone else's.
-        to = "" if typed.key == lead.email_key else typed.address
+        # opt-in must prove the visitor reads the address they gave, not someone else's. An
+        # address the rules refused leaves nothing to confirm.
+        to = "" if typed.email_key == lead.email_key else typed.email
         _enqueue_confirmation(lead.pk, form.pk, pending, to)
     return made
-
-
-def _typed_email(values: _Values) -> Email | None:
-    try:
-        return clean_email(values.record.get("email"))
-    except Invalid:
-        return None  # kept on the lead as a problem to correct: nothing to confirm
 
 
 def _enqueue_confirmation(lead_id: int, form_id: int, purposes: list[str], to: str = "") -> None:

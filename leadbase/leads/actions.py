@@ -61,6 +61,7 @@ class Created:
     lead: Lead
     outcome: str  # created | merged
     warnings: list[tuple[str, str]]
+    candidate: Candidate  # the record as cleaned (e.g. the address typed, when the lead keeps another)
 
 
 def do_create_lead(
@@ -101,7 +102,7 @@ def do_create_lead(
         lead = Lead.objects.get(pk=outcome.lead_id)
         if outcome.outcome == "created":
             enqueue_duplicate_scan(workspace.pk, lead.pk, lead.pk)
-    return Created(lead, outcome.outcome, outcome.warnings)
+    return Created(lead, outcome.outcome, outcome.warnings, cleaned)
 
 
 def _field_for(code: str) -> str:
