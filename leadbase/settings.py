@@ -197,13 +197,14 @@ AUTH_PASSWORD_VALIDATORS = [
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
     TASKS = {
-        "default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]},
+        "default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default", "imports"]},
     }
-    RQ_QUEUES = {"default": {"URL": REDIS_URL}}
+    RQ_QUEUES = {"default": {"URL": REDIS_URL}, "imports": {"URL": REDIS_URL}}
     INSTALLED_APPS.append("django_rq")
 else:
     # The database queue: a side effect enqueued in a transaction commits (or rolls back) with it.
-    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    # Imports have a queue (and a worker process) of their own: see leadbase/worker.py.
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "imports"]}}
 
 
 def _email(url: str) -> dict:

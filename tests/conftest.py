@@ -15,7 +15,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not settings.configured:  # run with -p no:django (the pure tests/lib suite)
         return
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default", "imports"]}}
     # Task backends were already created while the apps loaded; this makes django_tasks drop them.
     setting_changed.send(sender=None, setting="TASKS", value=settings.TASKS, enter=True)
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -10,8 +10,13 @@ import os
 import socket
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
+from django_tasks import task
+
+from leadbase.tasks import runs_many
 
 SETUP = """
 from leadbase.accounts.actions import do_create_user
@@ -58,3 +63,204 @@ def test_the_worker_runs_tasks_queued_by_another_process(queue, tmp_path):
     assert _leadbase(env, "shell", "--no-imports", "-c", COUNT).strip() == "0"  # queued, not run yet
     _leadbase(env, "worker", "--batch")
     assert _leadbase(env, "shell", "--no-imports", "-c", COUNT).strip() == "1"
+
+
+# ---------------------------------------------------------------------------------------------
+# The batch worker (leadbase/worker.py), in process, on the database queue
+
+DB_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "imports"]}}
+RAN: list[int] = []
+
+
+@task()
+def remember(n: int) -> int:
+    RAN.append(n)
+    return n * 2
+
+
+@task()
+def explode() -> None:
+    raise RuntimeError("boom")
+
+
+@task(queue_name="imports")
+def slow_import(n: int) -> int:
+    RAN.append(-n)
+    return n
+
+
+def _worker(**options):
+    from leadbase.worker import BatchWorker
+
+    defaults = dict(
+        claim=100, queue_names=["*"], interval=0, batch=True, backend_name="default",
+        startup_delay=False, max_tasks=None, worker_id="test-worker", excluded_queue_names=[],
+    )
+    return BatchWorker(**{**defaults, **options})
+
+
+@pytest.fixture
+def db_queue(settings, db):
+    settings.TASKS = DB_QUEUE
+    RAN.clear()
+    yield
+    RAN.clear()
+
+
+def test_one_transaction_claims_a_whole_batch_of_ready_tasks(db_queue):
+    from django_tasks_db.models import DBTaskResult, TaskResultStatus
+
+    for n in range(250):
+        remember.enqueue(n)
+    worker = _worker()
+
+    claimed = worker.claim_batch()
+
+    assert len(claimed) == 100
+    running = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING)
+    assert running.count() == 100
+    assert all(row.worker_ids == ["test-worker"] and row.started_at for row in running)
+    assert DBTaskResult.objects.ready().count() == 150
+
+
+def test_the_batch_worker_runs_everything_in_order_and_records_each_outcome(db_queue):
+    from django_tasks_db.models import DBTaskResult, TaskResultStatus
+
+    results = [remember.enqueue(n) for n in range(5)]
+    failing = explode.enqueue()
+    results += [remember.enqueue(n) for n in range(5, 230)]
+
+    _worker().run()
+
+    assert RAN == list(range(230))  # the failure stopped nothing; enqueue order kept
+    rows = {str(row.id): row for row in DBTaskResult.objects.all()}
+    assert all(rows[r.id].status == TaskResultStatus.SUCCESSFUL for r in results)
+    assert rows[results[7].id].return_value == 14
+    assert all(rows[r.id].finished_at for r in results)
+    bad = rows[failing.id]
+    assert bad.status == TaskResultStatus.FAILED
+    assert bad.exception_class_path == "builtins.RuntimeError"
+    assert "boom" in bad.traceback
+
+
+def test_tasks_claimed_but_not_started_go_back_to_the_queue_on_shutdown(db_queue):
+    from django_tasks_db.models import DBTaskResult, TaskResultStatus
+
+    for n in range(10):
+        remember.enqueue(n)
+    worker = _worker(batch=False)
+    RAN.clear()
+    original = worker.run_one
+
+    def run_one_then_stop(row):
+        original(row)
+        if len(RAN) == 3:
+            worker.shutdown(15, None)  # SIGTERM arrives while the third task runs
+
+    worker.run_one = run_one_then_stop
+    worker.run()
+
+    assert RAN == [0, 1, 2]
+    assert DBTaskResult.objects.filter(status=TaskResultStatus.SUCCESSFUL).count() == 3
+    back = DBTaskResult.objects.ready()
+    assert back.count() == 7
+    assert not back.filter(started_at__isnull=False).exists()
+    _worker().run()  # the next worker runs them
+    assert sorted(RAN) == list(range(10))
+
+
+def test_imports_have_a_lane_of_their_own(db_queue):
+    from django_tasks_db.models import DBTaskResult
+
+    slow_import.enqueue(1)
+    remember.enqueue(7)
+
+    _worker(queue_names=["default"]).run()
+    assert RAN == [7]  # the short task did not wait for the import
+    assert DBTaskResult.objects.ready().get().task_path.endswith("slow_import")
+
+    _worker(queue_names=["imports"], claim=1).run()
+    assert RAN == [7, -1]
+
+
+def test_web_imports_are_queued_on_the_imports_lane():
+    from leadbase.leads.tasks import run_import
+
+    assert run_import.queue_name == "imports"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_leadbase_worker_runs_both_lanes_and_stops_both_on_sigterm(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(LEADBASE_DATA_DIR=str(tmp_path), EMAIL_URL="console://", DJANGO_SETTINGS_MODULE="leadbase.settings")
+    _leadbase(env, "migrate", "-v", "0")
+    _leadbase(env, "shell", "--no-imports", "-c", SETUP)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "leadbase", "worker", "--interval", "0.1"], env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while _leadbase(env, "shell", "--no-imports", "-c", COUNT).strip() != "1":
+            assert time.monotonic() < deadline, "the worker did not run the queued duplicate scan"
+            time.sleep(0.2)
+        lanes = subprocess.run(["pgrep", "-f", "-P", str(worker.pid), "worker --queue imports"],
+                               capture_output=True, text=True)
+        lane = int(lanes.stdout.split()[0])  # the imports lane: a process of its own
+    finally:
+        worker.terminate()
+        _, err = worker.communicate(timeout=60)
+    assert worker.returncode == 0, err
+    assert not Path(f"/proc/{lane}").exists()  # stopped (and reaped) with its parent
+
+
+CALLS: list[int] = []
+
+
+def _double_many(calls):
+    CALLS.append(len(calls))
+    return [ValueError(f"no {args[0]}") if args[0] == 13 else args[0] * 2 for args, _ in calls]
+
+
+@task()
+@runs_many(_double_many)
+def double(n: int) -> int:
+    (value,) = _double_many([([n], {})])
+    if isinstance(value, BaseException):
+        raise value
+    return value
+
+
+def test_a_run_of_tasks_marked_runs_many_is_one_call_with_an_outcome_per_task(db_queue):
+    from django_tasks_db.models import DBTaskResult, TaskResultStatus
+
+    CALLS.clear()
+    first = [double.enqueue(n) for n in range(10, 16)]  # 13 fails on its own
+    remember.enqueue(1)  # breaks the run
+    last = [double.enqueue(n) for n in range(20, 23)]
+
+    _worker().run()
+
+    assert CALLS == [6, 3]
+    rows = {str(row.id): row for row in DBTaskResult.objects.all()}
+    assert [rows[r.id].return_value for r in first + last] == [20, 22, 24, None, 28, 30, 40, 42, 44]
+    failed = rows[first[3].id]
+    assert failed.status == TaskResultStatus.FAILED and "no 13" in failed.traceback
+    assert DBTaskResult.objects.filter(status=TaskResultStatus.SUCCESSFUL).count() == 9
+
+
+def test_a_run_whose_call_fails_as_a_whole_runs_task_by_task(db_queue, monkeypatch):
+    from django_tasks_db.models import DBTaskResult, TaskResultStatus
+
+    def broken(calls):
+        raise OSError("the shared part failed")
+
+    monkeypatch.setattr(double.func, "leadbase_runs_many", broken)
+    CALLS.clear()
+    for n in range(4):
+        double.enqueue(n)
+
+    _worker().run()
+
+    assert CALLS == [1, 1, 1, 1]  # each on its own, through the task function
+    assert DBTaskResult.objects.filter(status=TaskResultStatus.SUCCESSFUL).count() == 4

@@ -27,7 +27,7 @@ def scan_possible_duplicates(
     return scan_range(workspace_id, first_id, last_id)
 
 
-@task()
+@task(queue_name="imports")  # its own worker lane: it runs for minutes (leadbase/worker.py)
 def run_import(import_id: int) -> None:
     """Run a web upload's import (same code path as `leadbase import`)."""
     from leadbase.leads.importer import run_import_job

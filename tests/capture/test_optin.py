@@ -28,7 +28,7 @@ ADA = {"name": "Ada Lovelace", "email": "ada@example.org", "consent_email_market
 def _immediate_tasks(settings):
     # Set through the settings fixture: django_tasks keeps the backend it built at start-up
     # until it hears `setting_changed`.
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default", "imports"]}}
 
 
 @pytest.fixture
@@ -195,9 +195,19 @@ def test_the_email_task_does_not_ask_again_once_the_consent_was_answered(client,
 class Inbox:
     def __init__(self) -> None:
         self.messages: list[tuple[float, str, bytes]] = []
+        self.connections: set[tuple] = set()  # the client ends of the SMTP connections used
         self.arrived = threading.Event()
 
+    refuse = ""  # a recipient the server refuses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if address == self.refuse:
+            return "550 no such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        self.connections.add(tuple(session.peer))
         self.messages.append((time.monotonic(), envelope.rcpt_tos[0], envelope.content))
         self.arrived.set()
         return "250 OK"
@@ -224,7 +234,7 @@ def smtp_inbox(settings):
 def test_the_worker_delivers_the_confirmation_to_a_real_smtp_server_within_5_seconds(
     client, form, settings, smtp_inbox
 ):
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "imports"]}}
     settings.BASE_URL = "http://127.0.0.1:8000"
 
     started = time.monotonic()
@@ -238,3 +248,43 @@ def test_the_worker_delivers_the_confirmation_to_a_real_smtp_server_within_5_sec
     text = content.decode()
     assert "multipart/alternative" in text and "text/html" in text
     assert "http://127.0.0.1:8000/c/" in text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_confirmations_goes_out_in_one_worker_batch_over_one_smtp_connection(
+    client, form, settings, smtp_inbox
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "imports"]}}
+    people = [{**ADA, "name": f"Person {n}", "email": f"person{n}@example.org"} for n in range(1, 6)]
+    for body in people:
+        assert submit(client, body).status_code == 200
+    answered = Lead.objects.get(email_key="person3@example.org")
+    Consent.objects.filter(lead=answered).update(status="granted")  # confirmed meanwhile
+
+    call_command("worker", batch=True, verbosity=0)
+
+    got = sorted(recipient for _, recipient, _ in smtp_inbox.messages)
+    assert got == ["person1@example.org", "person2@example.org", "person4@example.org", "person5@example.org"]
+    assert len(smtp_inbox.connections) == 1
+    from django_tasks_db.models import DBTaskResult
+
+    confirmations = DBTaskResult.objects.filter(task_path=send_confirmation_email.module_path)
+    outcomes = sorted(confirmations.values_list("return_value", flat=True))
+    assert outcomes == [False, True, True, True, True]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_refused_recipient_fails_its_own_task_only(client, form, settings, smtp_inbox):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "imports"]}}
+    for n in range(1, 4):
+        assert submit(client, {**ADA, "name": f"Person {n}", "email": f"person{n}@example.org"}).status_code == 200
+    smtp_inbox.refuse = "person2@example.org"
+
+    call_command("worker", batch=True, verbosity=0)
+
+    assert sorted(r for _, r, _ in smtp_inbox.messages) == ["person1@example.org", "person3@example.org"]
+    from django_tasks_db.models import DBTaskResult
+
+    confirmations = DBTaskResult.objects.filter(task_path=send_confirmation_email.module_path)
+    statuses = sorted(confirmations.values_list("status", flat=True))
+    assert statuses == ["FAILED", "SUCCESSFUL", "SUCCESSFUL"]

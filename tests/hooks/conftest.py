@@ -74,7 +74,7 @@ class _Server(ThreadingHTTPServer):
 def _immediate_tasks(settings) -> None:
     # Set through the settings fixture so the task backends are rebuilt: a backend built while
     # the apps loaded would otherwise keep the production queue for this test.
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default", "imports"]}}
 
 
 @pytest.fixture
@@ -101,7 +101,7 @@ def queue(settings, django_capture_on_commit_callbacks):
     (ignoring ``run_after``, like a worker whose clock has moved on) until nothing is left."""
     from django_tasks import task_backends
 
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend", "QUEUES": ["default", "imports"]}}
     return Queue(task_backends["default"], django_capture_on_commit_callbacks)
 
 

@@ -74,7 +74,7 @@ def test_a_burst_of_creates_queues_one_scan_that_covers_them_all(personas, setti
     from leadbase.leads.actions import do_create_lead
     from leadbase.leads.models import PendingScan
 
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "imports"]}}
     ws = personas.workspace
     people = [("Ada Lovelace", "ada@analytical.example"), ("A. Lovelace", "a.lovelace@analytical.example")]
     made = [
@@ -107,7 +107,7 @@ def test_a_pending_scan_whose_task_was_lost_gets_a_new_task(personas, settings):
     from leadbase.leads.actions import do_create_lead
     from leadbase.leads.models import PendingScan
 
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "imports"]}}
     ws = personas.workspace
     do_create_lead(ws, {"name": "Ada Lovelace", "email": "ada@analytical.example"}, actor=None)
     DBTaskResult.objects.all().delete()  # as if the queue (say Redis) lost it

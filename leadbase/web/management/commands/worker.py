@@ -1,28 +1,78 @@
-"""leadbase worker: run background tasks (emails, imports, duplicate detection) only."""
+"""leadbase worker: run background tasks (emails, webhooks, duplicate scans, web imports) only.
+
+Two lanes, so that a confirmation email never waits behind an import that runs for minutes:
+``--queue default`` runs the short tasks, ``--queue imports`` runs web imports, and the default
+``--queue all`` runs the short tasks in this process and starts a second process for imports.
+``--batch`` runs everything queued, in this one process, then exits.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.utils.crypto import get_random_string
+
+from leadbase.worker import DEFAULT_CLAIM, IMPORTS_QUEUE, BatchWorker
+
+QUEUES = ("all", "default", IMPORTS_QUEUE)
 
 
 class Command(BaseCommand):
     help = (
         "Run background tasks only, for scale-out. Uses the database queue, or RQ workers when "
-        "REDIS_URL is set. Stops cleanly on SIGTERM after the task in hand."
+        "REDIS_URL is set. Imports run in a process of their own. Stops cleanly on SIGTERM after "
+        "the task in hand."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--interval", type=float, default=0.5, help="seconds between polls of an empty database queue")
+        parser.add_argument("--queue", choices=QUEUES, default="all",
+                            help="which tasks: all (default: short tasks here, imports in a second process), "
+                                 "default (short tasks only) or imports (web imports only)")
+        parser.add_argument("--interval", type=float, default=0.5,
+                            help="seconds between polls of an empty database queue")
+        parser.add_argument("--claim", type=int, default=DEFAULT_CLAIM,
+                            help="tasks claimed per database transaction (database queue)")
         parser.add_argument("--batch", action="store_true", help="run what is queued, then exit")
 
     def handle(self, *args, **options):
+        queue, batch = options["queue"], options["batch"]
+        if queue == "all" and not batch:
+            self._with_imports_lane(options)
+            return
+        queues = ["*"] if queue == "all" else [queue]
         if settings.REDIS_URL:
+            names = ["default", IMPORTS_QUEUE] if queue == "all" else [queue]
             call_command(
-                "rqworker", "default", job_class="django_tasks_rq.backend.Job", with_scheduler=not options["batch"],
-                burst=options["batch"], verbosity=options["verbosity"],
+                "rqworker", *names, job_class="django_tasks_rq.backend.Job", with_scheduler=not batch,
+                burst=batch, verbosity=options["verbosity"],
             )
             return
-        call_command(
-            "db_worker", interval=options["interval"], batch=options["batch"], startup_delay=False,
-            queue_name="*", reload=False, verbosity=options["verbosity"],
+        worker = BatchWorker(
+            claim=1 if queue == IMPORTS_QUEUE else options["claim"],  # imports: one at a time
+            queue_names=queues, interval=options["interval"], batch=batch,
+            backend_name="default", startup_delay=False, max_tasks=None,
+            worker_id=get_random_string(32), excluded_queue_names=[],
         )
+        worker.configure_signals()
+        worker.run()
+
+    def _with_imports_lane(self, options) -> None:
+        """Short tasks in this process; imports in a child process, stopped with this one."""
+        argv = [sys.executable, "-m", "leadbase", "worker", "--queue", IMPORTS_QUEUE,
+                "--interval", str(options["interval"]), "--verbosity", str(options["verbosity"])]
+        child = subprocess.Popen(argv)
+        try:
+            call_command("worker", queue="default", interval=options["interval"], claim=options["claim"],
+                         batch=False, verbosity=options["verbosity"])
+        finally:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+            try:
+                child.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                child.kill()

@@ -1,0 +1,225 @@
+"""The database queue's worker: many short tasks per write transaction, imports on their own lane.
+
+django-tasks-db's worker claims one task per exclusive transaction and marks it done in another.
+On SQLite every write transaction queues for the one write lock, behind each web process's form
+posts, so under a burst of posts the worker got a transaction now and then and confirmation
+emails fell minutes behind. This worker claims up to ``claim`` ready tasks in one transaction,
+runs them, and records their results together in one more: two lock turns per batch instead of
+two per task.
+
+Tasks run in the order django-tasks-db gives them (priority, then run-after, then enqueued).
+A task that takes long holds up the others claimed with it, which is why imports, that run for
+minutes, have their own queue (``IMPORTS_QUEUE``) and their own worker process (see
+``leadbase worker``): a confirmation email never waits behind an import.
+
+On SIGTERM the task in hand finishes, its result and those already run are recorded, and the
+tasks claimed but not started go back to the queue, ready for the next worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from typing import Any
+
+from django.db import close_old_connections
+from django.db.utils import OperationalError
+from django.utils import timezone
+from django_tasks_db.compat import TaskContext, task_finished, task_started
+from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult, TaskResultStatus
+from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
+
+from leadbase import mail
+from leadbase.tasks import MANY
+
+IMPORTS_QUEUE = "imports"
+DEFAULT_CLAIM = 100
+
+logger = logging.getLogger("django_tasks_db")
+
+
+class BatchWorker(Worker):
+    def __init__(self, *, claim: int = DEFAULT_CLAIM, **options: Any) -> None:
+        super().__init__(**options)
+        self.claim = max(1, claim)
+
+    def _ready(self) -> Any:
+        tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
+        if not self.process_all_queues:
+            tasks = tasks.filter(queue_name__in=self.queue_names)
+        if self.excluded_queue_names:
+            tasks = tasks.exclude(queue_name__in=self.excluded_queue_names)
+        return tasks
+
+    def claim_batch(self) -> list[DBTaskResult] | None:
+        """Up to ``claim`` ready tasks, marked running for this worker in one transaction; None
+        when the database was locked (try again), [] when nothing is ready."""
+        tasks = self._ready()
+        try:
+            with exclusive_transaction(tasks.db):
+                batch = list(tasks.select_for_update(skip_locked=True)[: self.claim])
+                now = timezone.now()
+                for row in batch:
+                    row.status, row.started_at = TaskResultStatus.RUNNING, now
+                    row.worker_ids = [*row.worker_ids, self.worker_id]
+                if batch:
+                    DBTaskResult.objects.bulk_update(batch, ["status", "started_at", "worker_ids"])
+        except OperationalError as exc:
+            if is_locked_database_exception(exc):
+                return None
+            raise
+        return batch
+
+    def run(self) -> None:
+        logger.info("Starting worker worker_id=%s queues=%s", self.worker_id, ",".join(self.queue_names))
+        while self.running:
+            close_old_connections()
+            batch = self.claim_batch()
+            if batch:
+                self.run_batch(batch)
+            elif batch is not None and self.batch:
+                logger.info("No more tasks to run for worker_id=%s - exiting gracefully.", self.worker_id)
+                return
+            if self.max_tasks is not None and self._run_tasks >= self.max_tasks:
+                return
+            close_old_connections()
+            if self.running and not batch:
+                time.sleep(self.interval)
+
+    def run_batch(self, batch: list[DBTaskResult]) -> None:
+        done: list[DBTaskResult] = []
+        try:
+            with mail.shared_connection():  # the batch's emails share one SMTP connection
+                index = 0
+                while index < len(batch):
+                    stop = self.max_tasks is not None and self._run_tasks >= self.max_tasks
+                    if not self.running or stop:
+                        self.release(batch[index:])
+                        break
+                    run = self._run_of_many(batch, index)
+                    if len(run) > 1:
+                        self.run_many(run)
+                    else:
+                        self.run_one(batch[index])
+                    done.extend(run)
+                    index += len(run)
+        finally:
+            self.record(done)
+
+    def _run_of_many(self, batch: list[DBTaskResult], index: int) -> list[DBTaskResult]:
+        """The run of tasks from ``index`` that share a function marked ``runs_many`` (or just
+        the task at ``index``)."""
+        first = batch[index]
+        try:
+            many = getattr(first.task.func, MANY, None)
+        except Exception:  # noqa: BLE001 (code gone: run_one records why)
+            many = None
+        end = index + 1
+        if many is not None:
+            limit = index + 1 + (len(batch) if self.max_tasks is None else self.max_tasks - self._run_tasks - 1)
+            while end < min(len(batch), limit) and batch[end].task_path == first.task_path:
+                end += 1
+        return batch[index:end]
+
+    def run_many(self, rows: list[DBTaskResult]) -> None:
+        """Run claimed tasks of one ``runs_many`` function with one call; if that call itself
+        fails, each task is run on its own so that one bad task cannot fail the others."""
+        self.running_task = True
+        try:
+            task = rows[0].task
+            results = [row.task_result for row in rows]
+            for result in results:
+                task_started.send(sender=type(task.get_backend()), task_result=result)
+            values = getattr(task.func, MANY)([(list(r.args), dict(r.kwargs)) for r in results])
+            if len(values) != len(rows):
+                raise RuntimeError(f"{task.name} ran {len(rows)} tasks but gave {len(values)} results")
+        except Exception:
+            logger.exception("Tasks %s failed together; running them one by one", rows[0].task_path)
+            self.running_task = False
+            for row in rows:
+                self.run_one(row)
+            return
+        now = timezone.now()
+        for row, value in zip(rows, values):
+            if isinstance(value, BaseException):
+                self._failed(row, value)
+            else:
+                row.status, row.return_value = TaskResultStatus.SUCCESSFUL, value
+                row.exception_class_path = row.traceback = ""
+            row.finished_at = now
+        self.running_task = False
+        self._run_tasks += len(rows)
+
+    def run_one(self, row: DBTaskResult) -> None:
+        """Run one claimed task and set its outcome on ``row`` (saved later by ``record``)."""
+        self.running_task = True
+        try:
+            task = row.task
+            result = row.task_result
+            task_started.send(sender=type(task.get_backend()), task_result=result)
+            if task.takes_context:
+                value = task.call(TaskContext(task_result=result), *result.args, **result.kwargs)
+            else:
+                value = task.call(*result.args, **result.kwargs)
+            row.status, row.return_value = TaskResultStatus.SUCCESSFUL, value
+            row.exception_class_path = row.traceback = ""
+        except BaseException as exc:  # noqa: BLE001 (recorded on the task, as django-tasks-db does)
+            self._failed(row, exc)
+        finally:
+            row.finished_at = timezone.now()
+            self.running_task = False
+            self._run_tasks += 1
+
+    @staticmethod
+    def _failed(row: DBTaskResult, exc: BaseException) -> None:
+        row.status, row.return_value = TaskResultStatus.FAILED, None
+        row.exception_class_path = f"{type(exc).__module__}.{type(exc).__qualname__}"
+        row.traceback = "".join(traceback.format_exception(exc))
+        logger.error("Task id=%s failed: %s", row.id, row.exception_class_path)
+
+    def record(self, done: list[DBTaskResult]) -> None:
+        """Save the outcomes of ``done`` in one transaction, then tell the listeners."""
+        if not done:
+            return
+        fields = ["status", "return_value", "finished_at", "exception_class_path", "traceback"]
+        for attempt in range(1, 21):
+            try:
+                with exclusive_transaction(DBTaskResult.objects.db):
+                    for row in done:
+                        try:
+                            row.save(update_fields=fields)
+                        except (TypeError, ValueError) as exc:  # a return value JSON cannot hold
+                            row.status, row.return_value = TaskResultStatus.FAILED, None
+                            row.exception_class_path = f"{type(exc).__module__}.{type(exc).__qualname__}"
+                            row.traceback = f"the task's return value could not be stored: {exc}"
+                            row.save(update_fields=fields)
+                break
+            except OperationalError as exc:
+                if not is_locked_database_exception(exc) or attempt == 20:
+                    raise
+                time.sleep(0.05 * attempt)
+        for row in done:
+            try:
+                task_finished.send(sender=type(row.task.get_backend()), task_result=row.task_result)
+            except Exception:  # a task whose code is gone cannot be described; it is recorded
+                logger.exception("Task id=%s finished but could not be announced", row.id)
+
+    def release(self, rows: list[DBTaskResult]) -> None:
+        """Put claimed tasks that were not started back on the queue."""
+        if not rows:
+            return
+        ids = [row.id for row in rows]
+        with exclusive_transaction(DBTaskResult.objects.db):
+            DBTaskResult.objects.filter(id__in=ids, status=TaskResultStatus.RUNNING).update(
+                status=TaskResultStatus.READY, started_at=None
+            )
+
+    def shutdown(self, signum: int, frame: Any) -> None:
+        # Unlike the parent, never exit in the middle of a batch: the claimed tasks must go back.
+        if not self.running:
+            super().shutdown(signum, frame)  # a second signal: stop now
+            return
+        logger.warning("Shutting down after the task in hand")
+        self.running = False
