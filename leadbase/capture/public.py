@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.db import connection
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -36,6 +37,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
+from leadbase.accounts.models import Workspace
 from leadbase.capture import spam
 from leadbase.capture.actions import (
     SubmitMeta,
@@ -75,10 +77,50 @@ MAX_FIELDS = 200
 
 
 def published_form(slug: str) -> Form:
+    """The published form ``slug`` with its workspace; FormUnavailable when there is none.
+
+    Asked on every post, so it costs one plain query: it reads the form's and the workspace's
+    rows, and when they are identical to those this process built its Form from before, that
+    object is reused, so any change (an edit, unpublishing, even an ``update()`` that bypasses
+    ``save()``) is seen by the next request. The object is shared between requests: read it,
+    do not change it.
+    """
+    row = _form_row(slug)
+    if row is None:
+        raise FormUnavailable()
+    known = _forms.get(slug)
+    if known is not None and known[0] == row:
+        return known[1]
     try:
-        return Form.objects.select_related("workspace").get(slug=slug, is_published=True)
-    except Form.DoesNotExist:
+        form = Form.objects.select_related("workspace").get(slug=slug, is_published=True)
+    except Form.DoesNotExist:  # unpublished since
         raise FormUnavailable() from None
+    if len(_forms) >= 1000:
+        _forms.clear()
+    _forms[slug] = (row, form)
+    return form
+
+
+_forms: dict[str, tuple[tuple[Any, ...], Form]] = {}
+
+
+@cache
+def _form_sql() -> str:
+    quote = connection.ops.quote_name
+    columns = [f"f.{quote(f.column)}" for f in Form._meta.concrete_fields]
+    columns += [f"w.{quote(f.column)}" for f in Workspace._meta.concrete_fields]
+    return (
+        f"SELECT {', '.join(columns)} FROM {quote(Form._meta.db_table)} f "
+        f"INNER JOIN {quote(Workspace._meta.db_table)} w ON w.id = f.workspace_id "
+        "WHERE f.slug = %s AND f.is_published"
+    )
+
+
+def _form_row(slug: str) -> tuple[Any, ...] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_form_sql(), [slug])
+        row = cursor.fetchone()
+    return None if row is None else tuple(row)
 
 
 def client_ip(request: HttpRequest) -> str | None:

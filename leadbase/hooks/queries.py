@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -104,6 +105,15 @@ def deliveries_page(
     page = list(rows[: LOG_PAGE + 1])
     more = len(page) > LOG_PAGE
     return page[:LOG_PAGE], page[LOG_PAGE - 1].pk if more else None
+
+
+def has_active_endpoints(workspace_id: int) -> bool:
+    """Whether the workspace has any active endpoint: asked for every captured lead, so it is one
+    plain indexed query without the ORM's cost of building one (a form post's hot path)."""
+    table = connection.ops.quote_name(Endpoint._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {table} WHERE workspace_id = %s AND is_active LIMIT 1", [workspace_id])
+        return cursor.fetchone() is not None
 
 
 def endpoints_for_event(workspace_id: int, event: str) -> list[Endpoint]:

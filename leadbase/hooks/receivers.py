@@ -1,8 +1,8 @@
 """Turns lead and capture events into webhook deliveries.
 
 The signals arrive inside the transaction that caused them, one per batch (an import announces
-thousands of leads at once); the deliveries commit with the lead change. A batch costs one query when the workspace has
-no endpoint for the event; otherwise one query for the leads and bulk inserts, whatever its
+thousands of leads at once); the deliveries commit with the lead change. A batch costs one plain
+query when the workspace has no active endpoint; otherwise one query for the leads and bulk inserts, whatever its
 size, and one delivery per lead and endpoint.
 
 A failure here is logged, not raised, and rolled back to a savepoint: an exception would turn
@@ -21,7 +21,7 @@ from django.dispatch import receiver
 from leadbase.capture.signals import submission_spam
 from leadbase.hooks.actions import do_queue_deliveries
 from leadbase.hooks.payloads import leads_data
-from leadbase.hooks.queries import endpoints_for_event
+from leadbase.hooks.queries import endpoints_for_event, has_active_endpoints
 from leadbase.leads.signals import lead_stage_changed, leads_created, leads_updated
 
 logger = logging.getLogger(__name__)
@@ -78,6 +78,8 @@ def _queue_lead_event(
     event: str, workspace_id: int, lead_ids: Sequence[int], extra: dict[str, Any] | None = None
 ) -> None:
     try:
+        if not has_active_endpoints(workspace_id):  # most workspaces: no savepoint, no ORM query
+            return
         with transaction.atomic():
             endpoints = endpoints_for_event(workspace_id, event)
             if not endpoints:

@@ -411,6 +411,30 @@ def test_an_unknown_or_unpublished_form_is_404(client, personas, slug):
     assert not Submission.objects.exists()
 
 
+def test_every_change_to_the_form_is_seen_by_the_next_post_even_one_that_bypasses_save(
+    client, form
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    assert post_json(client, {**ADA, "consent_email_marketing": True}).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        post_json(client, {**ADA, "email": "ada2@example.org"})
+    reads = [q["sql"] for q in queries if '"capture_form"' in q["sql"] and q["sql"].startswith("SELECT")]
+    assert len(reads) == 1  # the rows, compared; the Form object of the first post is reused
+    assert '"capture_form"."id"' not in reads[0]  # not the ORM's query that builds the object
+
+    type(form).objects.filter(pk=form.pk).update(thank_you_message="Changed by update()")
+    assert "Changed by update()" in post_json(client, {**ADA, "email": "ada3@example.org"}).json()["message"]
+    type(form).objects.filter(pk=form.pk).update(is_published=False)
+    assert post_json(client, {**ADA, "email": "ada4@example.org"}).status_code == 404
+    form.workspace.__class__.objects.filter(pk=form.workspace_id).update(name="Renamed Ltd")
+    type(form).objects.filter(pk=form.pk).update(is_published=True)
+    from leadbase.capture.public import published_form
+
+    assert published_form("contact").workspace.name == "Renamed Ltd"
+
+
 def test_a_post_from_an_origin_not_allowed_is_403_json(client, form):
     response = post_json(client, ADA, HTTP_ORIGIN="https://evil.example")
 
