@@ -23,7 +23,7 @@ import time
 import traceback
 from typing import Any
 
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 from django.db.utils import OperationalError
 from django.utils import timezone
 from django_tasks_db.compat import TaskContext, task_finished, task_started
@@ -187,14 +187,12 @@ class BatchWorker(Worker):
         for attempt in range(1, 21):
             try:
                 with exclusive_transaction(DBTaskResult.objects.db):
-                    for row in done:
-                        try:
-                            row.save(update_fields=fields)
-                        except (TypeError, ValueError) as exc:  # a return value JSON cannot hold
-                            row.status, row.return_value = TaskResultStatus.FAILED, None
-                            row.exception_class_path = f"{type(exc).__module__}.{type(exc).__qualname__}"
-                            row.traceback = f"the task's return value could not be stored: {exc}"
-                            row.save(update_fields=fields)
+                    try:
+                        with transaction.atomic():
+                            DBTaskResult.objects.bulk_update(done, fields)  # one statement
+                    except (TypeError, ValueError):  # a return value JSON cannot hold: row by row
+                        for row in done:
+                            self._save_outcome(row, fields)
                 break
             except OperationalError as exc:
                 if not is_locked_database_exception(exc) or attempt == 20:
@@ -205,6 +203,16 @@ class BatchWorker(Worker):
                 task_finished.send(sender=type(row.task.get_backend()), task_result=row.task_result)
             except Exception:  # a task whose code is gone cannot be described; it is recorded
                 logger.exception("Task id=%s finished but could not be announced", row.id)
+
+    def _save_outcome(self, row: DBTaskResult, fields: list[str]) -> None:
+        try:
+            with transaction.atomic():  # a failed save must not break the batch's transaction
+                row.save(update_fields=fields)
+        except (TypeError, ValueError) as exc:
+            row.status, row.return_value = TaskResultStatus.FAILED, None
+            row.exception_class_path = f"{type(exc).__module__}.{type(exc).__qualname__}"
+            row.traceback = f"the task's return value could not be stored: {exc}"
+            row.save(update_fields=fields)
 
     def release(self, rows: list[DBTaskResult]) -> None:
         """Put claimed tasks that were not started back on the queue."""

@@ -264,3 +264,22 @@ def test_a_run_whose_call_fails_as_a_whole_runs_task_by_task(db_queue, monkeypat
 
     assert CALLS == [1, 1, 1, 1]  # each on its own, through the task function
     assert DBTaskResult.objects.filter(status=TaskResultStatus.SUCCESSFUL).count() == 4
+
+
+@task()
+def unstorable() -> object:
+    return object()
+
+
+def test_a_return_value_that_cannot_be_stored_fails_that_task_only(db_queue):
+    from django_tasks_db.models import DBTaskResult, TaskResultStatus
+
+    good = remember.enqueue(4)
+    bad = unstorable.enqueue()
+
+    _worker().run()
+
+    assert DBTaskResult.objects.get(id=good.id).return_value == 8
+    row = DBTaskResult.objects.get(id=bad.id)
+    assert row.status == TaskResultStatus.FAILED
+    assert "could not be stored" in row.traceback
