@@ -100,7 +100,9 @@ def _worker(**options):
 
 
 @pytest.fixture
-def db_queue(settings, db):
+def db_queue(settings, transactional_db):
+    # Real transactions: the worker closes a connection it finds inside a transaction, as a
+    # long-running process should (close_old_connections), which a test transaction would be.
     settings.TASKS = DB_QUEUE
     RAN.clear()
     yield
