@@ -23,7 +23,7 @@ import time
 import traceback
 from typing import Any
 
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.utils import OperationalError
 from django.utils import timezone
 from django_tasks_db.compat import TaskContext, task_finished, task_started
@@ -38,6 +38,25 @@ IMPORTS_QUEUE = "imports"
 DEFAULT_CLAIM = 100
 
 logger = logging.getLogger("django_tasks_db")
+
+
+def _update_rows(rows: list[DBTaskResult], fields: list[str]) -> None:
+    """Save ``fields`` of ``rows`` with one executemany. ``bulk_update`` would build a CASE
+    expression per row and field: most of the worker's time for a batch of short tasks."""
+    meta = DBTaskResult._meta
+    columns = [meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(f.column)} = %s' for f in columns)} "
+        f"WHERE {quote(meta.pk.column)} = %s"
+    )
+    params = [
+        [f.get_db_prep_save(getattr(row, f.attname), connection) for f in columns]
+        + [meta.pk.get_db_prep_value(row.pk, connection)]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 class BatchWorker(Worker):
@@ -65,7 +84,7 @@ class BatchWorker(Worker):
                     row.status, row.started_at = TaskResultStatus.RUNNING, now
                     row.worker_ids = [*row.worker_ids, self.worker_id]
                 if batch:
-                    DBTaskResult.objects.bulk_update(batch, ["status", "started_at", "worker_ids"])
+                    _update_rows(batch, ["status", "started_at", "worker_ids"])
         except OperationalError as exc:
             if is_locked_database_exception(exc):
                 return None
@@ -189,7 +208,7 @@ class BatchWorker(Worker):
                 with exclusive_transaction(DBTaskResult.objects.db):
                     try:
                         with transaction.atomic():
-                            DBTaskResult.objects.bulk_update(done, fields)  # one statement
+                            _update_rows(done, fields)  # one statement
                     except (TypeError, ValueError):  # a return value JSON cannot hold: row by row
                         for row in done:
                             self._save_outcome(row, fields)
