@@ -209,11 +209,22 @@ def test_leadbase_worker_runs_both_lanes_and_stops_both_on_sigterm(tmp_path):
         lanes = subprocess.run(["pgrep", "-f", "-P", str(worker.pid), "worker --queue imports"],
                                capture_output=True, text=True)
         lane = int(lanes.stdout.split()[0])  # the imports lane: a process of its own
+        second = subprocess.run(["pgrep", "-f", "-P", str(worker.pid), "worker --queue default"],
+                                capture_output=True, text=True)
+        assert len(second.stdout.split()) == 1  # --processes 2: this one and one more
     finally:
         worker.terminate()
         _, err = worker.communicate(timeout=60)
     assert worker.returncode == 0, err
     assert not Path(f"/proc/{lane}").exists()  # stopped (and reaped) with its parent
+    assert not Path(f"/proc/{second.stdout.split()[0]}").exists()
+
+
+def test_the_worker_needs_at_least_one_process():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="--processes must be at least 1"):
+        call_command("worker", processes=0)
 
 
 CALLS: list[int] = []

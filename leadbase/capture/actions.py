@@ -6,6 +6,8 @@ journal row is inserted first, and the lead, its consents and the confirmation e
 a savepoint of the same transaction. A lead refusal marks the row ``rejected``; any other failure
 rolls the savepoint back, keeps the row ``failed`` with the error, and ``leadbase replay`` runs
 it again later. Spam gets a ``spam`` row and no lead. Actions raise CaptureError, never HTTP.
+``do_submit_forms`` takes several posts in one transaction with the same outcome for each
+(``leadbase.capture.intake`` groups the posts of a web process).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, RestrictedError
 from django.utils import timezone
 from django.utils.text import slugify
@@ -28,10 +30,13 @@ from leadbase.capture.errors import CaptureError, ConfirmLinkError, FormConfigEr
 from leadbase.capture.models import Form, LandingPage, Removal, Submission, SubmissionStatus
 from leadbase.capture.signals import submission_spam
 from leadbase.leads.actions import (
+    Created,
     do_assign_owner,
     do_confirm_consent,
     do_create_lead,
+    do_create_leads,
     do_record_consent,
+    do_record_consents_of_new_leads,
 )
 from leadbase.leads.errors import LeadRejected, TransitionError
 from leadbase.leads.models import Consent, ConsentStatus, Lead, Purpose, Source, TouchKind
@@ -428,6 +433,137 @@ def do_submit_form(form: Form, payload: dict[str, Any], meta: SubmitMeta) -> Sub
         return SubmitResult(SubmissionStatus.FAILED, row.pk)
 
 
+@dataclass
+class SubmitJob:
+    """One post waiting to be taken with others (see ``leadbase.capture.intake``)."""
+
+    form: Form
+    payload: dict[str, Any]
+    meta: SubmitMeta
+    result: SubmitResult | None = None
+    error: BaseException | None = None  # raised to the poster (RateLimited, …): nothing written
+
+
+def do_submit_forms(jobs: list[SubmitJob]) -> None:
+    """Take several public submissions in the caller's transaction, each as ``do_submit_form``
+    would: sets each job's ``result`` (or ``error``).
+
+    The rows of each form that pass the spam checks and validation are journaled with one
+    insert, and their leads made as one batch (``do_create_leads``), their consents with one
+    insert: a few statements for the group instead of twenty per post. If that lead work fails,
+    it is undone and each row is processed on its own as ``do_submit_form`` does, so one bad row
+    cannot fail the others. An exception out of here means the transaction itself failed.
+    """
+    taken: list[tuple[SubmitJob, Submission, _Values | None]] = []
+    for job in jobs:
+        now = job.meta.received_at or timezone.now()
+        row = Submission(
+            workspace_id=job.form.workspace_id,
+            form=job.form,
+            received_at=now,
+            payload=job.payload,
+            ip=job.meta.ip,
+            user_agent=job.meta.user_agent[:500],
+            **_attribution(job.payload, job.meta),
+        )
+        try:
+            with transaction.atomic():  # a refused post leaves nothing, not even its count
+                spam.check_rate_limits(job.form, job.meta.ip, now)
+                reason = spam.spam_reason(job.form, job.payload)
+        except Exception as exc:  # noqa: BLE001 (the poster's own error, as on its own)
+            job.error = exc
+            continue
+        values = None
+        if reason:
+            row.status, row.spam_reason = SubmissionStatus.SPAM, reason
+        else:
+            try:
+                values = _validate(job.form, job.payload)
+            except CaptureError as exc:
+                row.status, row.error = SubmissionStatus.REJECTED, f"{exc.code}: {exc.message}"
+                job.result = SubmitResult(row.status, code=exc.code, field=exc.field, message=exc.message)
+        taken.append((job, row, values))
+    # The journal first, in the order the posts came, with one insert.
+    Submission.objects.bulk_create([row for _, row, _ in taken])
+    accepted: dict[int, list[tuple[SubmitJob, Submission, _Values]]] = {}
+    for job, row, values in taken:
+        if row.status == SubmissionStatus.SPAM:
+            submission_spam.send(
+                Submission, workspace_id=row.workspace_id, submission_id=row.pk,
+                form_slug=job.form.slug, reason=row.spam_reason,
+            )
+            job.result = SubmitResult(SubmissionStatus.SPAM, row.pk)
+        elif job.result is not None:  # rejected by the form
+            job.result.submission_id = row.pk
+        else:
+            assert values is not None
+            accepted.setdefault(job.form.pk, []).append((job, row, values))
+    for group in accepted.values():
+        form = group[0][0].form
+        try:
+            with transaction.atomic():
+                results = _make_leads(form, group)
+        except Exception:
+            log.exception("%s submissions to form %s failed together; taking them one by one",
+                          len(group), form.slug)
+            results = [_process(form, row, values) for _, row, values in group]
+        for (job, _, _), result in zip(group, results):
+            job.result = result
+
+
+def _make_leads(form: Form, group: list[tuple[SubmitJob, Submission, _Values]]) -> list[SubmitResult]:
+    """The leads, consents and confirmation emails of a group of journal rows of ``form``; must
+    run in a savepoint of the transaction that holds the rows."""
+    rows = [
+        (row.pk, {**values.record, **row.utm, "referrer": row.referrer}, _last_touch(form, row))
+        for _, row, values in group
+    ]
+    made = do_create_leads(
+        form.workspace,
+        rows,
+        source=Source.FORM,
+        source_ref=form.slug,
+        actor_label=f"form {form.slug}",
+        touch_kind=TouchKind.FORM_SUBMITTED,
+        touch_data={"form": form.slug},
+        row_key_name="submission",
+    )
+    status = ConsentStatus.PENDING if form.double_opt_in else ConsentStatus.GRANTED
+    # Consents of new people first, in one insert: a later row of the group that is the same
+    # person then finds them, as it would have a moment later on its own.
+    answers = [
+        (made[row.pk].lead, c["purpose"], status, c["text"], row.ip)
+        for _, row, values in group
+        if isinstance(made[row.pk], Created) and made[row.pk].outcome == "created"
+        for c in values.consents
+    ]
+    if answers:
+        do_record_consents_of_new_leads(answers, method="form", source_ref=form.slug)
+    results: list[SubmitResult] = []
+    processed: list[tuple[str, str, int, int]] = []
+    for _, row, values in group:
+        outcome = made[row.pk]
+        if isinstance(outcome, LeadRejected):
+            results.append(_reject(row, outcome, _field_at_fault(form, outcome.field)))
+            continue
+        lead = outcome.lead
+        if outcome.outcome != "created":
+            for consent in values.consents:
+                do_record_consent(lead, consent["purpose"], status, method="form", text=consent["text"],
+                                  ip=row.ip, source_ref=form.slug)
+        _after_lead(form, outcome, values)
+        processed.append((SubmissionStatus.PROCESSED, outcome.outcome, lead.pk, row.pk))
+        results.append(SubmitResult(SubmissionStatus.PROCESSED, row.pk, lead_id=lead.pk, outcome=outcome.outcome))
+    if processed:
+        table = connection.ops.quote_name(Submission._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {table} SET status = %s, error = '', outcome = %s, lead_id = %s WHERE id = %s",
+                processed,
+            )
+    return results
+
+
 def _journal_spam(form: Form, row: Submission, reason: str) -> SubmitResult:
     row.status, row.spam_reason = SubmissionStatus.SPAM, reason
     with transaction.atomic():
@@ -491,9 +627,8 @@ def _field_at_fault(form: Form, field: str) -> str:
     return field
 
 
-def _make_lead(form: Form, row: Submission, values: _Values) -> Any:
-    record = {**values.record, **row.utm, "referrer": row.referrer}
-    last_touch = {
+def _last_touch(form: Form, row: Submission) -> dict[str, Any]:
+    return {
         "source": Source.FORM,
         "form": form.slug,
         **row.utm,
@@ -501,6 +636,10 @@ def _make_lead(form: Form, row: Submission, values: _Values) -> Any:
         "page": row.page_url,
         "link": row.link_code,
     }
+
+
+def _make_lead(form: Form, row: Submission, values: _Values) -> Any:
+    record = {**values.record, **row.utm, "referrer": row.referrer}
     made = do_create_lead(
         form.workspace,
         record,
@@ -510,7 +649,7 @@ def _make_lead(form: Form, row: Submission, values: _Values) -> Any:
         actor_label=f"form {form.slug}",
         touch_kind=TouchKind.FORM_SUBMITTED,
         touch_data={"submission": row.pk, "form": form.slug},
-        last_touch=last_touch,
+        last_touch=_last_touch(form, row),
     )
     lead = made.lead
     status = ConsentStatus.PENDING if form.double_opt_in else ConsentStatus.GRANTED
@@ -525,6 +664,13 @@ def _make_lead(form: Form, row: Submission, values: _Values) -> Any:
             source_ref=form.slug,
             new_lead=made.outcome == "created",
         )
+    _after_lead(form, made, values)
+    return made
+
+
+def _after_lead(form: Form, made: Created, values: _Values) -> None:
+    """The form's owner for a lead without one; the confirmation email when consents wait."""
+    lead = made.lead
     if form.owner_id and lead.owner_id is None:
         do_assign_owner(lead, form.owner, actor=None)
     pending = [c["purpose"] for c in values.consents] if form.double_opt_in else []
@@ -536,7 +682,6 @@ def _make_lead(form: Form, row: Submission, values: _Values) -> Any:
         # address the rules refused leaves nothing to confirm.
         to = "" if typed.email_key == lead.email_key else typed.email
         _enqueue_confirmation(lead.pk, form.pk, pending, to)
-    return made
 
 
 def _enqueue_confirmation(lead_id: int, form_id: int, purposes: list[str], to: str = "") -> None:

@@ -43,7 +43,6 @@ from leadbase.capture.actions import (
     SubmitMeta,
     SubmitResult,
     do_confirm_optin,
-    do_submit_form,
     is_checked,
 )
 from leadbase.capture.emails import read_confirm_token
@@ -54,6 +53,7 @@ from leadbase.capture.errors import (
     FormUnavailable,
     RateLimited,
 )
+from leadbase.capture.intake import intake
 from leadbase.capture.markdown import render_markdown
 from leadbase.capture.models import Form, LandingPage, SubmissionStatus
 
@@ -448,7 +448,7 @@ def submit(request: HttpRequest, slug: str) -> HttpResponseBase:
             user_agent=request.headers.get("User-Agent", ""),
             referer=request.headers.get("Referer", ""),
         )
-        result = do_submit_form(form, payload, meta)
+        result = intake.take(form, payload, meta)
     except CaptureError as exc:
         return _error(request, exc, form)
     return _cors(request, form, _answer(request, form, payload, result))

@@ -105,6 +105,54 @@ def do_create_lead(
     return Created(lead, outcome.outcome, outcome.warnings, cleaned)
 
 
+def do_create_leads(
+    workspace: Workspace,
+    rows: list[tuple[Any, dict[str, Any], dict[str, Any]]],
+    *,
+    source: str,
+    source_ref: str,
+    actor_label: str,
+    touch_kind: str,
+    touch_data: dict[str, Any],
+    row_key_name: str,
+) -> dict[Any, Created | LeadRejected]:
+    """``do_create_lead`` for several records at once, as one batch (form posts taken together).
+
+    ``rows`` are ``(key, record, last_touch)``; each row's touch records ``{row_key_name: key}``
+    besides ``touch_data``. Returns, per key, what ``do_create_lead`` would have returned or
+    raised; the same person twice in the rows is one lead, as when posted one after the other.
+    """
+    region = region_for(workspace)
+    results: dict[Any, Created | LeadRejected] = {}
+    items: list[tuple[Any, Candidate]] = []
+    for key, record, _ in rows:
+        cleaned = clean_record(record, region)
+        if isinstance(cleaned, Refusal):
+            results[key] = LeadRejected(cleaned.code, cleaned.message, field=_field_for(cleaned.code))
+        else:
+            items.append((key, cleaned))
+    if not items:
+        return results
+    ctx = Context(
+        workspace_id=workspace.pk, source=source, source_ref=source_ref, actor_label=actor_label,
+        created_kind=touch_kind, touch_data=touch_data, row_key_name=row_key_name,
+        update_last_touch=True, last_touches={key: last_touch for key, _, last_touch in rows},
+    )
+    with transaction.atomic():
+        outcomes = apply_batch(ctx, items)
+        leads = Lead.objects.in_bulk({o.lead_id for o in outcomes if o.lead_id})
+        created = [o.lead_id for o in outcomes if o.outcome == "created"]
+        if created:
+            enqueue_duplicate_scan(workspace.pk, min(created), max(created))
+    candidates = dict(items)
+    for o in outcomes:
+        if o.outcome == "rejected":
+            results[o.key] = LeadRejected(o.code, o.message)
+        else:
+            results[o.key] = Created(leads[o.lead_id], o.outcome, o.warnings, candidates[o.key])
+    return results
+
+
 def _field_for(code: str) -> str:
     return {"invalid_name": "name", "invalid_email": "email", "invalid_phone": "phone", "no_contact": "email"}.get(
         code, ""
@@ -130,8 +178,8 @@ def enqueue_duplicate_scan(workspace_id: int, first_id: int, last_id: int) -> No
     # One plain statement: on a form post's hot path the ORM's cost of building it was most of it.
     table = connection.ops.quote_name(PendingScan._meta.db_table)
     widen = (
-        f"first_id = CASE WHEN first_id < %s THEN first_id ELSE %s END, "
-        f"last_id = CASE WHEN last_id > %s THEN last_id ELSE %s END"
+        "first_id = CASE WHEN first_id < %s THEN first_id ELSE %s END, "
+        "last_id = CASE WHEN last_id > %s THEN last_id ELSE %s END"
     )
     with connection.cursor() as cursor:
         cursor.execute(
@@ -341,6 +389,29 @@ def do_record_consent(
     return consent
 
 
+def do_record_consents_of_new_leads(
+    answers: list[tuple[Lead, str, str, str, str | None]], *, method: str, source_ref: str
+) -> None:
+    """Record ``(lead, purpose, status, text, ip)`` answers of leads created in this transaction,
+    with their timeline entries: ``do_record_consent(..., new_lead=True)`` for many at once."""
+    at = timezone.now()
+    for _, purpose, status, _, _ in answers:
+        if purpose not in Purpose.values:
+            raise LeadError("invalid_purpose", f"“{purpose}” is not a consent purpose.", "purpose")
+        if status not in ConsentStatus.values:
+            raise LeadError("invalid_consent", f"“{status}” is not a consent status.", "status")
+    Consent.objects.bulk_create([
+        Consent(lead=lead, purpose=purpose, status=status, at=at, method=method, text=text, ip=ip,
+                source_ref=source_ref)
+        for lead, purpose, status, text, ip in answers
+    ])
+    Touch.objects.bulk_create([
+        Touch(workspace_id=lead.workspace_id, lead=lead, kind=TouchKind.CONSENT, at=at, actor=None, actor_label="",
+              data={"purpose": purpose, "status": status, "method": method, "source_ref": source_ref})
+        for lead, purpose, status, _, _ in answers
+    ])
+
+
 def do_confirm_consent(lead: Lead, purpose: str, *, ip: str | None, method: str = "double_opt_in") -> Consent:
     """Turn a pending consent into granted (the double opt-in link). Idempotent once granted."""
     with transaction.atomic():
@@ -391,6 +462,6 @@ def _touch(lead: Lead, kind: str, actor: User | None, data: dict[str, Any]) -> T
 
 __all__ = [
     "Created", "Outcome", "do_add_suppression", "do_assign_owner", "do_change_stage", "do_confirm_consent",
-    "do_create_lead", "do_record_consent",
+    "do_create_lead", "do_create_leads", "do_record_consent", "do_record_consents_of_new_leads",
     "do_dismiss_duplicate", "do_erase_lead", "do_merge_leads", "do_update_lead",
 ]

@@ -65,7 +65,12 @@ class Context:
     row_key_name: str = ""  # "row" for imports: each touch records the file row
     update_last_touch: bool = False  # forms and API move the last touch; imports do not
     last_touch: dict[str, Any] = field(default_factory=dict)
+    #: Per row key, instead of ``last_touch``: a batch of form posts, each from its own page.
+    last_touches: dict[Any, dict[str, Any]] | None = None
     owner_id: int | None = None
+
+    def last_touch_of(self, key: Any) -> dict[str, Any]:
+        return self.last_touch if self.last_touches is None else self.last_touches[key]
 
 
 @dataclass(slots=True)
@@ -130,17 +135,19 @@ def apply_batch(ctx: Context, items: Sequence[tuple[Any, Candidate | Refusal]]) 
                 into_new.append((outcome, lead, changes, conflicts))  # its id comes below
         outcomes.append(outcome)
 
+    merged_new: dict[int, tuple[Known, list]] = {}
+    latest: dict[int, Any] = {}  # new lead id -> key of the batch's last row that is this person
     if new:
         ids = _allocate_ids(Lead, len(new))
         for lead_id, (known, _, outcome) in zip(ids, new):
             known["id"] = outcome.lead_id = lead_id
-        _insert_leads(ctx, new, now)
-    merged_new: dict[int, tuple[Known, list]] = {}
-    for outcome, lead, changes, conflicts in into_new:
-        outcome.lead_id = lead["id"]
-        # A later row of the batch that is the same person: its values are already in the
-        # inserted row; its timeline entry is written like a merge into an existing lead.
-        merged_new.setdefault(lead["id"], (lead, []))[1].append((outcome, changes, conflicts))
+        for outcome, lead, changes, conflicts in into_new:
+            outcome.lead_id = lead["id"]
+            latest[lead["id"]] = outcome.key
+            # A later row of the batch that is the same person: its values are already in the
+            # inserted row; its timeline entry is written like a merge into an existing lead.
+            merged_new.setdefault(lead["id"], (lead, []))[1].append((outcome, changes, conflicts))
+        _insert_leads(ctx, new, now, latest)
     _update_merged(ctx, merged, now)
     _insert_touches(ctx, new, {**merged, **merged_new}, now)
     if flags:
@@ -346,13 +353,18 @@ def _insert_sql(model: type, columns: Sequence[str]) -> str:
     return f'INSERT INTO "{model._meta.db_table}" ({cols}) VALUES ({marks})'
 
 
-def _insert_leads(ctx: Context, new: list[tuple[Known, Candidate, Outcome]], now: datetime) -> None:
+def _insert_leads(
+    ctx: Context, new: list[tuple[Known, Candidate, Outcome]], now: datetime, latest: dict[int, Any]
+) -> None:
     at = connection.ops.adapt_datetimefield_value(now)
     adapt = _json_adapter()
-    last_touch = adapt(ctx.last_touch | {"at": now.isoformat()} if ctx.update_last_touch else {})
+    stamp = {"at": now.isoformat()}
+    last_touch = adapt(ctx.last_touch | stamp if ctx.update_last_touch else {})
     empty = adapt({})
     rows = []
-    for known, c, _ in new:
+    for known, c, outcome in new:
+        if ctx.update_last_touch and ctx.last_touches is not None:
+            last_touch = adapt(ctx.last_touch_of(latest.get(known["id"], outcome.key)) | stamp)
         # Merged into by a later row of the batch: its values are in the expanded dict.
         v = c if "_candidate" in known else _Values(known)
         rows.append((
@@ -387,7 +399,7 @@ def _update_merged(ctx: Context, merged: dict[int, tuple[Known, list]], now: dat
         if not ctx.update_last_touch and not any(changes for _, changes, _ in events):
             continue
         if ctx.update_last_touch:
-            lead["last_touch"] = ctx.last_touch | {"at": now.isoformat()}
+            lead["last_touch"] = ctx.last_touch_of(events[-1][0].key) | {"at": now.isoformat()}
         values = [_adapt_json(lead.get(c) or {}) if c in JSON_COLUMNS else lead.get(c) for c in columns]
         rows.append((*values, at, lead_id))
     if rows:

@@ -497,16 +497,21 @@ def test_this_sites_own_pages_may_always_post(client, form):
 
 
 def _fail_once(monkeypatch):
-    real = actions.do_create_lead
+    """The first post's lead work fails: taken with others (do_create_leads), then on its own
+    (do_create_lead); later calls work."""
     calls = []
 
-    def flaky(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 1:
-            raise RuntimeError("disk on fire")
-        return real(*args, **kwargs)
+    def flaky(real):
+        def call(*args, **kwargs):
+            calls.append(1)
+            if len(calls) <= 2:
+                raise RuntimeError("disk on fire")
+            return real(*args, **kwargs)
 
-    monkeypatch.setattr(actions, "do_create_lead", flaky)
+        return call
+
+    monkeypatch.setattr(actions, "do_create_leads", flaky(actions.do_create_leads))
+    monkeypatch.setattr(actions, "do_create_lead", flaky(actions.do_create_lead))
 
 
 def test_a_processing_failure_keeps_the_raw_row_failed_and_answers_received(
@@ -547,7 +552,8 @@ def test_when_the_whole_transaction_fails_the_raw_row_is_still_kept(client, form
     def locked(*args, **kwargs):
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr(actions, "_process", locked)
+    monkeypatch.setattr(actions, "_make_leads", locked)  # the group's lead work
+    monkeypatch.setattr(actions, "_process", locked)  # and the post's own, alone
 
     response = post_json(client, ADA)
 

@@ -1,4 +1,4 @@
-"""`leadbase serve`'s number of web processes."""
+"""`leadbase serve`'s number of web processes and threads."""
 
 from __future__ import annotations
 
@@ -7,15 +7,19 @@ import os
 import pytest
 from django.core.management import CommandError
 
-from leadbase.web.management.commands.serve import default_web_workers
+from leadbase.web.management.commands.serve import default_web_threads, default_web_workers
 
 
-def test_two_web_processes_per_core_by_default(monkeypatch):
+def test_one_web_process_per_core_of_eight_threads_by_default(monkeypatch):
     monkeypatch.delenv("LEADBASE_WEB_WORKERS", raising=False)
+    monkeypatch.delenv("LEADBASE_WEB_THREADS", raising=False)
     monkeypatch.setattr(os, "cpu_count", lambda: 3)
-    assert default_web_workers() == 6
-    monkeypatch.setattr(os, "cpu_count", lambda: None)  # unknown: still two
+    assert default_web_workers() == 3
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)  # at least two
     assert default_web_workers() == 2
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert default_web_workers() == 2
+    assert default_web_threads() == 8
 
 
 def test_the_setting_wins_and_must_be_a_number(monkeypatch):
@@ -24,3 +28,11 @@ def test_the_setting_wins_and_must_be_a_number(monkeypatch):
     monkeypatch.setenv("LEADBASE_WEB_WORKERS", "three")
     with pytest.raises(CommandError, match="LEADBASE_WEB_WORKERS must be a whole number"):
         default_web_workers()
+
+
+def test_the_threads_setting_wins_and_must_be_a_number(monkeypatch):
+    monkeypatch.setenv("LEADBASE_WEB_THREADS", "16")
+    assert default_web_threads() == 16
+    monkeypatch.setenv("LEADBASE_WEB_THREADS", "many")
+    with pytest.raises(CommandError, match="LEADBASE_WEB_THREADS must be a whole number"):
+        default_web_threads()

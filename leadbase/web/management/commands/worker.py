@@ -14,7 +14,7 @@ import sys
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils.crypto import get_random_string
 
 from leadbase.worker import DEFAULT_CLAIM, IMPORTS_QUEUE, BatchWorker
@@ -37,6 +37,9 @@ class Command(BaseCommand):
                             help="seconds between polls of an empty database queue")
         parser.add_argument("--claim", type=int, default=DEFAULT_CLAIM,
                             help="tasks claimed per database transaction (database queue)")
+        parser.add_argument("--processes", type=int, default=2,
+                            help="processes running the short tasks with --queue all (default 2: one "
+                                 "sends emails while the other waits on its SMTP server or the database)")
         parser.add_argument("--batch", action="store_true", help="run what is queued, then exit")
 
     def handle(self, *args, **options):
@@ -62,17 +65,25 @@ class Command(BaseCommand):
         worker.run()
 
     def _with_imports_lane(self, options) -> None:
-        """Short tasks in this process; imports in a child process, stopped with this one."""
-        argv = [sys.executable, "-m", "leadbase", "worker", "--queue", IMPORTS_QUEUE,
-                "--interval", str(options["interval"]), "--verbosity", str(options["verbosity"])]
-        child = subprocess.Popen(argv)
+        """Short tasks in this process and ``--processes`` - 1 others; imports in one more; the
+        children are stopped with this one."""
+        if options["processes"] < 1:
+            raise CommandError("--processes must be at least 1")
+        common = ["--interval", str(options["interval"]), "--verbosity", str(options["verbosity"])]
+        lanes = [[IMPORTS_QUEUE]] + [["default", "--claim", str(options["claim"])]] * (options["processes"] - 1)
+        children = [
+            subprocess.Popen([sys.executable, "-m", "leadbase", "worker", "--queue", *lane, *common])
+            for lane in lanes
+        ]
         try:
             call_command("worker", queue="default", interval=options["interval"], claim=options["claim"],
                          batch=False, verbosity=options["verbosity"])
         finally:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-            try:
-                child.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                child.kill()
+            for child in children:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)
+            for child in children:
+                try:
+                    child.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    child.kill()

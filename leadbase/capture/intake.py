@@ -1,0 +1,92 @@
+"""Group commit for public form posts: the posts that arrive while one is being written are
+written together, in the next transaction.
+
+On SQLite one write transaction runs at a time, and a form post used to be one transaction of
+about twenty statements. Under a burst, posts queued for the write lock one by one, and each paid
+the whole price. Here the request threads of a web process hand their post to ``take`` and wait:
+the first becomes the leader, opens the transaction (waiting for the lock), and then takes every
+post that queued in the meantime, its own included, with ``do_submit_forms``; the others wait for
+their result. The more posts arrive at once, the more each transaction carries, and the cheaper
+each post gets.
+
+Each post's answer is what it would have been on its own: the leader hands every waiter its
+result, or the error to raise (a rate limit, a spam check's refusal). If the transaction itself
+fails, nothing of it was written, and every post of the group is taken again on its own by its
+own thread with ``do_submit_form``, which keeps the raw row for replay if that fails too.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from django.db import transaction
+
+from leadbase.capture.actions import (
+    SubmitJob,
+    SubmitMeta,
+    SubmitResult,
+    do_submit_form,
+    do_submit_forms,
+)
+from leadbase.capture.models import Form
+
+log = logging.getLogger(__name__)
+
+
+class _Waiting(SubmitJob):
+    finished: bool = False
+    alone: bool = False  # the group's transaction failed: take it on its own
+
+
+class Intake:
+    """One per process (``intake``); shared by its request threads."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._queue: list[_Waiting] = []
+        self._leading = False
+
+    def take(self, form: Form, payload: dict[str, Any], meta: SubmitMeta) -> SubmitResult:
+        job = _Waiting(form, payload, meta)
+        with self._cond:
+            self._queue.append(job)
+            while self._leading and not job.finished:
+                self._cond.wait()
+            lead = not job.finished
+            if lead:
+                self._leading = True
+        if lead:
+            try:
+                self._write_group()
+            finally:
+                with self._cond:
+                    self._leading = False
+                    self._cond.notify_all()
+        if job.alone:
+            return do_submit_form(form, payload, meta)
+        if job.error is not None:
+            raise job.error
+        assert job.result is not None
+        return job.result
+
+    def _write_group(self) -> None:
+        jobs: list[_Waiting] = []
+        try:
+            with transaction.atomic():  # on SQLite: waits here for the write lock
+                with self._cond:  # then takes all that queued meanwhile
+                    jobs, self._queue = self._queue, []
+                do_submit_forms(jobs)
+        except Exception:
+            if not jobs:  # failed before taking the queue (e.g. BEGIN): take it now
+                with self._cond:
+                    jobs, self._queue = self._queue, []
+            log.exception("a group of %s form posts could not be written; taking each alone", len(jobs))
+            for job in jobs:
+                job.alone = True
+        for job in jobs:
+            job.finished = True
+
+
+intake = Intake()

@@ -1,0 +1,181 @@
+"""Form posts taken together (group commit): the same outcome as one by one, and the intake
+that groups the posts of concurrent request threads."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.core import mail
+from django.db import connection, transaction
+
+from leadbase.capture import actions
+from leadbase.capture.actions import SubmitJob, SubmitMeta, do_create_form, do_submit_form, do_submit_forms
+from leadbase.capture.demo import CONTACT
+from leadbase.capture.errors import RateLimited
+from leadbase.capture.intake import Intake
+from leadbase.capture.models import Submission
+from leadbase.leads.models import Consent, Lead, Touch
+
+PAGE = "https://example.com/offer?utm_source=instagram&utm_campaign=spring"
+POSTS = [
+    ({"name": "Ada Lovelace", "email": "ada@example.org", "consent_email_marketing": True}, PAGE),
+    ({"name": "Bob Stone", "email": "bob@example.org", "phone": "+44 20 7946 0018"}, ""),
+    # Ada again, from another page: the same person; her last touch moves to this page
+    ({"name": "Ada Lovelace", "email": "ADA@example.org", "consent_email_marketing": True},
+     "https://example.com/webinar?utm_source=newsletter"),
+    ({"name": "Spam Bot", "email": "bot@example.org", "fax": "555-0100"}, ""),  # honeypot
+    ({"email": "noname@example.org"}, ""),  # the form's required name is missing
+    ({"name": "Carl Jung", "email": "carl@"}, ""),  # the lead rules refuse the address
+    # Bob's phone with another name: a shared line, not the same person
+    ({"name": "Dora Stone", "email": "dora@example.org", "phone": "020 7946 0018"}, ""),
+]
+
+
+def _form(workspace, slug):
+    return do_create_form(workspace, {**CONTACT, "slug": slug}, actor=None)
+
+
+def _jobs(form):
+    return [
+        SubmitJob(form, dict(payload), SubmitMeta(ip=f"192.0.2.{n}", referer=page))
+        for n, (payload, page) in enumerate(POSTS, 1)
+    ]
+
+
+def _state(workspace):
+    """What the posts left in ``workspace``, without ids and times."""
+    leads = {}
+    for lead in Lead.objects.filter(workspace=workspace).order_by("id"):
+        touches = sorted(
+            (t.kind, tuple(sorted(k for k in t.data if k != "submission")))
+            for t in Touch.objects.filter(lead=lead)
+        )
+        consents = sorted(Consent.objects.filter(lead=lead).values_list("purpose", "status", "method", "ip"))
+        leads[lead.email_key] = (
+            lead.name, lead.phone_e164, lead.utm_source, lead.utm_campaign, lead.source,
+            lead.last_touch.get("page"), lead.last_touch.get("utm_source"), lead.custom, touches, consents,
+        )
+    rows = [
+        (row.status, row.outcome, row.error.split(":")[0], row.spam_reason, row.lead.email_key if row.lead else None)
+        for row in Submission.objects.filter(workspace=workspace).order_by("id")
+    ]
+    return leads, rows
+
+
+def _result(result):
+    return (result.status, result.outcome, result.code, result.field)
+
+
+@pytest.mark.django_db
+def test_posts_taken_together_end_exactly_as_posted_one_by_one(personas, django_capture_on_commit_callbacks):
+    together, alone = _form(personas.workspace, "together"), _form(personas.other_workspace, "alone")
+
+    jobs = _jobs(together)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        do_submit_forms(jobs)
+    emails_together = sorted(m.to[0] for m in mail.outbox)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        singles = [do_submit_form(job.form, job.payload, job.meta) for job in _jobs(alone)]
+
+    assert [_result(job.result) for job in jobs] == [_result(r) for r in singles]
+    assert [_result(job.result)[:2] for job in jobs] == [
+        ("processed", "created"), ("processed", "created"), ("processed", "merged"), ("spam", ""),
+        ("rejected", ""), ("rejected", ""), ("processed", "created"),
+    ]
+    assert jobs[2].result.lead_id == jobs[0].result.lead_id
+    assert _state(personas.workspace) == _state(personas.other_workspace)
+    assert emails_together == sorted(m.to[0] for m in mail.outbox)  # Ada twice: both posts asked
+    ada = Lead.objects.get(workspace=personas.workspace, email_key="ada@example.org")
+    assert ada.utm_source == "instagram"  # first touch kept
+    assert ada.last_touch["page"].startswith("https://example.com/webinar")  # last touch moved
+
+
+@pytest.mark.django_db
+def test_a_rate_limited_post_in_a_group_gets_its_error_and_leaves_nothing(personas, settings):
+    settings.FORM_RATE_PER_IP = 2
+    form = _form(personas.workspace, "limited")
+    jobs = [
+        SubmitJob(form, {"name": f"Person {n}", "email": f"p{n}@example.org"}, SubmitMeta(ip="192.0.2.9"))
+        for n in range(3)
+    ]
+    with transaction.atomic():
+        do_submit_forms(jobs)
+
+    assert [job.result.status for job in jobs[:2]] == ["processed", "processed"]
+    assert isinstance(jobs[2].error, RateLimited) and jobs[2].result is None
+    assert Submission.objects.count() == 2
+    assert Lead.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_when_the_groups_lead_work_fails_each_post_is_taken_on_its_own(personas, monkeypatch):
+    form = _form(personas.workspace, "flaky")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the batch broke")
+
+    monkeypatch.setattr(actions, "do_create_leads", broken)
+    jobs = _jobs(form)
+    with transaction.atomic():
+        do_submit_forms(jobs)
+
+    assert [_result(job.result)[:2] for job in jobs][:3] == [
+        ("processed", "created"), ("processed", "created"), ("processed", "merged"),
+    ]
+    assert Lead.objects.filter(workspace=personas.workspace).count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_intake_writes_concurrent_posts_in_shared_transactions(personas, monkeypatch):
+    form = _form(personas.workspace, "burst")
+    intake = Intake()
+    sizes: list[int] = []
+    real = actions.do_submit_forms
+    gate = threading.Event()
+
+    def recording(jobs):
+        sizes.append(len(jobs))
+        gate.wait(5)  # the first group holds the transaction until every post is queued
+        real(jobs)
+
+    monkeypatch.setattr("leadbase.capture.intake.do_submit_forms", recording)
+    results = {}
+
+    def post(n):
+        payload = {"name": f"Person Number{n}", "email": f"person{n}@example.org"}
+        try:
+            results[n] = intake.take(form, payload, SubmitMeta(ip=f"192.0.2.{n + 10}"))
+        finally:
+            connection.close()  # this thread's own connection, as at the end of a request
+
+    threads = [threading.Thread(target=post, args=(n,)) for n in range(12)]
+    for t in threads:
+        t.start()
+    while sum(sizes) + len(intake._queue) < 12:  # noqa: SLF001 (waiting for the queue to fill)
+        threading.Event().wait(0.01)
+    gate.set()
+    for t in threads:
+        t.join(10)
+
+    assert sorted(results) == list(range(12))
+    assert all(r.status == "processed" and r.outcome == "created" for r in results.values())
+    assert len({r.lead_id for r in results.values()}) == 12
+    assert sum(sizes) == 12 and len(sizes) < 12 and max(sizes) > 1  # grouped
+    assert Lead.objects.filter(workspace=personas.workspace).count() == 12
+
+
+@pytest.mark.django_db(transaction=True)
+def test_when_a_groups_transaction_fails_every_post_is_taken_alone(personas, monkeypatch):
+    form = _form(personas.workspace, "alone-again")
+    intake = Intake()
+
+    def failing(jobs):
+        raise RuntimeError("commit failed")
+
+    monkeypatch.setattr("leadbase.capture.intake.do_submit_forms", failing)
+    result = intake.take(form, {"name": "Ada Lovelace", "email": "ada@example.org"}, SubmitMeta())
+
+    assert (result.status, result.outcome) == ("processed", "created")
+    assert Submission.objects.get().status == "processed"
