@@ -1,6 +1,6 @@
 """Form submission benchmark: POST /f/<slug> over HTTP against `leadbase serve` on SQLite.
 
-    python benchmarks/bench_forms.py [--requests 20000] [--connections 16] [--workers N]
+    python benchmarks/bench_forms.py [--requests 20000] [--connections 16] [--workers N] [--threads T]
 
 In a fresh data dir: migrates, creates a workspace and the form `bench` through leadbase code
 (name, email, phone, an email-marketing consent, double opt-in on, like the demo `contact`
@@ -216,8 +216,11 @@ def main() -> None:
     parser.add_argument(
         "--workers",
         type=int,
-        default=max(2, 2 * (os.cpu_count() or 1)),  # what `leadbase serve` starts by default
-        help="gunicorn worker processes (default: twice the cores, as leadbase serve)",
+        default=max(2, os.cpu_count() or 1),  # what `leadbase serve` starts by default
+        help="gunicorn worker processes (default: one per core, at least 2, as leadbase serve)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=8, help="threads per web process (default 8, as leadbase serve)"
     )
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
     parser.add_argument(
@@ -265,6 +268,8 @@ def main() -> None:
                 str(port),
                 "--workers",
                 str(args.workers),
+                "--threads",
+                str(args.threads),
             ],
             env=env,
             stdout=subprocess.DEVNULL,
@@ -322,6 +327,7 @@ def main() -> None:
             "elapsed_s": round(load["elapsed"], 2),
             "connections": args.connections,
             "web_workers": args.workers,
+            "web_threads": args.threads,
             "machine": machine(),
         }
     )
@@ -341,7 +347,7 @@ def main() -> None:
         update_doc(
             "Public form submissions over HTTP, SQLite",
             f"python benchmarks/bench_forms.py --requests {args.requests} "
-            f"--connections {args.connections} --workers {args.workers}",
+            f"--connections {args.connections} --workers {args.workers} --threads {args.threads}",
             [
                 (
                     "submissions accepted per second",
