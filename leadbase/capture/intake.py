@@ -9,6 +9,10 @@ post that queued in the meantime, its own included, with ``do_submit_forms``; th
 their result. The more posts arrive at once, the more each transaction carries, and the cheaper
 each post gets.
 
+Only on SQLite, where one writer at a time is the rule anyway. On PostgreSQL each post stays its
+own transaction: writers run side by side there, and a group holding the rate-limit rows and
+workspace locks of several posts could deadlock with another group taking them in another order.
+
 Each post's answer is what it would have been on its own: the leader hands every waiter its
 result, or the error to raise (a rate limit, a spam check's refusal). If the transaction itself
 fails, nothing of it was written, and every post of the group is taken again on its own by its
@@ -21,7 +25,7 @@ import logging
 import threading
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from leadbase.capture.actions import (
     SubmitJob,
@@ -49,6 +53,8 @@ class Intake:
         self._leading = False
 
     def take(self, form: Form, payload: dict[str, Any], meta: SubmitMeta) -> SubmitResult:
+        if connection.vendor != "sqlite":
+            return do_submit_form(form, payload, meta)
         job = _Waiting(form, payload, meta)
         with self._cond:
             self._queue.append(job)

@@ -153,8 +153,9 @@ def test_the_intake_writes_concurrent_posts_in_shared_transactions(personas, mon
     threads = [threading.Thread(target=post, args=(n,)) for n in range(12)]
     for t in threads:
         t.start()
-    while sum(sizes) + len(intake._queue) < 12:  # noqa: SLF001 (waiting for the queue to fill)
-        threading.Event().wait(0.01)
+    if connection.vendor == "sqlite":
+        while sum(sizes) + len(intake._queue) < 12:  # noqa: SLF001 (waiting for the queue to fill)
+            threading.Event().wait(0.01)
     gate.set()
     for t in threads:
         t.join(10)
@@ -162,7 +163,10 @@ def test_the_intake_writes_concurrent_posts_in_shared_transactions(personas, mon
     assert sorted(results) == list(range(12))
     assert all(r.status == "processed" and r.outcome == "created" for r in results.values())
     assert len({r.lead_id for r in results.values()}) == 12
-    assert sum(sizes) == 12 and len(sizes) < 12 and max(sizes) > 1  # grouped
+    if connection.vendor == "sqlite":
+        assert sum(sizes) == 12 and len(sizes) < 12 and max(sizes) > 1  # grouped
+    else:
+        assert sizes == []  # PostgreSQL: each post is its own transaction
     assert Lead.objects.filter(workspace=personas.workspace).count() == 12
 
 
@@ -177,5 +181,5 @@ def test_when_a_groups_transaction_fails_every_post_is_taken_alone(personas, mon
     monkeypatch.setattr("leadbase.capture.intake.do_submit_forms", failing)
     result = intake.take(form, {"name": "Ada Lovelace", "email": "ada@example.org"}, SubmitMeta())
 
-    assert (result.status, result.outcome) == ("processed", "created")
+    assert (result.status, result.outcome) == ("processed", "created")  # on its own
     assert Submission.objects.get().status == "processed"
