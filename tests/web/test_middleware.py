@@ -1,4 +1,5 @@
-"""A chunked body without Content-Length is refused with 411, before any view reads it."""
+"""A chunked body without Content-Length is refused with 411, a Content-Length that is not a
+number with 400, before any view reads the body."""
 
 from __future__ import annotations
 
@@ -45,3 +46,15 @@ def test_a_body_with_its_length_goes_through(client, personas, extra):
 
     assert response.status_code == 200
     assert Lead.objects.get().email_key == "ada@example.org"
+
+
+@pytest.mark.parametrize(("path", "key"), [("/f/contact", "error"), ("/api/v1/leads", "message")])
+def test_a_content_length_that_is_not_a_number_gets_400_and_writes_nothing(client, personas, path, key):
+    load_demo_forms(personas.workspace, personas.owner)
+
+    response = client.post(path, ADA, content_type="application/json", CONTENT_LENGTH="abc")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_content_length"
+    assert "Content-Length" in response.json()[key]
+    assert not Lead.objects.exists() and not Submission.objects.exists()
