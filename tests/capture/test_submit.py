@@ -496,15 +496,14 @@ def test_this_sites_own_pages_may_always_post(client, form):
 # --- failures and replay --------------------------------------------------------------------
 
 
-def _fail_once(monkeypatch):
-    """The first post's lead work fails: taken with others (do_create_leads), then on its own
-    (do_create_lead); later calls work."""
-    calls = []
+def _fail_lead_work(monkeypatch):
+    """Lead work fails until the returned function is called: taken with others
+    (do_create_leads, SQLite's group commit) and on its own (do_create_lead)."""
+    failing = [True]
 
     def flaky(real):
         def call(*args, **kwargs):
-            calls.append(1)
-            if len(calls) <= 2:
+            if failing[0]:
                 raise RuntimeError("disk on fire")
             return real(*args, **kwargs)
 
@@ -512,12 +511,13 @@ def _fail_once(monkeypatch):
 
     monkeypatch.setattr(actions, "do_create_leads", flaky(actions.do_create_leads))
     monkeypatch.setattr(actions, "do_create_lead", flaky(actions.do_create_lead))
+    return lambda: failing.__setitem__(0, False)
 
 
 def test_a_processing_failure_keeps_the_raw_row_failed_and_answers_received(
     client, form, monkeypatch
 ):
-    _fail_once(monkeypatch)
+    _fail_lead_work(monkeypatch)
 
     response = post_json(client, {**ADA, "consent_email_marketing": True})
 
@@ -530,8 +530,9 @@ def test_a_processing_failure_keeps_the_raw_row_failed_and_answers_received(
 
 
 def test_replay_processes_a_failed_row_and_prints_the_counts(client, form, monkeypatch, capsys):
-    _fail_once(monkeypatch)
+    mend = _fail_lead_work(monkeypatch)
     post_json(client, {**ADA, "consent_email_marketing": True, "utm_source": "instagram"})
+    mend()
 
     call_command("replay")
 
@@ -563,8 +564,9 @@ def test_when_the_whole_transaction_fails_the_raw_row_is_still_kept(client, form
 
 
 def test_replay_marks_a_row_rejected_when_the_form_no_longer_accepts_it(client, form, monkeypatch):
-    _fail_once(monkeypatch)
+    mend = _fail_lead_work(monkeypatch)
     post_json(client, {**ADA, "phone": "+44 20 7946 0018"})
+    mend()
     form.fields = [f for f in form.fields if f["key"] != "phone"]
     form.save()
 
@@ -574,7 +576,7 @@ def test_replay_marks_a_row_rejected_when_the_form_no_longer_accepts_it(client, 
 
 
 def test_replay_refuses_a_negative_limit_with_a_message(client, form, monkeypatch):
-    _fail_once(monkeypatch)
+    _fail_lead_work(monkeypatch)
     post_json(client, ADA)
 
     with pytest.raises(CommandError, match="--limit"):
