@@ -19,6 +19,7 @@ tasks claimed but not started go back to the queue, ready for the next worker.
 from __future__ import annotations
 
 import logging
+import os
 import time
 import traceback
 from typing import Any
@@ -60,9 +61,10 @@ def _update_rows(rows: list[DBTaskResult], fields: list[str]) -> None:
 
 
 class BatchWorker(Worker):
-    def __init__(self, *, claim: int = DEFAULT_CLAIM, **options: Any) -> None:
+    def __init__(self, *, claim: int = DEFAULT_CLAIM, parent: int = 0, **options: Any) -> None:
         super().__init__(**options)
         self.claim = max(1, claim)
+        self.parent = parent  # a lane started by `leadbase worker`: stop when that process is gone
 
     def _ready(self) -> Any:
         tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
@@ -94,6 +96,9 @@ class BatchWorker(Worker):
     def run(self) -> None:
         logger.info("Starting worker worker_id=%s queues=%s", self.worker_id, ",".join(self.queue_names))
         while self.running:
+            if self.parent and os.getppid() != self.parent:
+                logger.warning("The worker that started this one is gone; stopping")
+                return
             close_old_connections()
             batch = self.claim_batch()
             if batch:

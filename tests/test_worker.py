@@ -296,3 +296,39 @@ def test_a_return_value_that_cannot_be_stored_fails_that_task_only(db_queue):
     row = DBTaskResult.objects.get(id=bad.id)
     assert row.status == TaskResultStatus.FAILED
     assert "could not be stored" in row.traceback
+
+
+def test_a_lane_stops_when_the_worker_that_started_it_is_gone(db_queue):
+    remember.enqueue(1)
+    worker = _worker(batch=False, parent=os.getppid() + 1_000_000)  # not our parent: "gone"
+
+    worker.run()  # returns instead of polling forever
+
+    assert RAN == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_lanes_stop_when_their_worker_is_killed(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(LEADBASE_DATA_DIR=str(tmp_path), EMAIL_URL="console://", DJANGO_SETTINGS_MODULE="leadbase.settings")
+    _leadbase(env, "migrate", "-v", "0")
+    worker = subprocess.Popen([sys.executable, "-m", "leadbase", "worker", "--interval", "0.1"], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            found = subprocess.run(["pgrep", "-P", str(worker.pid)], capture_output=True, text=True)
+            lanes = [int(pid) for pid in found.stdout.split()]
+            if len(lanes) == 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert len(lanes) == 2
+    finally:
+        worker.kill()  # SIGKILL: no chance to stop its children
+        worker.wait()
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{pid}").exists() for pid in lanes) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    alive = [pid for pid in lanes if Path(f"/proc/{pid}").exists()]
+    for pid in alive:
+        os.kill(pid, 9)
+    assert not alive, "a lane outlived its killed worker"

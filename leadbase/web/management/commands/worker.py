@@ -8,6 +8,9 @@ Two lanes, so that a confirmation email never waits behind an import that runs f
 
 from __future__ import annotations
 
+import argparse
+import logging
+import os
 import signal
 import subprocess
 import sys
@@ -41,8 +44,13 @@ class Command(BaseCommand):
                             help="processes running the short tasks with --queue all (default 2: one "
                                  "sends emails while the other waits on its SMTP server or the database)")
         parser.add_argument("--batch", action="store_true", help="run what is queued, then exit")
+        parser.add_argument("--parent", type=int, default=0, help=argparse.SUPPRESS)  # stop when it is gone
 
     def handle(self, *args, **options):
+        # As django-tasks-db's worker: quiet at verbosity 0, but a failing task is still logged.
+        level = {0: logging.WARNING, 1: logging.INFO}.get(options["verbosity"], logging.DEBUG)
+        for name in ("django_tasks", "django_tasks_db"):
+            logging.getLogger(name).setLevel(level)
         queue, batch = options["queue"], options["batch"]
         if queue == "all" and not batch:
             self._with_imports_lane(options)
@@ -59,7 +67,7 @@ class Command(BaseCommand):
             claim=1 if queue == IMPORTS_QUEUE else options["claim"],  # imports: one at a time
             queue_names=queues, interval=options["interval"], batch=batch,
             backend_name="default", startup_delay=False, max_tasks=None,
-            worker_id=get_random_string(32), excluded_queue_names=[],
+            worker_id=get_random_string(32), excluded_queue_names=[], parent=options["parent"],
         )
         worker.configure_signals()
         worker.run()
@@ -69,7 +77,8 @@ class Command(BaseCommand):
         children are stopped with this one."""
         if options["processes"] < 1:
             raise CommandError("--processes must be at least 1")
-        common = ["--interval", str(options["interval"]), "--verbosity", str(options["verbosity"])]
+        common = ["--interval", str(options["interval"]), "--verbosity", str(options["verbosity"]),
+                  "--parent", str(os.getpid())]
         lanes = [[IMPORTS_QUEUE]] + [["default", "--claim", str(options["claim"])]] * (options["processes"] - 1)
         children = [
             subprocess.Popen([sys.executable, "-m", "leadbase", "worker", "--queue", *lane, *common])
