@@ -399,15 +399,7 @@ def do_submit_form(form: Form, payload: dict[str, Any], meta: SubmitMeta) -> Sub
     the transaction), ``rejected`` (the field at fault and why) or ``failed`` (kept for replay).
     """
     now = meta.received_at or timezone.now()
-    row = Submission(
-        workspace_id=form.workspace_id,
-        form=form,
-        received_at=now,
-        payload=payload,
-        ip=meta.ip,
-        user_agent=meta.user_agent[:500],
-        **_attribution(payload, meta),
-    )
+    row = _journal_row(form, payload, meta, now)
     accepted = False
     try:
         # One transaction for the counters, the row and the lead: on SQLite every write
@@ -457,15 +449,7 @@ def do_submit_forms(jobs: list[SubmitJob]) -> None:
     taken: list[tuple[SubmitJob, Submission, _Values | None]] = []
     for job in jobs:
         now = job.meta.received_at or timezone.now()
-        row = Submission(
-            workspace_id=job.form.workspace_id,
-            form=job.form,
-            received_at=now,
-            payload=job.payload,
-            ip=job.meta.ip,
-            user_agent=job.meta.user_agent[:500],
-            **_attribution(job.payload, job.meta),
-        )
+        row = _journal_row(job.form, job.payload, job.meta, now)
         try:
             with transaction.atomic():  # a refused post leaves nothing, not even its count
                 spam.check_rate_limits(job.form, job.meta.ip, now)
@@ -562,6 +546,19 @@ def _make_leads(form: Form, group: list[tuple[SubmitJob, Submission, _Values]]) 
                 processed,
             )
     return results
+
+
+def _journal_row(form: Form, payload: dict[str, Any], meta: SubmitMeta, now: datetime) -> Submission:
+    """The raw journal row of a post (not saved yet)."""
+    return Submission(
+        workspace_id=form.workspace_id,
+        form=form,
+        received_at=now,
+        payload=payload,
+        ip=meta.ip,
+        user_agent=meta.user_agent[:500],
+        **_attribution(payload, meta),
+    )
 
 
 def _journal_spam(form: Form, row: Submission, reason: str) -> SubmitResult:

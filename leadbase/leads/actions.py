@@ -369,10 +369,7 @@ def do_record_consent(
     no other transaction can see it; the answer is inserted without looking for one (a form
     submission's hot path).
     """
-    if purpose not in Purpose.values:
-        raise LeadError("invalid_purpose", f"“{purpose}” is not a consent purpose.", "purpose")
-    if status not in ConsentStatus.values:
-        raise LeadError("invalid_consent", f"“{status}” is not a consent status.", "status")
+    _check_answer(purpose, status)
     proof = {"status": status, "at": timezone.now(), "method": method, "text": text, "ip": ip,
              "source_ref": source_ref}
     touch = {"purpose": purpose, "status": status, "method": method, "source_ref": source_ref}
@@ -396,10 +393,7 @@ def do_record_consents_of_new_leads(
     with their timeline entries: ``do_record_consent(..., new_lead=True)`` for many at once."""
     at = timezone.now()
     for _, purpose, status, _, _ in answers:
-        if purpose not in Purpose.values:
-            raise LeadError("invalid_purpose", f"“{purpose}” is not a consent purpose.", "purpose")
-        if status not in ConsentStatus.values:
-            raise LeadError("invalid_consent", f"“{status}” is not a consent status.", "status")
+        _check_answer(purpose, status)
     Consent.objects.bulk_create([
         Consent(lead=lead, purpose=purpose, status=status, at=at, method=method, text=text, ip=ip,
                 source_ref=source_ref)
@@ -410,6 +404,13 @@ def do_record_consents_of_new_leads(
               data={"purpose": purpose, "status": status, "method": method, "source_ref": source_ref})
         for lead, purpose, status, _, _ in answers
     ])
+
+
+def _check_answer(purpose: str, status: str) -> None:
+    if purpose not in Purpose.values:
+        raise LeadError("invalid_purpose", f"“{purpose}” is not a consent purpose.", "purpose")
+    if status not in ConsentStatus.values:
+        raise LeadError("invalid_consent", f"“{status}” is not a consent status.", "status")
 
 
 def do_confirm_consent(lead: Lead, purpose: str, *, ip: str | None, method: str = "double_opt_in") -> Consent:
