@@ -81,48 +81,36 @@ def do_create_lead(
 
     Raises LeadRejected (with the field at fault) when the record cannot be a lead.
     """
-    cleaned = clean_record(record, region_for(workspace, region))
-    if isinstance(cleaned, Refusal):
-        raise LeadRejected(cleaned.code, cleaned.message, field=_field_for(cleaned.code))
-    ctx = Context(
-        workspace_id=workspace.pk,
-        source=source,
-        source_ref=source_ref,
-        actor_id=actor.pk if actor else None,
-        actor_label=actor_label or (actor.label if actor else ""),
-        created_kind=touch_kind,
-        touch_data=touch_data or {},
-        update_last_touch=last_touch is not None,
-        last_touch=last_touch or {},
-    )
-    with transaction.atomic():
-        (outcome,) = apply_batch(ctx, [(None, cleaned)])
-        if outcome.outcome == "rejected":
-            raise LeadRejected(outcome.code, outcome.message)
-        lead = Lead.objects.get(pk=outcome.lead_id)
-        if outcome.outcome == "created":
-            enqueue_duplicate_scan(workspace.pk, lead.pk, lead.pk)
-    return Created(lead, outcome.outcome, outcome.warnings, cleaned)
+    (made,) = do_create_leads(
+        workspace, [(0, record, last_touch)], actor=actor, source=source, source_ref=source_ref,
+        actor_label=actor_label, region=region, touch_kind=touch_kind, touch_data=touch_data,
+    ).values()
+    if isinstance(made, LeadRejected):
+        raise made
+    return made
 
 
 def do_create_leads(
     workspace: Workspace,
-    rows: list[tuple[Any, dict[str, Any], dict[str, Any]]],
+    rows: list[tuple[Any, dict[str, Any], dict[str, Any] | None]],
     *,
-    source: str,
-    source_ref: str,
-    actor_label: str,
-    touch_kind: str,
-    touch_data: dict[str, Any],
-    row_key_name: str,
+    actor: User | None = None,
+    source: str = Source.MANUAL,
+    source_ref: str = "",
+    actor_label: str = "",
+    region: str | None = None,
+    touch_kind: str = TouchKind.CREATED,
+    touch_data: dict[str, Any] | None = None,
+    row_key_name: str = "",
 ) -> dict[Any, Created | LeadRejected]:
     """``do_create_lead`` for several records at once, as one batch (form posts taken together).
 
-    ``rows`` are ``(key, record, last_touch)``; each row's touch records ``{row_key_name: key}``
-    besides ``touch_data``. Returns, per key, what ``do_create_lead`` would have returned or
-    raised; the same person twice in the rows is one lead, as when posted one after the other.
+    ``rows`` are ``(key, record, last_touch)``: a row with a last touch moves the lead's (all
+    rows have one, or none does). With ``row_key_name``, each row's touch records
+    ``{row_key_name: key}`` besides ``touch_data``. Returns, per key, what ``do_create_lead``
+    returns or raises; the same person twice in the rows is one lead, as one after the other.
     """
-    region = region_for(workspace)
+    region = region_for(workspace, region)
     results: dict[Any, Created | LeadRejected] = {}
     items: list[tuple[Any, Candidate]] = []
     for key, record, _ in rows:
@@ -133,10 +121,12 @@ def do_create_leads(
             items.append((key, cleaned))
     if not items:
         return results
+    moves = rows[0][2] is not None
     ctx = Context(
-        workspace_id=workspace.pk, source=source, source_ref=source_ref, actor_label=actor_label,
-        created_kind=touch_kind, touch_data=touch_data, row_key_name=row_key_name,
-        update_last_touch=True, last_touches={key: last_touch for key, _, last_touch in rows},
+        workspace_id=workspace.pk, source=source, source_ref=source_ref,
+        actor_id=actor.pk if actor else None, actor_label=actor_label or (actor.label if actor else ""),
+        created_kind=touch_kind, touch_data=touch_data or {}, row_key_name=row_key_name,
+        update_last_touch=moves, last_touches={key: touch for key, _, touch in rows} if moves else None,
     )
     with transaction.atomic():
         outcomes = apply_batch(ctx, items)
