@@ -33,7 +33,6 @@ from leadbase.leads.actions import (
     Created,
     do_assign_owner,
     do_confirm_consent,
-    do_create_lead,
     do_create_leads,
     do_record_consent,
     do_record_consents_of_new_leads,
@@ -495,9 +494,12 @@ def do_submit_forms(jobs: list[SubmitJob]) -> None:
             job.result = result
 
 
-def _make_leads(form: Form, group: list[tuple[SubmitJob, Submission, _Values]]) -> list[SubmitResult]:
-    """The leads, consents and confirmation emails of a group of journal rows of ``form``; must
-    run in a savepoint of the transaction that holds the rows."""
+def _make_leads(
+    form: Form, group: list[tuple[SubmitJob | None, Submission, _Values]]
+) -> list[SubmitResult]:
+    """The leads, consents and confirmation emails of journal rows of ``form`` (one, or a group
+    taken together); must run in a savepoint of the transaction that holds the rows. A row the
+    lead rules refuse is marked ``rejected``; any exception means none of it happened."""
     rows = [
         (row.pk, {**values.record, **row.utm, "referrer": row.referrer}, _last_touch(form, row))
         for _, row, values in group
@@ -592,26 +594,19 @@ def _describe(exc: BaseException) -> str:
 def _process(form: Form, row: Submission, values: _Values) -> SubmitResult:
     """Make the lead of a journal row; must run inside the transaction that holds the row.
 
-    The lead work runs in a savepoint: a refusal or a failure undoes it but not the row, which
-    is then marked with what happened.
+    The lead work runs in a savepoint: a failure undoes it but not the row, which is then kept
+    ``failed`` with the error (a refusal by the lead rules marks it ``rejected``).
     """
     try:
         with transaction.atomic():
-            made = _make_lead(form, row, values)
-    except LeadRejected as exc:
-        return _reject(row, exc, _field_at_fault(form, exc.field))
+            (result,) = _make_leads(form, [(None, row, values)])
     except Exception as exc:
         log.exception("submission #%s to form %s failed; kept for replay", row.pk, form.slug)
         Submission.objects.filter(pk=row.pk).update(
             status=SubmissionStatus.FAILED, error=_describe(exc)
         )
         return SubmitResult(SubmissionStatus.FAILED, row.pk)
-    Submission.objects.filter(pk=row.pk).update(
-        status=SubmissionStatus.PROCESSED, lead=made.lead, outcome=made.outcome, error=""
-    )
-    return SubmitResult(
-        SubmissionStatus.PROCESSED, row.pk, lead_id=made.lead.pk, outcome=made.outcome
-    )
+    return result
 
 
 def _field_at_fault(form: Form, field: str) -> str:
@@ -633,36 +628,6 @@ def _last_touch(form: Form, row: Submission) -> dict[str, Any]:
         "page": row.page_url,
         "link": row.link_code,
     }
-
-
-def _make_lead(form: Form, row: Submission, values: _Values) -> Any:
-    record = {**values.record, **row.utm, "referrer": row.referrer}
-    made = do_create_lead(
-        form.workspace,
-        record,
-        actor=None,
-        source=Source.FORM,
-        source_ref=form.slug,
-        actor_label=f"form {form.slug}",
-        touch_kind=TouchKind.FORM_SUBMITTED,
-        touch_data={"submission": row.pk, "form": form.slug},
-        last_touch=_last_touch(form, row),
-    )
-    lead = made.lead
-    status = ConsentStatus.PENDING if form.double_opt_in else ConsentStatus.GRANTED
-    for consent in values.consents:
-        do_record_consent(
-            lead,
-            consent["purpose"],
-            status,
-            method="form",
-            text=consent["text"],
-            ip=row.ip,
-            source_ref=form.slug,
-            new_lead=made.outcome == "created",
-        )
-    _after_lead(form, made, values)
-    return made
 
 
 def _after_lead(form: Form, made: Created, values: _Values) -> None:

@@ -497,20 +497,16 @@ def test_this_sites_own_pages_may_always_post(client, form):
 
 
 def _fail_lead_work(monkeypatch):
-    """Lead work fails until the returned function is called: taken with others
-    (do_create_leads, SQLite's group commit) and on its own (do_create_lead)."""
+    """Lead work fails (taken with others or on its own) until the returned function is called."""
     failing = [True]
+    real = actions.do_create_leads
 
-    def flaky(real):
-        def call(*args, **kwargs):
-            if failing[0]:
-                raise RuntimeError("disk on fire")
-            return real(*args, **kwargs)
+    def flaky(*args, **kwargs):
+        if failing[0]:
+            raise RuntimeError("disk on fire")
+        return real(*args, **kwargs)
 
-        return call
-
-    monkeypatch.setattr(actions, "do_create_leads", flaky(actions.do_create_leads))
-    monkeypatch.setattr(actions, "do_create_lead", flaky(actions.do_create_lead))
+    monkeypatch.setattr(actions, "do_create_leads", flaky)
     return lambda: failing.__setitem__(0, False)
 
 
