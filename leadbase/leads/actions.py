@@ -122,11 +122,13 @@ def do_create_leads(
     if not items:
         return results
     moves = rows[0][2] is not None
+    if any((touch is not None) != moves for _, _, touch in rows):
+        raise ValueError("do_create_leads: give every row a last touch, or none")
     ctx = Context(
         workspace_id=workspace.pk, source=source, source_ref=source_ref,
         actor_id=actor.pk if actor else None, actor_label=actor_label or (actor.label if actor else ""),
         created_kind=touch_kind, touch_data=touch_data or {}, row_key_name=row_key_name,
-        update_last_touch=moves, last_touches={key: touch for key, _, touch in rows} if moves else None,
+        last_touches={key: touch for key, _, touch in rows} if moves else None,
     )
     with transaction.atomic():
         outcomes = apply_batch(ctx, items)

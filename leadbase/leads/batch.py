@@ -63,14 +63,14 @@ class Context:
     #: Touch data per created/merged lead, e.g. {"import": 3}; the row key is added for imports.
     touch_data: dict[str, Any] = field(default_factory=dict)
     row_key_name: str = ""  # "row" for imports: each touch records the file row
-    update_last_touch: bool = False  # forms and API move the last touch; imports do not
-    last_touch: dict[str, Any] = field(default_factory=dict)
-    #: Per row key, instead of ``last_touch``: a batch of form posts, each from its own page.
+    #: The last touch each row moves its lead to, by row key (forms and API, each post from its
+    #: own page); None leaves the leads' last touch alone (imports).
     last_touches: dict[Any, dict[str, Any]] | None = None
     owner_id: int | None = None
 
-    def last_touch_of(self, key: Any) -> dict[str, Any]:
-        return self.last_touch if self.last_touches is None else self.last_touches[key]
+    @property
+    def update_last_touch(self) -> bool:
+        return self.last_touches is not None
 
 
 @dataclass(slots=True)
@@ -359,12 +359,12 @@ def _insert_leads(
     at = connection.ops.adapt_datetimefield_value(now)
     adapt = _json_adapter()
     stamp = {"at": now.isoformat()}
-    last_touch = adapt(ctx.last_touch | stamp if ctx.update_last_touch else {})
     empty = adapt({})
+    last_touch = empty
     rows = []
     for known, c, outcome in new:
-        if ctx.update_last_touch and ctx.last_touches is not None:
-            last_touch = adapt(ctx.last_touch_of(latest.get(known["id"], outcome.key)) | stamp)
+        if ctx.last_touches is not None:
+            last_touch = adapt(ctx.last_touches[latest.get(known["id"], outcome.key)] | stamp)
         # Merged into by a later row of the batch: its values are in the expanded dict.
         v = c if "_candidate" in known else _Values(known)
         rows.append((
@@ -399,7 +399,7 @@ def _update_merged(ctx: Context, merged: dict[int, tuple[Known, list]], now: dat
         if not ctx.update_last_touch and not any(changes for _, changes, _ in events):
             continue
         if ctx.update_last_touch:
-            lead["last_touch"] = ctx.last_touch_of(events[-1][0].key) | {"at": now.isoformat()}
+            lead["last_touch"] = ctx.last_touches[events[-1][0].key] | {"at": now.isoformat()}
         values = [_adapt_json(lead.get(c) or {}) if c in JSON_COLUMNS else lead.get(c) for c in columns]
         rows.append((*values, at, lead_id))
     if rows:
