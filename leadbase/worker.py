@@ -63,7 +63,7 @@ def _update_rows(rows: list[DBTaskResult], fields: list[str]) -> None:
 class BatchWorker(Worker):
     def __init__(self, *, claim: int = DEFAULT_CLAIM, parent: int = 0, **options: Any) -> None:
         super().__init__(**options)
-        self.claim = max(1, claim)
+        self.claim = claim
         self.parent = parent  # a lane started by `leadbase worker`: stop when that process is gone
 
     def _ready(self) -> Any:

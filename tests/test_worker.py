@@ -220,11 +220,20 @@ def test_leadbase_worker_runs_both_lanes_and_stops_both_on_sigterm(tmp_path):
     assert not Path(f"/proc/{second.stdout.split()[0]}").exists()
 
 
-def test_the_worker_needs_at_least_one_process():
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"processes": 0}, "--processes must be at least 1"),
+        ({"claim": 0}, "--claim must be at least 1"),
+        ({"interval": -1.0}, "--interval must be a number of seconds"),
+        ({"interval": float("nan")}, "--interval must be a number of seconds"),
+    ],
+)
+def test_the_worker_refuses_options_it_cannot_run_with(option, message):
     from django.core.management import CommandError, call_command
 
-    with pytest.raises(CommandError, match="--processes must be at least 1"):
-        call_command("worker", processes=0)
+    with pytest.raises(CommandError, match=message):
+        call_command("worker", **option)
 
 
 CALLS: list[int] = []

@@ -51,6 +51,11 @@ class Command(BaseCommand):
         level = {0: logging.WARNING, 1: logging.INFO}.get(options["verbosity"], logging.DEBUG)
         for name in ("django_tasks", "django_tasks_db"):
             logging.getLogger(name).setLevel(level)
+        if not 0 <= options["interval"] < float("inf"):
+            raise CommandError("--interval must be a number of seconds, 0 or more")
+        for name in ("claim", "processes"):
+            if options[name] < 1:
+                raise CommandError(f"--{name} must be at least 1")
         queue, batch = options["queue"], options["batch"]
         if queue == "all" and not batch:
             self._with_imports_lane(options)
@@ -75,8 +80,6 @@ class Command(BaseCommand):
     def _with_imports_lane(self, options) -> None:
         """Short tasks in this process and ``--processes`` - 1 others; imports in one more; the
         children are stopped with this one."""
-        if options["processes"] < 1:
-            raise CommandError("--processes must be at least 1")
         common = ["--interval", str(options["interval"]), "--verbosity", str(options["verbosity"]),
                   "--parent", str(os.getpid())]
         lanes = [[IMPORTS_QUEUE]] + [["default", "--claim", str(options["claim"])]] * (options["processes"] - 1)
