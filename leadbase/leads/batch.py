@@ -26,6 +26,7 @@ from django.utils import timezone
 from leadbase.leads.identity import (
     KNOWN_COLUMNS,
     IdentityIndex,
+    KeyFilter,
     Known,
     candidate_as_known,
     merge_into,
@@ -90,12 +91,22 @@ def lock_workspace(workspace_id: int) -> None:
             cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x4C42, workspace_id])
 
 
-def apply_batch(ctx: Context, items: Sequence[tuple[Any, Candidate | Refusal]]) -> list[Outcome]:
-    """Create or merge every candidate of ``items``; must run inside ``transaction.atomic``."""
+def apply_batch(
+    ctx: Context, items: Sequence[tuple[Any, Candidate | Refusal]], keys: KeyFilter | None = None
+) -> list[Outcome]:
+    """Create or merge every candidate of ``items``; must run inside ``transaction.atomic``.
+
+    ``keys``, when given, must hold every contact key on a lead of the workspace (see
+    KeyFilter): contacts it has never seen are not looked up. It is given this batch's keys.
+    """
     lock_workspace(ctx.workspace_id)
     candidates = [c for _, c in items if isinstance(c, Candidate)]
     blocked = _suppressed(ctx.workspace_id, candidates)
-    index = IdentityIndex(_load_known(ctx.workspace_id, candidates))
+    index = IdentityIndex(_load_known(ctx.workspace_id, candidates, keys))
+    if keys is not None:
+        # Every key this batch may write: new leads' and merged leads' (a merge fills blanks).
+        keys.add(c.email_key for c in candidates)
+        keys.add(c.phone_e164 for c in candidates)
     now = timezone.now()
 
     outcomes: list[Outcome] = []
@@ -211,9 +222,13 @@ def _select_in(sql: str, head: list[Any], values: Sequence[str]) -> list[tuple]:
     return rows
 
 
-def _load_known(workspace_id: int, candidates: list[Candidate]) -> list[Known]:
-    emails = sorted({c.email_key for c in candidates if c.email_key})
-    phones = sorted({c.phone_e164 for c in candidates if c.phone_e164})
+def _load_known(workspace_id: int, candidates: list[Candidate], keys: KeyFilter | None = None) -> list[Known]:
+    emails = {c.email_key for c in candidates if c.email_key}
+    phones = {c.phone_e164 for c in candidates if c.phone_e164}
+    aliased = _aliases(workspace_id, sorted(emails), sorted(phones))  # aliases are not in ``keys``
+    if keys is not None:
+        emails, phones = keys.maybe(emails), keys.maybe(phones)
+    emails, phones = sorted(emails), sorted(phones)
     table = Lead._meta.db_table
     select = ", ".join(f'"{c}"' for c in KNOWN_COLUMNS)
     found: dict[int, Known] = {}
@@ -222,15 +237,14 @@ def _load_known(workspace_id: int, candidates: list[Candidate]) -> list[Known]:
         for row in _select_in(sql, [workspace_id], values):
             if row[0] not in found:
                 found[row[0]] = _as_known(row)
-    aliased = _aliases(workspace_id, emails, phones)
     missing = sorted(set(aliased) - found.keys())
     if missing:
         sql = f'SELECT {select} FROM "{table}" WHERE "workspace_id" = %s AND "id" IN ({{}})'
         for row in _select_in(sql, [workspace_id], missing):
             found[row[0]] = _as_known(row)
-    for lead_id, keys in aliased.items():
+    for lead_id, contacts in aliased.items():
         if lead_id in found:
-            found[lead_id]["_aliases"] = keys
+            found[lead_id]["_aliases"] = contacts
     return [found[k] for k in sorted(found)]  # oldest first: the first match wins
 
 
@@ -326,31 +340,39 @@ def _json_adapter() -> Any:
     return lambda value: ops.adapt_json_value(value, None)
 
 
+#: Candidate fields stored as they are, in the candidate's own order: a created lead's row is
+#: two slices of its candidate (a million-row import builds a million of these rows).
+_FIELDS = Candidate._fields
+_HEAD = _FIELDS[: _FIELDS.index("email_is_role")]  # name … email_key
+_TAIL = _FIELDS[_FIELDS.index("email_is_role") + 1 : _FIELDS.index("custom")]  # phone … referrer
+_HEAD_END, _TAIL_START, _TAIL_END = len(_HEAD), len(_HEAD) + 1, _FIELDS.index("custom")
 LEAD_INSERT_COLUMNS = (
-    "id", "workspace_id", "name", "name_key", "given_name", "family_name", "family_key",
-    "email", "email_key", "phone", "phone_e164", "phone_ext", "company", "job_title", "country",
-    "custom", "problems", "alternates", "source", "source_ref",
-    "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer", "last_touch",
-    "stage", "disqualified_reason", "score", "owner_id", "created_at", "updated_at",
+    "id", *_HEAD, *_TAIL, "custom", "problems", "alternates", "source_ref", "last_touch",
+    "created_at", "updated_at",
 )
 
 
-class _Values:
-    """Attribute access to an expanded index entry, so both shapes fill one row template."""
+def _sql_literal(value: int | str | None) -> str:
+    """A value the code itself chose (an id, a stage, a kind), written into the statement.
 
-    __slots__ = ("_d",)
+    Written once into an ``executemany`` statement instead of bound on every row, because
+    binding costs per parameter and per row. Never used for text a user typed.
+    """
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise TypeError(f"not a literal: {value!r}")
+    if isinstance(value, int):
+        return str(value)
+    return "'" + value.replace("'", "''") + "'"
 
-    def __init__(self, d: Known) -> None:
-        self._d = d
 
-    def __getattr__(self, name: str) -> Any:
-        return self._d[name]
-
-
-def _insert_sql(model: type, columns: Sequence[str]) -> str:
-    cols = ", ".join(f'"{c}"' for c in columns)
-    marks = ", ".join(["%s"] * len(columns))
-    return f'INSERT INTO "{model._meta.db_table}" ({cols}) VALUES ({marks})'
+def _insert_sql(model: type, columns: Sequence[str], constants: dict[str, Any] | None = None) -> str:
+    """INSERT with one parameter per column of ``columns``, and the ``constants`` written in."""
+    constants = constants or {}
+    names = ", ".join(f'"{c}"' for c in (*columns, *constants))
+    values = ", ".join(["%s"] * len(columns) + [_sql_literal(v) for v in constants.values()])
+    return f'INSERT INTO "{model._meta.db_table}" ({names}) VALUES ({values})'
 
 
 def _insert_leads(
@@ -361,24 +383,30 @@ def _insert_leads(
     stamp = {"at": now.isoformat()}
     empty = adapt({})
     last_touch = empty
+    source_ref = ctx.source_ref[:200]
     rows = []
     for known, c, outcome in new:
         if ctx.last_touches is not None:
             last_touch = adapt(ctx.last_touches[latest.get(known["id"], outcome.key)] | stamp)
-        # Merged into by a later row of the batch: its values are in the expanded dict.
-        v = c if "_candidate" in known else _Values(known)
+        if "_candidate" in known:
+            values = c[:_HEAD_END] + c[_TAIL_START:_TAIL_END]
+            custom, problems = c.custom, c.problems
+        else:  # merged into by a later row of the batch: its values are in the expanded dict
+            values = tuple(known[f] for f in _HEAD) + tuple(known[f] for f in _TAIL)
+            custom, problems = known["custom"], known["problems"]
         rows.append((
-            known["id"], ctx.workspace_id, v.name, c.name_key, c.given_name, c.family_name, c.family_key,
-            v.email, v.email_key, v.phone, v.phone_e164, v.phone_ext, v.company, v.job_title, v.country,
-            adapt(v.custom) if v.custom else empty,
-            adapt(v.problems) if v.problems else empty,
+            known["id"], *values,
+            adapt(custom) if custom else empty,
+            adapt(problems) if problems else empty,
             adapt(known["alternates"]) if known["alternates"] else empty,
-            ctx.source, ctx.source_ref[:200],
-            v.utm_source, v.utm_medium, v.utm_campaign, v.utm_term, v.utm_content, v.referrer, last_touch,
-            "new", "", 0, ctx.owner_id, at, at,
+            source_ref, last_touch, at, at,
         ))
+    constants = {
+        "workspace_id": ctx.workspace_id, "source": ctx.source, "stage": "new", "disqualified_reason": "",
+        "score": 0, "owner_id": ctx.owner_id,
+    }
     with connection.cursor() as cur:
-        cur.executemany(_insert_sql(Lead, LEAD_INSERT_COLUMNS), rows)
+        cur.executemany(_insert_sql(Lead, LEAD_INSERT_COLUMNS, constants), rows)
 
 
 UPDATE_COLUMNS = (
@@ -408,7 +436,7 @@ def _update_merged(ctx: Context, merged: dict[int, tuple[Known, list]], now: dat
             cur.executemany(f'UPDATE "{Lead._meta.db_table}" SET {assignments} WHERE id = %s', rows)
 
 
-TOUCH_COLUMNS = ("workspace_id", "lead_id", "kind", "at", "actor_id", "actor_label", "data")
+TOUCH_COLUMNS = ("lead_id", "at", "actor_label", "data")
 
 
 def _insert_touches(
@@ -435,21 +463,21 @@ def _insert_touches(
     else:
         created_data = data
 
-    rows = [
-        (ctx.workspace_id, known["id"], ctx.created_kind, at, ctx.actor_id, label, created_data(outcome))
-        for known, _, outcome in new
-    ]
+    constants = {"workspace_id": ctx.workspace_id, "actor_id": ctx.actor_id}
+    created = [(known["id"], at, label, created_data(outcome)) for known, _, outcome in new]
+    later = []
     for lead_id, (_, events) in merged.items():
         for outcome, changes, conflicts in events:
             if not changes and not ctx.update_last_touch:
                 continue  # nothing new: a re-import leaves no trace
             filled = sorted(k for k in changes if k not in ("custom", "problems", "alternates"))
             extra = {"filled": filled, "conflicts": conflicts} if (filled or conflicts) else {}
-            kind = ctx.created_kind if ctx.update_last_touch else TouchKind.MERGED
-            rows.append((ctx.workspace_id, lead_id, kind, at, ctx.actor_id, label, data(outcome, extra)))
-    if rows:
-        with connection.cursor() as cur:
-            cur.executemany(_insert_sql(Touch, TOUCH_COLUMNS), rows)
+            later.append((lead_id, at, label, data(outcome, extra)))
+    later_kind = ctx.created_kind if ctx.update_last_touch else TouchKind.MERGED
+    with connection.cursor() as cur:
+        for kind, rows in ((ctx.created_kind, created), (later_kind, later)):
+            if rows:
+                cur.executemany(_insert_sql(Touch, TOUCH_COLUMNS, {**constants, "kind": str(kind)}), rows)
 
 
 def _flag_shared_mailboxes(workspace_id: int, pairs: list[tuple[Known, Known]]) -> None:

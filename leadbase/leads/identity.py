@@ -166,3 +166,39 @@ def _same(lead: Known, c: Candidate, name: str) -> bool:
     if name == "phone":
         return lead.get("phone_e164") == c.phone_e164
     return str(lead.get(name) or "").casefold() == str(getattr(c, name)).casefold()
+
+
+class KeyFilter:
+    """The contact keys (email keys, E.164 phones) that may be on a lead: a Bloom filter.
+
+    An import into a new or small workspace looks up every row's contacts, and nearly all of
+    them are on no lead yet. The filter answers "certainly not" for those without a query: it
+    never forgets a key it was given, so only "maybe" keys (the known ones, and about one in a
+    hundred others) reach the database. The owner must give it every key that can be on a lead
+    of the workspace: those there when it starts, and every key the import writes.
+    """
+
+    BITS = 1 << 25  # 4 MB: about 1 % false "maybe" at two million keys
+
+    def __init__(self) -> None:
+        self._bits = bytearray(self.BITS >> 3)
+
+    def add(self, keys: Iterable[str | None]) -> None:
+        bits, mask = self._bits, self.BITS - 1
+        for key in keys:
+            if key:
+                h = hash(key)
+                a, b = h & mask, (h >> 32) & mask
+                bits[a >> 3] |= 1 << (a & 7)
+                bits[b >> 3] |= 1 << (b & 7)
+
+    def maybe(self, keys: Iterable[str]) -> list[str]:
+        """The keys of ``keys`` that may be on a lead."""
+        bits, mask = self._bits, self.BITS - 1
+        out = []
+        for key in keys:
+            h = hash(key)
+            a, b = h & mask, (h >> 32) & mask
+            if bits[a >> 3] >> (a & 7) & 1 and bits[b >> 3] >> (b & 7) & 1:
+                out.append(key)
+        return out

@@ -33,7 +33,8 @@ from leadbase.accounts.models import User, Workspace
 from leadbase.leads.actions import enqueue_duplicate_scan, region_for
 from leadbase.leads.batch import Context, Outcome, apply_batch
 from leadbase.leads.bulkload import deferred_indexes, ensure_lead_indexes, should_defer_indexes
-from leadbase.leads.models import ImportJob, ImportStatus, Source, TouchKind
+from leadbase.leads.identity import KeyFilter
+from leadbase.leads.models import ImportJob, ImportStatus, Lead, Source, TouchKind
 from leadbase.lib import columns as cols
 from leadbase.lib.csvfile import CsvError, CsvInfo, preview, read_rows, sniff
 from leadbase.lib.leadrow import Candidate, Refusal, clean_record
@@ -42,6 +43,7 @@ from leadbase.tasks import enqueue_with_write
 BATCH_ROWS = 10000  # rows cleaned together in a worker, and written by one apply_batch
 BATCHES_PER_COMMIT = 5  # batches per transaction: each commit writes every page it dirtied
 IMPORT_WAL_PAGES = 16384  # 64 MB of 4 KB pages
+KEY_FILTER_MAX_LEADS = 50_000
 REPORT_HEADER = ("row", "outcome", "lead_id", "code", "message")
 
 MAPPING_CHOICES: list[tuple[str, str]] = [
@@ -203,12 +205,14 @@ def import_file(
     lines: list[tuple[Any, ...]] = []  # report lines of the transaction in progress
     committed = 0  # rows of the committed transactions
     cleaned = _cleaned(_batches(read_rows(path, info), BATCH_ROWS), mapping, region, workers)
+    keys = _Keys(workspace.pk)
     try:
         if dry_run:
             emit = writer.writerow if writer else None  # streamed: nothing is committed anyway
             with transaction.atomic():
+                known = keys.current()
                 for items in cleaned:
-                    _tally(report, apply_batch(ctx, items), emit, new_ids, dry_run=True)
+                    _tally(report, apply_batch(ctx, items, known), emit, new_ids, dry_run=True)
                     if progress:
                         progress(report)
                 transaction.set_rollback(True)
@@ -219,8 +223,9 @@ def import_file(
                 # fewer commits write far fewer pages. Lazily: one cleaned batch in hand at a time.
                 for first in cleaned:
                     with transaction.atomic():
+                        known = keys.current()
                         for items in itertools.chain([first], itertools.islice(cleaned, BATCHES_PER_COMMIT - 1)):
-                            _tally(report, apply_batch(ctx, items), lines.append if writer else None, new_ids)
+                            _tally(report, apply_batch(ctx, items, known), lines.append if writer else None, new_ids)
                             if job is not None:
                                 _save_progress(job, report)
                             if progress:
@@ -245,6 +250,50 @@ def import_file(
         enqueue_duplicate_scan(workspace.pk, new_ids.first, new_ids.last)
     report.elapsed_s = time.perf_counter() - started
     return report
+
+
+class _Keys:
+    """The contact keys of the workspace, so an import skips looking up contacts no lead has.
+
+    SQLite only, and only for a workspace of at most ``KEY_FILTER_MAX_LEADS`` leads (in a bigger
+    one most contacts of a file are known, and the lookups are needed anyway). The filter is
+    filled with the workspace's keys once, then with every key the import writes. It is valid
+    only while nothing else writes to the database: ``PRAGMA data_version`` tells, at the start
+    of each of the import's transactions, whether another connection committed since the
+    filter was filled; if one did, the import looks every contact up from then on.
+    """
+
+    def __init__(self, workspace_id: int) -> None:
+        self._filter: KeyFilter | None = None
+        if connection.vendor != "sqlite":
+            return
+        table = Lead._meta.db_table
+        with connection.cursor() as cur:
+            self._version = self._data_version(cur)  # before reading: a later commit is seen
+            cur.execute(
+                f'SELECT COUNT(*) FROM (SELECT 1 FROM "{table}" WHERE "workspace_id" = %s LIMIT %s)',
+                [workspace_id, KEY_FILTER_MAX_LEADS + 1],
+            )
+            if cur.fetchone()[0] > KEY_FILTER_MAX_LEADS:
+                return
+            cur.execute(f'SELECT "email_key", "phone_e164" FROM "{table}" WHERE "workspace_id" = %s', [workspace_id])
+            rows = cur.fetchall()
+        self._filter = KeyFilter()
+        self._filter.add(email for email, _ in rows)
+        self._filter.add(phone for _, phone in rows)
+
+    @staticmethod
+    def _data_version(cur: Any) -> int:
+        cur.execute("PRAGMA data_version")
+        return cur.fetchone()[0]
+
+    def current(self) -> KeyFilter | None:
+        """The filter for the transaction just begun, or None when it can no longer be trusted."""
+        if self._filter is not None:
+            with connection.cursor() as cur:
+                if self._data_version(cur) != self._version:
+                    self._filter = None
+        return self._filter
 
 
 @contextmanager

@@ -5,13 +5,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from hypothesis import given
+from hypothesis import strategies as st
 
-from leadbase.leads import importer
-from leadbase.leads.actions import do_add_suppression
+from leadbase.leads import batch, importer
+from leadbase.leads.actions import do_add_suppression, do_create_lead
+from leadbase.leads.identity import KeyFilter
 from leadbase.leads.importer import ImportFileError, import_file
 from leadbase.leads.models import Lead, PossibleDuplicate, Touch
 
@@ -214,12 +220,12 @@ def test_an_import_killed_mid_file_loses_only_the_transaction_in_flight_and_a_re
     real = importer.apply_batch
     calls = {"n": 0}
 
-    def crash(ctx, items):
+    def crash(ctx, items, keys=None):
         calls["n"] += 1
         if calls["n"] == crash_on:
-            real(ctx, items)  # written, then the process dies before the commit
+            real(ctx, items, keys)  # written, then the process dies before the commit
             raise KeyboardInterrupt
-        return real(ctx, items)
+        return real(ctx, items, keys)
 
     monkeypatch.setattr(importer, "apply_batch", crash)
     with pytest.raises(KeyboardInterrupt):
@@ -229,6 +235,86 @@ def test_an_import_killed_mid_file_loses_only_the_transaction_in_flight_and_a_re
     report = import_file(personas.workspace, path, workers=1)
     assert (report.created, report.merged) == (25 - kept, kept)
     assert Lead.objects.count() == 25
+
+
+def lookups(queries) -> str:
+    """The identity lookups among captured queries: SELECTs on leads by email key or phone."""
+    return "\n".join(
+        q["sql"] for q in queries if q["sql"].startswith("SELECT") and '"email_key" IN' in q["sql"]
+    )
+
+
+def test_an_import_looks_up_only_the_contacts_a_lead_may_have(personas, tmp_path):
+    do_create_lead(personas.workspace, {"name": "Ada Lovelace", "email": "ada@analytical.org"}, actor=personas.owner)
+    with CaptureQueriesContext(connection) as queries:
+        report = import_file(personas.workspace, write(tmp_path, GOOD), workers=1)
+    assert (report.created, report.merged) == (2, 1)
+    assert "ada@analytical.org" in lookups(queries)
+    assert "grace@navy.mil" not in lookups(queries)  # on no lead: never looked up
+
+
+def test_an_import_into_a_big_workspace_looks_up_every_contact(personas, tmp_path, monkeypatch):
+    monkeypatch.setattr(importer, "KEY_FILTER_MAX_LEADS", 0)
+    do_create_lead(personas.workspace, {"name": "Ada Lovelace", "email": "ada@analytical.org"}, actor=personas.owner)
+    with CaptureQueriesContext(connection) as queries:
+        import_file(personas.workspace, write(tmp_path, GOOD), workers=1)
+    assert "grace@navy.mil" in lookups(queries)
+
+
+def test_an_import_sees_a_lead_written_by_another_connection_between_its_transactions(
+    personas, tmp_path, monkeypatch
+):
+    rows = "Ada Lovelace,ada@analytical.org\nGrace Hopper,grace@navy.mil\nKatherine Johnson,kj@nasa.gov\n"
+    path = write(tmp_path, "Name,Email\n" + rows)
+    monkeypatch.setattr(importer, "BATCH_ROWS", 2)
+    monkeypatch.setattr(importer, "BATCHES_PER_COMMIT", 1)  # transactions: rows 1-2, row 3
+    real_apply, real_version = importer.apply_batch, importer._Keys._data_version
+    state = {"other_commits": 0}
+
+    def apply_then_someone_else_writes(ctx, items, keys=None):
+        outcomes = real_apply(ctx, items, keys)
+        if state["other_commits"] == 0:
+            # Stands for a form post committed by another process once this transaction ends.
+            do_create_lead(personas.workspace, {"name": "Katherine Johnson", "email": "kj@nasa.gov"}, actor=None)
+            state["other_commits"] = 1
+        return outcomes
+
+    monkeypatch.setattr(importer, "apply_batch", apply_then_someone_else_writes)
+    # The same connection wrote it here, so SQLite's counter of other connections' commits is
+    # moved by hand, as it moves when another process commits.
+    monkeypatch.setattr(importer._Keys, "_data_version", staticmethod(lambda cur: real_version(cur) + state["other_commits"]))
+    report = import_file(personas.workspace, path, workers=1)
+    assert (report.created, report.merged) == (2, 1)
+    assert Lead.objects.filter(email_key="kj@nasa.gov").count() == 1
+
+
+def test_sqlite_tells_a_connection_when_another_one_committed(tmp_path):
+    """What the import's key filter relies on to know it is still complete."""
+    path = tmp_path / "db.sqlite3"
+    mine, other = sqlite3.connect(path), sqlite3.connect(path)
+    mine.execute("CREATE TABLE t (x)")
+    mine.commit()
+    before = mine.execute("PRAGMA data_version").fetchone()[0]
+    mine.execute("INSERT INTO t VALUES (1)")
+    mine.commit()
+    assert mine.execute("PRAGMA data_version").fetchone()[0] == before  # its own commits: no
+    other.execute("INSERT INTO t VALUES (2)")
+    other.commit()
+    assert mine.execute("PRAGMA data_version").fetchone()[0] != before
+
+
+@given(st.lists(st.text(min_size=1), max_size=50))
+def test_the_key_filter_never_forgets_a_key(keys):
+    known = KeyFilter()
+    known.add(keys)
+    assert known.maybe(keys) == keys
+
+
+def test_the_key_filter_lets_few_unknown_keys_through():
+    known = KeyFilter()
+    known.add(f"person{i}@example.org" for i in range(20_000))
+    strangers = [f"stranger{i}@example.org" for i in range(20_000)]
+    assert len(known.maybe(strangers)) < 200
 
 
 def test_the_command_prints_the_json_report_and_writes_the_row_report(personas, tmp_path, capsys):
@@ -309,3 +395,14 @@ def test_a_later_row_that_fills_a_blank_is_told_in_the_timeline(personas, tmp_pa
     assert rosa.phone_e164 == "+12025550143"
     merge = Touch.objects.get(lead=rosa, kind="merged")
     assert merge.data["row"] == 2 and "phone" in merge.data["filled"]
+
+
+def test_constants_written_into_an_insert_are_quoted_and_limited_to_ids_and_codes():
+    assert batch._sql_literal(None) == "NULL"
+    assert batch._sql_literal(42) == "42"
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT {batch._sql_literal(chr(39) + 'x' + chr(39))}")
+        assert cur.fetchone()[0] == "'x'"
+    for value in (1.5, True, b"x", {"a": 1}):
+        with pytest.raises(TypeError):
+            batch._sql_literal(value)
