@@ -39,6 +39,31 @@ def _redis_answers() -> bool:
         return False
 
 
+def _redis_url() -> str:
+    """An emptied Redis database for this test process, or skip (fail in CI) without Redis."""
+    if not _redis_answers():
+        if os.environ.get("LEADBASE_REQUIRE_COMPONENTS"):
+            pytest.fail("Redis does not answer on 127.0.0.1:6379")
+        pytest.skip("Redis does not answer on 127.0.0.1:6379 (start redis-server to run this test)")
+    # One database per test process (pytest-xdist runs several): tests in one run one by one.
+    number = 1 + int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")) % 15
+    subprocess.run(["redis-cli", "-n", str(number), "flushdb"], capture_output=True)
+    return f"redis://127.0.0.1:6379/{number}"
+
+
+def _descendants(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    children = [int(child) for child in found.stdout.split()]
+    return children + [grandchild for child in children for grandchild in _descendants(child)]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def _leadbase(env: dict, *args: str) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "leadbase", *args], env=env, capture_output=True, text=True, timeout=120
@@ -52,12 +77,7 @@ def test_the_worker_runs_tasks_queued_by_another_process(queue, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(LEADBASE_DATA_DIR=str(tmp_path), EMAIL_URL="console://", DJANGO_SETTINGS_MODULE="leadbase.settings")
     if queue == "redis":
-        if not _redis_answers():
-            if os.environ.get("LEADBASE_REQUIRE_COMPONENTS"):
-                pytest.fail("Redis does not answer on 127.0.0.1:6379")
-            pytest.skip("Redis does not answer on 127.0.0.1:6379 (start redis-server to run this test)")
-        env["REDIS_URL"] = f"redis://127.0.0.1:6379/{9 + os.getpid() % 6}"
-        subprocess.run(["redis-cli", "-n", env["REDIS_URL"].rsplit("/", 1)[1], "flushdb"], capture_output=True)
+        env["REDIS_URL"] = _redis_url()
     _leadbase(env, "migrate", "-v", "0")
     _leadbase(env, "shell", "--no-imports", "-c", SETUP)
     assert _leadbase(env, "shell", "--no-imports", "-c", COUNT).strip() == "0"  # queued, not run yet
@@ -317,20 +337,24 @@ def test_a_lane_stops_when_the_worker_that_started_it_is_gone(db_queue):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_lanes_stop_when_their_worker_is_killed(tmp_path):
+@pytest.mark.parametrize("queue", ["database", pytest.param("redis", marks=pytest.mark.redis)])
+def test_the_lanes_stop_when_their_worker_is_killed(queue, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(LEADBASE_DATA_DIR=str(tmp_path), EMAIL_URL="console://", DJANGO_SETTINGS_MODULE="leadbase.settings")
+    if queue == "redis":
+        env["REDIS_URL"] = _redis_url()
     _leadbase(env, "migrate", "-v", "0")
     worker = subprocess.Popen([sys.executable, "-m", "leadbase", "worker", "--interval", "0.1"], env=env)
     try:
         deadline = time.monotonic() + 60
         while True:
-            found = subprocess.run(["pgrep", "-P", str(worker.pid)], capture_output=True, text=True)
-            lanes = [int(pid) for pid in found.stdout.split()]
-            if len(lanes) == 2 or time.monotonic() > deadline:
+            lanes = _descendants(worker.pid)  # the two lanes, and with RQ their scheduler processes
+            if len([pid for pid in lanes if b"worker" in _cmdline(pid)]) == 2 or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
-        assert len(lanes) == 2
+        assert len([pid for pid in lanes if b"worker" in _cmdline(pid)]) == 2
+        time.sleep(1)  # RQ lanes start their scheduler process
+        lanes = _descendants(worker.pid)
     finally:
         worker.kill()  # SIGKILL: no chance to stop its children
         worker.wait()

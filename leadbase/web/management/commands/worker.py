@@ -14,6 +14,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 
 from django.conf import settings
 from django.core.management import call_command
@@ -23,6 +25,21 @@ from django.utils.crypto import get_random_string
 from leadbase.worker import DEFAULT_CLAIM, IMPORTS_QUEUE, BatchWorker
 
 QUEUES = ("all", "default", IMPORTS_QUEUE)
+
+
+def _stop_when_gone(parent: int, every: float = 1.0) -> None:
+    """SIGTERM this process once ``parent`` is no longer its parent (it died, even by SIGKILL).
+
+    For an RQ lane, whose loop cannot be told to look: RQ stops on SIGTERM after the job in hand.
+    The database lane checks in its own loop (leadbase.worker).
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 class Command(BaseCommand):
@@ -45,6 +62,7 @@ class Command(BaseCommand):
                                  "sends emails while the other waits on its SMTP server or the database)")
         parser.add_argument("--batch", action="store_true", help="run what is queued, then exit")
         parser.add_argument("--parent", type=int, default=0, help=argparse.SUPPRESS)  # stop when it is gone
+        parser.add_argument("--no-scheduler", action="store_true", help=argparse.SUPPRESS)  # RQ: a lane runs it
 
     def handle(self, *args, **options):
         # As django-tasks-db's worker: quiet at verbosity 0, but a failing task is still logged.
@@ -63,8 +81,11 @@ class Command(BaseCommand):
         queues = ["*"] if queue == "all" else [queue]
         if settings.REDIS_URL:
             names = ["default", IMPORTS_QUEUE] if queue == "all" else [queue]
+            if options["parent"]:
+                _stop_when_gone(options["parent"])
             call_command(
-                "rqworker", *names, job_class="django_tasks_rq.backend.Job", with_scheduler=not batch,
+                "rqworker", *names, job_class="django_tasks_rq.backend.Job",
+                with_scheduler=not batch and not options["no_scheduler"],
                 burst=batch, verbosity=options["verbosity"],
             )
             return
@@ -88,8 +109,10 @@ class Command(BaseCommand):
             for lane in lanes
         ]
         try:
+            # RQ runs its scheduler (delayed tasks: webhook retries) in a process forked from the
+            # worker, which would outlive this one if it were SIGKILLed; the lanes stop theirs.
             call_command("worker", queue="default", interval=options["interval"], claim=options["claim"],
-                         batch=False, verbosity=options["verbosity"])
+                         batch=False, verbosity=options["verbosity"], no_scheduler=options["processes"] > 1)
         finally:
             for child in children:
                 if child.poll() is None:
