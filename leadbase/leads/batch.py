@@ -225,7 +225,7 @@ def _select_in(sql: str, head: list[Any], values: Sequence[str]) -> list[tuple]:
 def _load_known(workspace_id: int, candidates: list[Candidate], keys: KeyFilter | None = None) -> list[Known]:
     emails = {c.email_key for c in candidates if c.email_key}
     phones = {c.phone_e164 for c in candidates if c.phone_e164}
-    aliased = _aliases(workspace_id, sorted(emails), sorted(phones))  # aliases are not in ``keys``
+    aliased = _aliases(workspace_id, emails, phones)  # aliases are not in ``keys``
     if keys is not None:
         emails, phones = keys.maybe(emails), keys.maybe(phones)
     emails, phones = sorted(emails), sorted(phones)
@@ -248,7 +248,7 @@ def _load_known(workspace_id: int, candidates: list[Candidate], keys: KeyFilter 
     return [found[k] for k in sorted(found)]  # oldest first: the first match wins
 
 
-def _aliases(workspace_id: int, emails: list[str], phones: list[str]) -> dict[int, list[tuple[str, str]]]:
+def _aliases(workspace_id: int, emails: Iterable[str], phones: Iterable[str]) -> dict[int, list[tuple[str, str]]]:
     """The leads that answer to one of these contacts as an alias: lead id -> [(kind, key)]."""
     table = LeadAlias._meta.db_table
     with connection.cursor() as cur:
@@ -259,7 +259,7 @@ def _aliases(workspace_id: int, emails: list[str], phones: list[str]) -> dict[in
     for kind, values in (("email", emails), ("phone", phones)):
         sql = (f'SELECT "lead_id", "key" FROM "{table}" WHERE "workspace_id" = %s AND "kind" = %s '
                f'AND "key" IN ({{}})')
-        for lead_id, key in _select_in(sql, [workspace_id, kind], values):
+        for lead_id, key in _select_in(sql, [workspace_id, kind], sorted(values)):
             found.setdefault(lead_id, []).append((kind, key))
     return found
 
@@ -333,11 +333,28 @@ def _json_adapter() -> Any:
     """The function that turns a value into a JSON column parameter for this database; looked up
     once per batch (the connection proxy is slow to reach a million times)."""
     if connection.vendor == "sqlite":
-        # What Django stores, without its per-call overhead. Default arguments on purpose: any
-        # keyword makes json.dumps build a new encoder per call, several times slower.
-        return json.dumps
+        return _dumps  # what Django stores, without its per-call overhead
     ops = connection.ops
     return lambda value: ops.adapt_json_value(value, None)
+
+
+def _not_serializable(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _encoder() -> Any:
+    """``json.dumps`` with its default arguments, minus its per-call setup: json.dumps builds a
+    new encoder for every value, which is most of its time on the small dicts of a lead row
+    (1.6 µs → 0.5 µs). No cycle check: the values are plain dicts and lists built here."""
+    make = json.encoder.c_make_encoder  # type: ignore[attr-defined]
+    if make is None:  # a Python without the json accelerator
+        return json.dumps
+    encode = make(None, _not_serializable, json.encoder.encode_basestring_ascii, None, ": ", ", ",
+                  False, False, True)
+    return lambda value: "".join(encode(value, 0))
+
+
+_dumps = _encoder()
 
 
 #: Candidate fields stored as they are, in the candidate's own order: a created lead's row is
