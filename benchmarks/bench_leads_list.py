@@ -219,7 +219,7 @@ def _measure(membership, runs: int, count: int) -> None:
         "search phone national": "/leads/?q=415+555",
         "search + stage filter": "/leads/?q=smith&stage=won",
         "htmx table partial": "/leads/?q=jo",
-        "home page (grouped counts)": "/",
+        "home page (stage counts)": "/",
     }
     machine = {
         "python": platform.python_version(),

