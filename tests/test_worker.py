@@ -64,6 +64,17 @@ def _cmdline(pid: int) -> bytes:
         return b""
 
 
+def _migrated(tmp_path: Path, queue: str = "database") -> dict:
+    """The environment of `leadbase` processes on a new, migrated database in ``tmp_path``, with
+    the database queue or (``queue="redis"``) an emptied Redis database."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(LEADBASE_DATA_DIR=str(tmp_path), EMAIL_URL="console://", DJANGO_SETTINGS_MODULE="leadbase.settings")
+    if queue == "redis":
+        env["REDIS_URL"] = _redis_url()
+    _leadbase(env, "migrate", "-v", "0")
+    return env
+
+
 def _leadbase(env: dict, *args: str) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "leadbase", *args], env=env, capture_output=True, text=True, timeout=120
@@ -74,11 +85,7 @@ def _leadbase(env: dict, *args: str) -> str:
 
 @pytest.mark.parametrize("queue", ["database", pytest.param("redis", marks=pytest.mark.redis)])
 def test_the_worker_runs_tasks_queued_by_another_process(queue, tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(LEADBASE_DATA_DIR=str(tmp_path), EMAIL_URL="console://", DJANGO_SETTINGS_MODULE="leadbase.settings")
-    if queue == "redis":
-        env["REDIS_URL"] = _redis_url()
-    _leadbase(env, "migrate", "-v", "0")
+    env = _migrated(tmp_path, queue)
     _leadbase(env, "shell", "--no-imports", "-c", SETUP)
     assert _leadbase(env, "shell", "--no-imports", "-c", COUNT).strip() == "0"  # queued, not run yet
     _leadbase(env, "worker", "--batch")
@@ -213,9 +220,7 @@ def test_web_imports_are_queued_on_the_imports_lane():
 
 @pytest.mark.django_db(transaction=True)
 def test_leadbase_worker_runs_both_lanes_and_stops_both_on_sigterm(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(LEADBASE_DATA_DIR=str(tmp_path), EMAIL_URL="console://", DJANGO_SETTINGS_MODULE="leadbase.settings")
-    _leadbase(env, "migrate", "-v", "0")
+    env = _migrated(tmp_path)
     _leadbase(env, "shell", "--no-imports", "-c", SETUP)
     worker = subprocess.Popen(
         [sys.executable, "-m", "leadbase", "worker", "--interval", "0.1"], env=env,
@@ -339,11 +344,7 @@ def test_a_lane_stops_when_the_worker_that_started_it_is_gone(db_queue):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("queue", ["database", pytest.param("redis", marks=pytest.mark.redis)])
 def test_the_lanes_stop_when_their_worker_is_killed(queue, tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(LEADBASE_DATA_DIR=str(tmp_path), EMAIL_URL="console://", DJANGO_SETTINGS_MODULE="leadbase.settings")
-    if queue == "redis":
-        env["REDIS_URL"] = _redis_url()
-    _leadbase(env, "migrate", "-v", "0")
+    env = _migrated(tmp_path, queue)
     worker = subprocess.Popen([sys.executable, "-m", "leadbase", "worker", "--interval", "0.1"], env=env)
     try:
         deadline = time.monotonic() + 60
