@@ -352,23 +352,15 @@ def do_record_consent(
     text: str = "",
     ip: str | None = None,
     source_ref: str = "",
-    new_lead: bool = False,
 ) -> Consent:
     """Record the person's answer for ``purpose`` with its proof; the latest answer wins, except
-    that a pending (unconfirmed) request never downgrades a consent already granted.
-
-    ``new_lead``: the lead was created in the current transaction, so it has no consent yet and
-    no other transaction can see it; the answer is inserted without looking for one (a form
-    submission's hot path).
+    that a pending (unconfirmed) request never downgrades a consent already granted. For leads
+    created in the current transaction use ``do_record_consents_of_new_leads``.
     """
     _check_answer(purpose, status)
     proof = {"status": status, "at": timezone.now(), "method": method, "text": text, "ip": ip,
              "source_ref": source_ref}
     touch = {"purpose": purpose, "status": status, "method": method, "source_ref": source_ref}
-    if new_lead:
-        consent = Consent.objects.create(lead=lead, purpose=purpose, **proof)
-        _touch(lead, TouchKind.CONSENT, actor, touch)
-        return consent
     with transaction.atomic():
         current = Consent.objects.filter(lead=lead, purpose=purpose).first()
         if current is not None and current.status == ConsentStatus.GRANTED and status == ConsentStatus.PENDING:
@@ -382,7 +374,8 @@ def do_record_consents_of_new_leads(
     answers: list[tuple[Lead, str, str, str, str | None]], *, method: str, source_ref: str
 ) -> None:
     """Record ``(lead, purpose, status, text, ip)`` answers of leads created in this transaction,
-    with their timeline entries: ``do_record_consent(..., new_lead=True)`` for many at once."""
+    with their timeline entries. Such a lead has no consent yet and no other transaction can
+    see it, so the answers are inserted without looking for earlier ones (a form post's hot path)."""
     at = timezone.now()
     for _, purpose, status, _, _ in answers:
         _check_answer(purpose, status)
