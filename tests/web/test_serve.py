@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from django.core.management import CommandError
+from django.core.management import CommandError, call_command
 
 from leadbase.web.management.commands.serve import default_web_threads, default_web_workers
 
@@ -36,3 +36,9 @@ def test_the_threads_setting_wins_and_must_be_a_number(monkeypatch):
     monkeypatch.setenv("LEADBASE_WEB_THREADS", "many")
     with pytest.raises(CommandError, match="LEADBASE_WEB_THREADS must be a whole number"):
         default_web_threads()
+
+
+@pytest.mark.parametrize("option", ["--workers", "--threads"])
+def test_serve_refuses_fewer_than_one_process_or_thread(option):
+    with pytest.raises(CommandError, match=f"{option} must be at least 1"):
+        call_command("serve", option, "0")

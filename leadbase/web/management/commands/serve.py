@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from leadbase.accounts.setup import ensure_first_login
+from leadbase.settings import env_int
 
 
 def default_web_workers() -> int:
@@ -32,13 +33,10 @@ def default_web_threads() -> int:
 
 
 def _whole(name: str, default: int) -> int:
-    value = os.environ.get(name, "")
-    if not value:
-        return default
     try:
-        return max(1, int(value))
-    except ValueError:
-        raise CommandError(f"{name} must be a whole number, not {value!r}") from None
+        return max(1, env_int(name, default))
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
 
 
 class Command(BaseCommand):
@@ -57,6 +55,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-worker", action="store_true", help="do not start the background worker")
 
     def handle(self, *args, **options):
+        for name in ("workers", "threads"):
+            if options[name] < 1:
+                raise CommandError(f"--{name} must be at least 1")
         call_command("migrate", interactive=False, verbosity=0)
         login = ensure_first_login()
         url = f"http://{options['host']}:{options['port']}"
