@@ -23,6 +23,16 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
+def ada_with_home_address_aside(personas) -> Lead:
+    """Ada's lead, on her work address, with her home address set aside (same phone and name)."""
+    phone = "+44 20 7946 0018"
+    ada = do_create_lead(
+        personas.workspace, {"name": "Ada Lovelace", "email": "ada@work.example", "phone": phone}, actor=None
+    ).lead
+    do_create_lead(personas.workspace, {"name": "Ada Lovelace", "email": "ada@home.example", "phone": phone}, actor=None)
+    return ada
+
+
 def test_re_importing_after_a_manual_merge_creates_nothing(personas, tmp_path):
     first = import_file(personas.workspace, write(tmp_path, FILE), workers=1)
     keep, other = Lead.objects.order_by("pk")
@@ -82,11 +92,7 @@ def test_an_alias_on_a_shared_role_mailbox_still_keeps_different_people_apart(pe
 
 
 def test_erasing_a_person_also_blocks_the_contacts_set_aside(personas):
-    phone = "+44 20 7946 0018"
-    ada = do_create_lead(
-        personas.workspace, {"name": "Ada Lovelace", "email": "ada@work.example", "phone": phone}, actor=None
-    ).lead
-    do_create_lead(personas.workspace, {"name": "Ada Lovelace", "email": "ada@home.example", "phone": phone}, actor=None)
+    ada = ada_with_home_address_aside(personas)
 
     do_erase_lead(ada, actor=personas.owner)
 
@@ -97,11 +103,7 @@ def test_erasing_a_person_also_blocks_the_contacts_set_aside(personas):
 
 
 def test_editing_a_lead_to_another_persons_alias_is_refused(personas):
-    phone = "+44 20 7946 0018"
-    ada = do_create_lead(
-        personas.workspace, {"name": "Ada Lovelace", "email": "ada@work.example", "phone": phone}, actor=None
-    ).lead
-    do_create_lead(personas.workspace, {"name": "Ada Lovelace", "email": "ada@home.example", "phone": phone}, actor=None)
+    ada = ada_with_home_address_aside(personas)
     bob = do_create_lead(personas.workspace, {"name": "Bob Stone", "email": "bob@example.org"}, actor=None).lead
 
     with pytest.raises(LeadError) as caught:
