@@ -96,8 +96,9 @@ def apply_batch(
 ) -> list[Outcome]:
     """Create or merge every candidate of ``items``; must run inside ``transaction.atomic``.
 
-    ``keys``, when given, must hold every contact key on a lead of the workspace (see
-    KeyFilter): contacts it has never seen are not looked up. It is given this batch's keys.
+    ``keys``, when given, must hold every contact key on a lead of the workspace and every
+    alias (see KeyFilter): contacts it has never seen are not looked up. It is given this
+    batch's keys (an alias the batch sets aside is one of them).
     """
     lock_workspace(ctx.workspace_id)
     candidates = [c for _, c in items if isinstance(c, Candidate)]
@@ -225,9 +226,9 @@ def _select_in(sql: str, head: list[Any], values: Sequence[str]) -> list[tuple]:
 def _load_known(workspace_id: int, candidates: list[Candidate], keys: KeyFilter | None = None) -> list[Known]:
     emails = {c.email_key for c in candidates if c.email_key}
     phones = {c.phone_e164 for c in candidates if c.phone_e164}
-    aliased = _aliases(workspace_id, emails, phones)  # aliases are not in ``keys``
     if keys is not None:
         emails, phones = keys.maybe(emails), keys.maybe(phones)
+    aliased = _aliases(workspace_id, emails, phones)
     emails, phones = sorted(emails), sorted(phones)
     table = Lead._meta.db_table
     select = ", ".join(f'"{c}"' for c in KNOWN_COLUMNS)

@@ -169,13 +169,15 @@ def _same(lead: Known, c: Candidate, name: str) -> bool:
 
 
 class KeyFilter:
-    """The contact keys (email keys, E.164 phones) that may be on a lead: a Bloom filter.
+    """The contact keys (email keys, E.164 phones) that may be on a lead or be a lead's alias:
+    a Bloom filter.
 
     An import into a new or small workspace looks up every row's contacts, and nearly all of
     them are on no lead yet. The filter answers "certainly not" for those without a query: it
     never forgets a key it was given, so only "maybe" keys (the known ones, and about one in a
     hundred others) reach the database. The owner must give it every key that can be on a lead
-    of the workspace: those there when it starts, and every key the import writes.
+    of the workspace or be an alias of one: those there when it starts, and every key the
+    import writes.
     """
 
     BITS = 1 << 25  # 4 MB: about 1 % false "maybe" at two million keys

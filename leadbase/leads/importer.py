@@ -34,7 +34,7 @@ from leadbase.leads.actions import enqueue_duplicate_scan, region_for
 from leadbase.leads.batch import Context, Outcome, apply_batch
 from leadbase.leads.bulkload import deferred_indexes, ensure_lead_indexes, should_defer_indexes
 from leadbase.leads.identity import KeyFilter
-from leadbase.leads.models import ImportJob, ImportStatus, Lead, Source, TouchKind
+from leadbase.leads.models import ImportJob, ImportStatus, Lead, LeadAlias, Source, TouchKind
 from leadbase.lib import columns as cols
 from leadbase.lib.csvfile import CsvError, CsvInfo, preview, read_rows, sniff
 from leadbase.lib.leadrow import Candidate, Refusal, clean_record
@@ -257,7 +257,8 @@ class _Keys:
 
     SQLite only, and only for a workspace of at most ``KEY_FILTER_MAX_LEADS`` leads (in a bigger
     one most contacts of a file are known, and the lookups are needed anyway). The filter is
-    filled with the workspace's keys once, then with every key the import writes. It is valid
+    filled with the workspace's keys (its leads' and their aliases') once, then with every key
+    the import writes. It is valid
     only while nothing else writes to the database: ``PRAGMA data_version`` tells, at the start
     of each of the import's transactions, whether another connection committed since the
     filter was filled; if one did, the import looks every contact up from then on.
@@ -278,9 +279,13 @@ class _Keys:
                 return
             cur.execute(f'SELECT "email_key", "phone_e164" FROM "{table}" WHERE "workspace_id" = %s', [workspace_id])
             rows = cur.fetchall()
+            # A contact set aside by a merge reaches its lead too, and may be on no lead at all.
+            cur.execute(f'SELECT "key" FROM "{LeadAlias._meta.db_table}" WHERE "workspace_id" = %s', [workspace_id])
+            aliases = cur.fetchall()
         self._filter = KeyFilter()
         self._filter.add(email for email, _ in rows)
         self._filter.add(phone for _, phone in rows)
+        self._filter.add(key for (key,) in aliases)
 
     @staticmethod
     def _data_version(cur: Any) -> int:
