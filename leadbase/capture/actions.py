@@ -39,6 +39,7 @@ from leadbase.leads.actions import (
 )
 from leadbase.leads.errors import LeadRejected, TransitionError
 from leadbase.leads.models import Consent, ConsentStatus, Lead, Purpose, Source, TouchKind
+from leadbase.tasks import enqueue_many_with_write
 
 log = logging.getLogger(__name__)
 
@@ -527,6 +528,7 @@ def _make_leads(
         do_record_consents_of_new_leads(answers, method="form", source_ref=form.slug)
     results: list[SubmitResult] = []
     processed: list[tuple[str, str, int, int]] = []
+    confirmations: list[tuple[int, int, list[str], str]] = []
     for _, row, values in group:
         outcome = made[row.pk]
         if isinstance(outcome, LeadRejected):
@@ -537,9 +539,15 @@ def _make_leads(
             for consent in values.consents:
                 do_record_consent(lead, consent["purpose"], status, method="form", text=consent["text"],
                                   ip=row.ip, source_ref=form.slug)
-        _after_lead(form, outcome, values)
+        confirmation = _after_lead(form, outcome, values)
+        if confirmation is not None:
+            confirmations.append(confirmation)
         processed.append((SubmissionStatus.PROCESSED, outcome.outcome, lead.pk, row.pk))
         results.append(SubmitResult(SubmissionStatus.PROCESSED, row.pk, lead_id=lead.pk, outcome=outcome.outcome))
+    if confirmations:
+        from leadbase.capture.tasks import send_confirmation_email
+
+        enqueue_many_with_write(send_confirmation_email, confirmations)
     if processed:
         table = connection.ops.quote_name(Submission._meta.db_table)
         with connection.cursor() as cursor:
@@ -630,27 +638,21 @@ def _last_touch(form: Form, row: Submission) -> dict[str, Any]:
     }
 
 
-def _after_lead(form: Form, made: Created, values: _Values) -> None:
-    """The form's owner for a lead without one; the confirmation email when consents wait."""
+def _after_lead(form: Form, made: Created, values: _Values) -> tuple[int, int, list[str], str] | None:
+    """The form's owner for a lead without one. Returns the arguments of the confirmation
+    email to queue when consents wait (``send_confirmation_email``), else None."""
     lead = made.lead
     if form.owner_id and lead.owner_id is None:
         do_assign_owner(lead, form.owner, actor=None)
     pending = [c["purpose"] for c in values.consents] if form.double_opt_in else []
     typed = made.candidate
-    if pending and typed.email_key:
-        # To the address the visitor typed: merged into a known person by phone, the lead may
-        # keep another address as its own (the typed one is then kept aside), and double
-        # opt-in must prove the visitor reads the address they gave, not someone else's. An
-        # address the rules refused leaves nothing to confirm.
-        to = "" if typed.email_key == lead.email_key else typed.email
-        _enqueue_confirmation(lead.pk, form.pk, pending, to)
-
-
-def _enqueue_confirmation(lead_id: int, form_id: int, purposes: list[str], to: str = "") -> None:
-    from leadbase.capture.tasks import send_confirmation_email
-    from leadbase.tasks import enqueue_with_write
-
-    enqueue_with_write(send_confirmation_email, lead_id, form_id, purposes, to)
+    if not (pending and typed.email_key):
+        return None  # an address the rules refused leaves nothing to confirm
+    # To the address the visitor typed: merged into a known person by phone, the lead may keep
+    # another address as its own (the typed one is then kept aside), and double opt-in must
+    # prove the visitor reads the address they gave, not someone else's.
+    to = "" if typed.email_key == lead.email_key else typed.email
+    return lead.pk, form.pk, pending, to
 
 
 def do_replay_submission(row: Submission) -> SubmitResult:

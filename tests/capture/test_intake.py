@@ -187,3 +187,23 @@ def test_when_a_groups_transaction_fails_every_post_is_taken_alone(personas, mon
 
     assert (result.status, result.outcome) == ("processed", "created")  # on its own
     assert Submission.objects.get().status == "processed"
+
+
+@pytest.mark.django_db
+def test_a_group_on_the_database_queue_queues_one_confirmation_per_post_that_asked(personas, settings):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "imports"]}}
+    form = _form(personas.workspace, "queued")
+    jobs = _jobs(form)
+
+    with transaction.atomic():
+        do_submit_forms(jobs)
+
+    ada = jobs[0].result.lead_id
+    confirmations = [
+        row.args_kwargs["args"]
+        for row in DBTaskResult.objects.filter(task_path__endswith="send_confirmation_email").order_by("enqueued_at")
+    ]
+    # Ada's two posts each asked (the second merged into her lead); the others gave no consent
+    assert confirmations == [[ada, form.pk, ["email_marketing"], ""]] * 2
