@@ -89,24 +89,27 @@ def clean_record(record: dict[str, Any], region: str | None) -> Candidate | Refu
         return Refusal("invalid_name", "The name is missing.")
 
     country = country_code(record.get("country")) or ""
-    email_error = phone_error = None
+    email_error: Refusal | None = None
+    phone_error: Refusal | None = None
     email = phone = None
     raw_email = _text(record.get("email"), 320)
     raw_phone = _text(record.get("phone"), 64)
     try:
         email = clean_email(raw_email)
     except Invalid as exc:
-        email_error = exc
+        # The code and message, not the exception: kept in a local, the exception would hold
+        # this frame through its traceback, a cycle only the garbage collector frees.
+        email_error = Refusal(exc.code, exc.message)
     try:
         phone = clean_phone(raw_phone, country or region)
     except Invalid as exc:
-        phone_error = exc
+        phone_error = Refusal(exc.code, exc.message)
 
     if email is None and phone is None:
         if email_error is not None:
-            return Refusal(email_error.code, email_error.message)
+            return email_error
         if phone_error is not None:
-            return Refusal(phone_error.code, phone_error.message)
+            return phone_error
         return Refusal("no_contact", "Neither an email address nor a phone number was given.")
 
     given, family = parts or split_name(name)
