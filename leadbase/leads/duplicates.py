@@ -14,6 +14,9 @@ next to each other, so the comparisons grow with n·log n instead of n² when a 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
+from itertools import groupby
+from operator import itemgetter
 
 from leadbase.leads.models import Lead, PossibleDuplicate
 from leadbase.lib.cleaning import names_agree
@@ -21,6 +24,8 @@ from leadbase.lib.freemail import is_free_mail
 
 WINDOW = 4  # neighbours compared on each side in a block sorted by name
 COLUMNS = ("id", "name", "name_key", "family_key", "company", "email_key")
+ID, NAME, NAME_KEY, FAMILY_KEY, COMPANY, EMAIL_KEY = range(len(COLUMNS))
+FAMILIES_PER_QUERY = 100
 
 
 def scan_range(workspace_id: int, first_id: int, last_id: int) -> int:
@@ -36,44 +41,59 @@ def scan_range(workspace_id: int, first_id: int, last_id: int) -> int:
         )
     )
     suggested = 0
-    for family in families:
-        # One family at a time keeps memory bounded by the largest family, not the table.
-        blocks: dict[str, list[dict]] = defaultdict(list)
-        for row in base.filter(family_key=family).values(*COLUMNS).iterator(chunk_size=2000):
-            for key in _block_keys(row):
-                blocks[key].append(row)
-        pairs: dict[tuple[int, int], str] = {}
-        for key, members in blocks.items():
-            if len(members) < 2:
-                continue
-            members.sort(key=lambda r: (r["name_key"], r["id"]))
-            for i, row in enumerate(members):
-                if not first_id <= row["id"] <= last_id:
-                    continue
-                for other in members[max(0, i - WINDOW) : i + WINDOW + 1]:
-                    if other["id"] == row["id"]:
-                        continue
-                    pair = (min(row["id"], other["id"]), max(row["id"], other["id"]))
-                    if pair not in pairs and names_agree(row["name"], other["name"]):
-                        pairs[pair] = "similar_name_company" if key.startswith("c:") else "similar_name_domain"
-        if pairs:
-            PossibleDuplicate.objects.bulk_create(
-                [
-                    PossibleDuplicate(workspace_id=workspace_id, lead_a_id=a, lead_b_id=b, reason=reason)
-                    for (a, b), reason in pairs.items()
-                ],
-                ignore_conflicts=True,
-            )
-            suggested += len(pairs)
+    # The members of many families come with one query (a form post's scan has a family or
+    # two, an import's thousands: one query each cost more than comparing their members), in
+    # family order, and are compared one family at a time: memory stays bounded by the
+    # largest family, not the table.
+    for start in range(0, len(families), FAMILIES_PER_QUERY):
+        members = (
+            base.filter(family_key__in=families[start : start + FAMILIES_PER_QUERY])
+            .order_by("family_key", "id")
+            .values_list(*COLUMNS)
+            .iterator(chunk_size=2000)
+        )
+        for _, family in groupby(members, key=itemgetter(FAMILY_KEY)):
+            suggested += _suggest(workspace_id, family, first_id, last_id)
     return suggested
 
 
-def _block_keys(row: dict) -> list[str]:
+def _suggest(workspace_id: int, family: Iterable[tuple], first_id: int, last_id: int) -> int:
+    """Suggest the pairs of one family's members that involve a lead of the range."""
+    blocks: dict[str, list[tuple]] = defaultdict(list)
+    for row in family:
+        for key in _block_keys(row):
+            blocks[key].append(row)
+    pairs: dict[tuple[int, int], str] = {}
+    for key, members in blocks.items():
+        if len(members) < 2:
+            continue
+        members.sort(key=itemgetter(NAME_KEY, ID))
+        for i, row in enumerate(members):
+            if not first_id <= row[ID] <= last_id:
+                continue
+            for other in members[max(0, i - WINDOW) : i + WINDOW + 1]:
+                if other[ID] == row[ID]:
+                    continue
+                pair = (min(row[ID], other[ID]), max(row[ID], other[ID]))
+                if pair not in pairs and names_agree(row[NAME], other[NAME]):
+                    pairs[pair] = "similar_name_company" if key.startswith("c:") else "similar_name_domain"
+    if pairs:
+        PossibleDuplicate.objects.bulk_create(
+            [
+                PossibleDuplicate(workspace_id=workspace_id, lead_a_id=a, lead_b_id=b, reason=reason)
+                for (a, b), reason in pairs.items()
+            ],
+            ignore_conflicts=True,
+        )
+    return len(pairs)
+
+
+def _block_keys(row: tuple) -> list[str]:
     keys = []
-    if row["company"]:
-        keys.append("c:" + row["company"].casefold().strip())
-    if row["email_key"]:
-        domain = row["email_key"].rpartition("@")[2]
+    if row[COMPANY]:
+        keys.append("c:" + row[COMPANY].casefold().strip())
+    if row[EMAIL_KEY]:
+        domain = row[EMAIL_KEY].rpartition("@")[2]
         if not is_free_mail(domain):
             keys.append("d:" + domain)
     return keys

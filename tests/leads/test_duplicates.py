@@ -58,6 +58,21 @@ def test_a_dismissed_pair_is_not_suggested_again(personas):
     assert list(PossibleDuplicate.objects.values_list("status", flat=True)) == ["dismissed"]
 
 
+@pytest.mark.parametrize("per_query", [1, 2, 100])
+def test_families_read_together_are_still_compared_one_family_at_a_time(personas, monkeypatch, per_query):
+    monkeypatch.setattr("leadbase.leads.duplicates.FAMILIES_PER_QUERY", per_query)
+    ws = personas.workspace
+    for family in ("Berg", "Cruz", "Dahl", "Eng", "Falk"):
+        make_lead(ws, name=f"John {family}", email=f"john@{family.lower()}-tools.com", company="Tools")
+        make_lead(ws, name=f"Jon {family}", email=f"jon.{family.lower()}@gmail.com", company="Tools")
+        make_lead(ws, name=f"Mary {family}", email=f"mary@{family.lower()}-tools.com")
+    # Same company and similar names, but not one family: never a pair
+    make_lead(ws, name="John Bergman", email="jb@gmail.com", company="Tools")
+
+    assert scan_all(ws) == 5
+    assert pairs() == {frozenset({f"John {f}", f"Jon {f}"}) for f in ("Berg", "Cruz", "Dahl", "Eng", "Falk")}
+
+
 def test_a_large_block_is_compared_with_neighbours_only(personas):
     ws = personas.workspace
     for i in range(30):
