@@ -97,17 +97,13 @@ def apply_batch(
     """Create or merge every candidate of ``items``; must run inside ``transaction.atomic``.
 
     ``keys``, when given, must hold every contact key on a lead of the workspace and every
-    alias (see KeyFilter): contacts it has never seen are not looked up. It is given this
+    alias (see KeyFilter): contacts it has never seen are not looked up. It takes this
     batch's keys (an alias the batch sets aside is one of them).
     """
     lock_workspace(ctx.workspace_id)
     candidates = [c for _, c in items if isinstance(c, Candidate)]
     blocked = _suppressed(ctx.workspace_id, candidates)
     index = IdentityIndex(_load_known(ctx.workspace_id, candidates, keys))
-    if keys is not None:
-        # Every key this batch may write: new leads' and merged leads' (a merge fills blanks).
-        keys.add(c.email_key for c in candidates)
-        keys.add(c.phone_e164 for c in candidates)
     now = timezone.now()
 
     outcomes: list[Outcome] = []
@@ -227,7 +223,9 @@ def _load_known(workspace_id: int, candidates: list[Candidate], keys: KeyFilter 
     emails = {c.email_key for c in candidates if c.email_key}
     phones = {c.phone_e164 for c in candidates if c.phone_e164}
     if keys is not None:
-        emails, phones = keys.maybe(emails), keys.maybe(phones)
+        # Records every key of the batch too: each one a new or merged lead may take (a merge
+        # fills blanks) or an alias the batch sets aside.
+        emails, phones = keys.take(emails), keys.take(phones)
     aliased = _aliases(workspace_id, emails, phones)
     emails, phones = sorted(emails), sorted(phones)
     table = Lead._meta.db_table

@@ -194,13 +194,18 @@ class KeyFilter:
                 bits[a >> 3] |= 1 << (a & 7)
                 bits[b >> 3] |= 1 << (b & 7)
 
-    def maybe(self, keys: Iterable[str]) -> list[str]:
-        """The keys of ``keys`` that may be on a lead."""
+    def take(self, keys: Iterable[str]) -> list[str]:
+        """The keys of ``keys`` (distinct) that may be on a lead; all of them are in the filter
+        afterwards. One pass: a batch checks and records its keys together."""
         bits, mask = self._bits, self.BITS - 1
         out = []
         for key in keys:
             h = hash(key)
             a, b = h & mask, (h >> 32) & mask
-            if bits[a >> 3] >> (a & 7) & 1 and bits[b >> 3] >> (b & 7) & 1:
+            byte_a, bit_a, byte_b, bit_b = a >> 3, 1 << (a & 7), b >> 3, 1 << (b & 7)
+            if bits[byte_a] & bit_a and bits[byte_b] & bit_b:
                 out.append(key)
+            else:
+                bits[byte_a] |= bit_a
+                bits[byte_b] |= bit_b
         return out
