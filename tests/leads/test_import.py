@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import marshal
 import sqlite3
 from pathlib import Path
 
@@ -20,6 +21,9 @@ from leadbase.leads.actions import do_add_suppression, do_create_lead
 from leadbase.leads.identity import KeyFilter
 from leadbase.leads.importer import ImportFileError, import_file
 from leadbase.leads.models import Lead, PossibleDuplicate, Touch
+from leadbase.lib import columns as cols
+from leadbase.lib.csvfile import read_rows, sniff
+from leadbase.lib.leadrow import Candidate, Refusal
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -428,3 +432,31 @@ def test_the_batch_json_encoder_writes_exactly_what_json_dumps_writes(value):
 def test_the_batch_json_encoder_refuses_what_json_cannot_encode():
     with pytest.raises(TypeError, match="not JSON serializable"):
         batch._dumps({"when": object()})
+
+
+def test_a_batch_cleaned_in_a_worker_process_comes_back_as_cleaned_here(tmp_path):
+    """The cleaners send their batches marshalled: the same candidates and refusals arrive."""
+    text = (
+        "Name,Email,Phone,Company,Country,Notes\n"
+        "Ada Lovelace,ada@analytical.org,+44 20 7946 0018,Analytical Engines,UK,met at a fair\n"
+        "N/A,x@example.org,,,,\n"  # refused name
+        "Bo Berg,bo@@example.org,+46 8 123 456 78,Berg AB,SE,\n"  # bad email kept aside
+        "Ann Lind,,,,,\n"  # no contact
+        "Eve Stone,eve@example.org,,Acme,DE,a,b\n"  # one cell too many, not empty: malformed
+        "José Núñez,jose@example.org,,,ES,\n"
+    )
+    path = write(tmp_path, text)
+    info = sniff(path)
+    rows = list(read_rows(path, info))
+    mapping = cols.guess_mapping(info.header)
+
+    here = importer.clean_batch((rows, mapping, "US"))
+    there = importer.unpack_cleaned(importer.clean_packed(marshal.dumps(rows), mapping, "US"))
+
+    assert there == here
+    assert [type(c) for _, c in there] == [type(c) for _, c in here]
+    outcomes = [(c.code,) if type(c) is Refusal else (c.name, sorted(c.problems), sorted(c.custom)) for _, c in here]
+    assert outcomes == [
+        ("Ada Lovelace", [], ["notes"]), ("invalid_name",), ("Bo Berg", ["email"], []), ("no_contact",),
+        ("malformed_row",), ("José Núñez", [], []),
+    ]
