@@ -132,7 +132,8 @@ def clean_packed(packed: bytes, mapping: list[str], region: str) -> bytes:
     marshal, not pickle (which the pool would use): a batch is plain strings, numbers, lists,
     tuples and dicts of strings, which marshal writes and reads two to three times faster, and
     a candidate goes as a plain tuple rather than as a NamedTuple, whose pickling calls back
-    into Python for every row. Both processes run the same interpreter, so the format is one.
+    into Python for every row. marshal's format can change between Python versions, but both
+    ends are the same interpreter (the cleaners are forked).
     """
     cleaned = clean_batch((marshal.loads(packed), mapping, region))
     return marshal.dumps([(number, type(c) is Candidate, tuple(c)) for number, c in cleaned])
@@ -280,10 +281,10 @@ class _Keys:
     SQLite only, and only for a workspace of at most ``KEY_FILTER_MAX_LEADS`` leads (in a bigger
     one most contacts of a file are known, and the lookups are needed anyway). The filter is
     filled with the workspace's keys (its leads' and their aliases') once, then with every key
-    the import writes. It is valid
-    only while nothing else writes to the database: ``PRAGMA data_version`` tells, at the start
-    of each of the import's transactions, whether another connection committed since the
-    filter was filled; if one did, the import looks every contact up from then on.
+    the import writes. It is valid only while nothing else writes to the database: ``PRAGMA
+    data_version`` tells, at the start of each of the import's transactions, whether another
+    connection committed since the filter was filled; if one did, the import looks every
+    contact up from then on.
     """
 
     def __init__(self, workspace_id: int) -> None:
@@ -331,10 +332,10 @@ def _quiet_gc() -> Iterator[None]:
     at the default thresholds the collector runs thousands of times and each full pass walks
     every live object — about a sixth of the import's time. The objects that exist before the
     import are frozen (never scanned) and collections become rarer, not disabled: a young
-    collection waits for a million more live containers than before (a batch keeps a few
-    hundred thousand alive, and frees them by reference counting). That much rarer only
-    because cleaning a row makes no reference cycle (``clean_record`` keeps no exception);
-    a 1,000,000-row import takes about 1.6 s less than with collections ten times as often.
+    collection runs once a million more containers are alive than at the last one (a batch
+    keeps a few hundred thousand alive, then frees them by reference counting). That is safe
+    because cleaning a row makes no reference cycle (``clean_record`` keeps no exception); a
+    1,000,000-row import takes about 1.6 s less than with collections ten times as often.
     """
     thresholds = gc.get_threshold()
     gc.freeze()
