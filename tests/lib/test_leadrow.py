@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from leadbase.lib.leadrow import Candidate, clean_record
@@ -55,8 +57,6 @@ def test_a_placeholder_in_one_name_column_does_not_refuse_a_real_name():
 def test_cleaning_a_bad_value_leaves_no_garbage_for_the_collector(record):
     """An import cleans millions of rows with the collector held back: a refused value must be
     freed by reference counting, not left in a cycle (an exception holding its frame)."""
-    import gc
-
     gc.collect()
     gc.disable()
     try:
