@@ -22,20 +22,16 @@ def test_one_web_process_per_core_of_eight_threads_by_default(monkeypatch):
     assert default_web_threads() == 8
 
 
-def test_the_setting_wins_and_must_be_a_number(monkeypatch):
-    monkeypatch.setenv("LEADBASE_WEB_WORKERS", "3")
-    assert default_web_workers() == 3
-    monkeypatch.setenv("LEADBASE_WEB_WORKERS", "three")
-    with pytest.raises(CommandError, match="LEADBASE_WEB_WORKERS must be a whole number"):
-        default_web_workers()
-
-
-def test_the_threads_setting_wins_and_must_be_a_number(monkeypatch):
-    monkeypatch.setenv("LEADBASE_WEB_THREADS", "16")
-    assert default_web_threads() == 16
-    monkeypatch.setenv("LEADBASE_WEB_THREADS", "many")
-    with pytest.raises(CommandError, match="LEADBASE_WEB_THREADS must be a whole number"):
-        default_web_threads()
+@pytest.mark.parametrize(
+    ("name", "default", "value"),
+    [("LEADBASE_WEB_WORKERS", default_web_workers, 3), ("LEADBASE_WEB_THREADS", default_web_threads, 16)],
+)
+def test_the_setting_wins_and_must_be_a_number(monkeypatch, name, default, value):
+    monkeypatch.setenv(name, str(value))
+    assert default() == value
+    monkeypatch.setenv(name, "many")
+    with pytest.raises(CommandError, match=f"{name} must be a whole number"):
+        default()
 
 
 @pytest.mark.parametrize("option", ["--workers", "--threads"])
