@@ -120,3 +120,47 @@ def test_a_write_outside_a_transaction_queues_for_the_lock_too(connect):
     with second.cursor() as cur:  # reads never take the lock
         cur.execute("SELECT COUNT(*) FROM t")
         assert cur.fetchone() == (1,)
+
+
+def _connection_as_configured(path):
+    """A connection with the options `leadbase.settings` gives a SQLite DATABASE_URL."""
+    from leadbase.settings import _database
+
+    return ConnectionHandler({"default": _database(f"sqlite:///{path}")}).create_connection("default")
+
+
+def test_a_new_database_gets_16_kb_pages_in_wal_mode(tmp_path, django_db_blocker):
+    with django_db_blocker.unblock():
+        conn = _connection_as_configured(tmp_path / "new.sqlite3")
+        try:
+            with conn.cursor() as cur:
+                cur.execute("CREATE TABLE t (n INTEGER)")
+                cur.execute("PRAGMA page_size")
+                assert cur.fetchone()[0] == 16384
+                cur.execute("PRAGMA journal_mode")
+                assert cur.fetchone()[0] == "wal"
+        finally:
+            conn.close()
+
+
+def test_an_existing_database_keeps_its_page_size(tmp_path, django_db_blocker):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute("PRAGMA page_size=4096")
+    old.execute("PRAGMA journal_mode=WAL")
+    old.execute("CREATE TABLE t (n INTEGER)")
+    old.execute("INSERT INTO t VALUES (1)")
+    old.commit()
+    old.close()
+    with django_db_blocker.unblock():
+        conn = _connection_as_configured(path)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT n FROM t")
+                assert cur.fetchall() == [(1,)]
+                cur.execute("PRAGMA page_size")
+                assert cur.fetchone()[0] == 4096
+        finally:
+            conn.close()
