@@ -1,11 +1,13 @@
 """CSV import: the one code path behind `leadbase import` and the web import page.
 
-The file is streamed in batches. Cleaning (name, email, phone, country — the costly part) runs
-in worker processes on every core, a bounded number of batches ahead; the main process writes
-the cleaned batches through ``batch.apply_batch`` (the same identity rules as forms and the
-API), a few per transaction, so memory stays flat in the file size and an interrupted import
-loses at most the transaction in flight (``BATCH_ROWS * BATCHES_PER_COMMIT`` rows). Re-running a file merges every row already imported into its lead and
-creates nothing new.
+The file is streamed in blocks of whole lines. Parsing them and cleaning their rows (name,
+email, phone, country — the costly part) runs in worker processes on every core, a bounded
+number of blocks ahead; the main process, the one writer, only writes the cleaned rows through
+``batch.apply_batch`` (the same identity rules as forms and the API), in batches of
+``BATCH_ROWS``, a few per transaction. So memory stays flat in the file size and an interrupted
+import loses at most the transaction in flight (``BATCH_ROWS * BATCHES_PER_COMMIT`` rows).
+Re-running a file merges every row already imported into its lead and creates nothing new.
+A UTF-16 file, whose line breaks cannot be found byte by byte, is parsed in the main process.
 """
 
 from __future__ import annotations
@@ -37,7 +39,17 @@ from leadbase.leads.bulkload import deferred_indexes, ensure_lead_indexes, shoul
 from leadbase.leads.identity import KeyFilter
 from leadbase.leads.models import ImportJob, ImportStatus, Lead, LeadAlias, Source, TouchKind
 from leadbase.lib import columns as cols
-from leadbase.lib.csvfile import CsvError, CsvInfo, preview, read_rows, sniff
+from leadbase.lib.csvfile import (
+    BlockFormat,
+    CsvError,
+    CsvInfo,
+    block_format,
+    parse_block,
+    preview,
+    read_blocks,
+    read_rows,
+    sniff,
+)
 from leadbase.lib.leadrow import Candidate, Refusal, clean_record
 from leadbase.tasks import enqueue_with_write
 
@@ -45,6 +57,9 @@ BATCH_ROWS = 10000  # rows cleaned together in a worker, and written by one appl
 BATCHES_PER_COMMIT = 5  # batches per transaction: each commit writes every page it dirtied
 IMPORT_WAL_PAGES = 16384  # 64 MB of 4 KB pages
 KEY_FILTER_MAX_LEADS = 50_000
+# The cleaners yield the CPU to the writer (the one process that cannot be spread over cores)
+# and to the web server and worker when they share the machine.
+CLEANER_NICE = 10
 REPORT_HEADER = ("row", "outcome", "lead_id", "code", "message")
 
 MAPPING_CHOICES: list[tuple[str, str]] = [
@@ -139,13 +154,25 @@ def clean_packed(packed: bytes, mapping: list[str], region: str) -> bytes:
     return marshal.dumps([(number, type(c) is Candidate, tuple(c)) for number, c in cleaned])
 
 
-def unpack_cleaned(packed: bytes) -> list[tuple[int, Candidate | Refusal]]:
-    """The outcomes written by ``clean_packed``, as ``clean_batch`` returned them."""
+def unpack_cleaned(packed: bytes, base: int = 0) -> list[tuple[int, Candidate | Refusal]]:
+    """The outcomes written by ``clean_packed``, as ``clean_batch`` returned them; ``base`` is
+    added to their row numbers (the rows of the blocks before)."""
     new = tuple.__new__  # a Candidate from its 22 values, without its Python-level __new__
     return [
-        (number, new(Candidate, values) if candidate else Refusal(*values))
+        (base + number, new(Candidate, values) if candidate else Refusal(*values))
         for number, candidate, values in marshal.loads(packed)
     ]
+
+
+def clean_block(data: bytes, fmt: BlockFormat, first: bool, last: bool, mapping: list[str], region: str) -> bytes:
+    """Parse one block of the file and clean its rows (in a cleaning process): the outcomes as
+    ``clean_packed`` writes them, numbered from 1 within the block, or None (marshalled) when
+    the block ends inside a quoted value and must be parsed again joined to the next one."""
+    rows = parse_block(data, fmt, first=first, last=last)
+    return clean_packed(marshal.dumps(rows), mapping, region) if rows is not None else _UNFINISHED
+
+
+_UNFINISHED = marshal.dumps(None)
 
 
 def _batches(rows: Iterable[RawRow], size: int) -> Iterator[list[RawRow]]:
@@ -159,28 +186,95 @@ def _batches(rows: Iterable[RawRow], size: int) -> Iterator[list[RawRow]]:
         yield batch
 
 
-def _cleaned(
-    batches: Iterator[list[RawRow]], mapping: list[str], region: str, workers: int
-) -> Iterator[list[tuple[int, Candidate | Refusal]]]:
-    """Cleaned batches in file order; at most ``workers + 1`` batches are in flight (flat memory:
-    enough to keep every cleaner busy while the main process writes)."""
+def _in_order(func: Callable[..., bytes], jobs: Iterable[tuple], workers: int) -> Iterator[tuple[tuple, bytes]]:
+    """``(job, func(*job))`` for every job, in order: run in ``workers`` cleaning processes, at
+    most ``workers + 1`` jobs in flight (flat memory: enough to keep every cleaner busy while
+    the main process writes), or here when ``workers`` is 1."""
     if workers <= 1:
-        for batch in batches:
-            yield clean_batch((batch, mapping, region))
+        for job in jobs:
+            yield job, func(*job)
         return
     # Fork keeps start-up instant (the modules are already imported). The children only run
     # pure functions and leave through os._exit, so they never touch (or close) the database
     # connection they inherit; the parent's connection — possibly inside a transaction, as in a
     # dry run — stays valid.
     context = multiprocessing.get_context("fork")
-    with context.Pool(workers) as pool:
+    with context.Pool(workers, initializer=os.nice, initargs=(CLEANER_NICE,)) as pool:
         pending: deque = deque()
-        for batch in batches:
-            pending.append(pool.apply_async(clean_packed, (marshal.dumps(batch), mapping, region)))
+        for job in jobs:
+            pending.append((job, pool.apply_async(func, job)))
             if len(pending) > workers:
-                yield unpack_cleaned(pending.popleft().get())
+                job, result = pending.popleft()
+                yield job, result.get()
         while pending:
-            yield unpack_cleaned(pending.popleft().get())
+            job, result = pending.popleft()
+            yield job, result.get()
+
+
+def _cleaned(
+    batches: Iterator[list[RawRow]], mapping: list[str], region: str, workers: int
+) -> Iterator[list[tuple[int, Candidate | Refusal]]]:
+    """Cleaned batches in file order, from batches of rows read in the main process."""
+    jobs = ((marshal.dumps(batch), mapping, region) for batch in batches)
+    for _, packed in _in_order(clean_packed, jobs, workers):
+        yield unpack_cleaned(packed)
+
+
+def _cleaned_blocks(
+    path: str | os.PathLike[str], info: CsvInfo, mapping: list[str], region: str, workers: int
+) -> Iterator[list[tuple[int, Candidate | Refusal]]] | None:
+    """Cleaned batches in file order, from blocks of the file that the cleaning processes parse
+    as well as clean, so the main process does not parse CSV at all; None when the file cannot
+    be cut into blocks (see ``block_format``).
+
+    A block that ends inside a quoted value (a line break within a value, right at the cut) is
+    parsed again here, joined to the next block; rows are numbered across blocks in order.
+    """
+    blocks = read_blocks(path)
+    first = next(blocks, None)
+    fmt = block_format(first, info) if first is not None else None
+    if fmt is None:
+        return None
+    jobs = (
+        (data, fmt, index == 0, False, mapping, region) for index, data in enumerate(itertools.chain([first], blocks))
+    )
+
+    def blocks_cleaned() -> Iterator[list[tuple[int, Candidate | Refusal]]]:
+        base = 0
+        held: bytes | None = None  # a block that ended inside a quoted value, with the next ones
+        held_first = False
+        for (data, _, is_first, _, _, _), packed in _in_order(clean_block, jobs, workers):
+            if held is not None:
+                data, is_first = held + data, held_first
+                packed = clean_block(data, fmt, is_first, False, mapping, region)
+            held = None
+            if packed == _UNFINISHED:
+                held, held_first = data, is_first
+                continue
+            outcomes = unpack_cleaned(packed, base)
+            if outcomes:
+                base = outcomes[-1][0]
+                yield outcomes
+        if held is not None:  # the file ends inside a quoted value: it ends there
+            outcomes = unpack_cleaned(clean_block(held, fmt, held_first, True, mapping, region), base)
+            if outcomes:
+                base = outcomes[-1][0]
+                yield outcomes
+        if base == 0:
+            raise CsvError("empty", "The file has a header row but no data rows.")
+
+    def batches() -> Iterator[list[tuple[int, Candidate | Refusal]]]:
+        """The blocks' rows in batches of BATCH_ROWS, whatever the blocks' sizes."""
+        size, batch = BATCH_ROWS, []
+        for outcomes in blocks_cleaned():
+            batch += outcomes
+            while len(batch) >= size:
+                yield batch[:size]
+                batch = batch[size:]
+        if batch:
+            yield batch
+
+    return batches()
 
 
 # --- the import itself ----------------------------------------------------------------------------
@@ -227,7 +321,9 @@ def import_file(
     new_ids = _IdRange()
     lines: list[tuple[Any, ...]] = []  # report lines of the transaction in progress
     committed = 0  # rows of the committed transactions
-    cleaned = _cleaned(_batches(read_rows(path, info), BATCH_ROWS), mapping, region, workers)
+    cleaned = _cleaned_blocks(path, info, mapping, region, workers) or _cleaned(
+        _batches(read_rows(path, info), BATCH_ROWS), mapping, region, workers
+    )
     keys = _Keys(workspace.pk)
     try:
         if dry_run:

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from functools import partial
-from itertools import islice
+from itertools import chain, islice
 
 SAMPLE_BYTES = 64 * 1024
 # Long enough for any legitimate row (csv caps one field at 131,072 characters), small enough
@@ -349,11 +349,30 @@ def _data_rows(
 ) -> Iterator[Row]:
     reader = _reader(lines, delimiter)
     width = len(_read_header(reader, delimiter, title_lines))
+    number = 0
+    for number, cells, problem in _numbered(reader, width, nul):
+        yield number, cells, problem
+    if number == 0:
+        raise CsvError("empty", "The file has a header row but no data rows.")
+
+
+def _numbered(
+    reader: Iterator[list[str]], width: int, nul: _NulWatch | _NulFlag, end: list[bool] | None = None
+) -> Iterator[Row]:
+    """The data records of ``reader`` as numbered rows (from 1; blank records are skipped).
+
+    With ``end`` (a block, see ``parse_block``): the record that is exactly the end marker
+    stops the rows and appends True to ``end``.
+    """
     strip = str.strip
+    stop = [_BLOCK_END] if end is not None else None
     number = 0
     while True:  # re-entered after a csv.Error: the reader resumes at the next line
         try:
             for row in reader:
+                if row == stop:  # unstripped: a marker caught in an open value keeps its "\n"
+                    end.append(True)  # type: ignore[union-attr]
+                    return
                 cells = list(map(strip, row))
                 if nul.seen_nul and "\x00" in "".join(cells):
                     number += 1
@@ -374,8 +393,6 @@ def _data_rows(
         except csv.Error as error:
             number += 1
             yield number, None, _unreadable(error)
-    if number == 0:
-        raise CsvError("empty", "The file has a header row but no data rows.")
 
 
 def read_rows(path: str | os.PathLike[str], info: CsvInfo | None = None) -> Iterator[Row]:
@@ -399,6 +416,110 @@ def read_rows(path: str | os.PathLike[str], info: CsvInfo | None = None) -> Iter
                 "bad_encoding",
                 f"Part of this file is not valid {info.encoding.upper()} text. {_SAVE_AS_CSV}",
             ) from None
+
+
+# --- blocks: parsing a big file on several cores ------------------------------------------------
+
+BLOCK_BYTES = 1024 * 1024  # about 10,000 rows of a typical export
+# A stretch of the file this long with no line break at all is cut anyway (its pieces are
+# malformed rows either way): a block never holds more than this in memory.
+MAX_BLOCK_BYTES = 4 * MAX_LINE_CHARS
+# Codecs in which the byte b"\n" (b"\r") is always a line break, never part of a character.
+_BLOCK_CODECS = frozenset({"utf-8", "utf-8-sig", "cp1252", "iso8859-1", "ascii"})
+# A line added after a block's last line; private-use characters, so no file can hold the
+# marker as a record of its own just before a block ends.
+_BLOCK_END = "\ue000leadbase: end of block\ue000"
+
+
+@dataclass(frozen=True)
+class BlockFormat:
+    """How to read the blocks of one file: what `block_format` found in its first block."""
+
+    encoding: str
+    delimiter: str
+    width: int  # cells in the header row
+    title_lines: int = 0
+
+
+def read_blocks(path: str | os.PathLike[str], size: int | None = None) -> Iterator[bytes]:
+    """The file's bytes in blocks of whole lines (cut after a b"\n", else after a b"\r" that
+    cannot be the first half of b"\r\n"), about ``size`` bytes each.
+
+    A block starts where a record starts unless a quoted value with a line break in it spans
+    the cut: ``parse_block`` tells, and the caller joins the block to the next one.
+    """
+    size = size or BLOCK_BYTES
+    rest = b""
+    with open(path, "rb") as file:
+        while chunk := file.read(size):
+            data = rest + chunk
+            cut = _even_cut(data) or data.rfind(b"\n") + 1 or data.rfind(b"\r", 0, len(data) - 1) + 1
+            if not cut:
+                if len(data) < MAX_BLOCK_BYTES:
+                    rest = data
+                    continue
+                cut = len(data)
+            yield data[:cut]
+            rest = data[cut:]
+    if rest:
+        yield rest
+
+
+def _even_cut(data: bytes, tries: int = 64) -> int:
+    """Where to cut ``data``: after its last line break with an even number of quotes before it,
+    i.e. most likely not inside a quoted value (a stray quote inside an unquoted value can fool
+    the count; ``parse_block`` then tells). 0 when none of the last ``tries`` line breaks is."""
+    end, quotes = len(data), data.count(b'"')
+    for _ in range(tries):
+        at = data.rfind(b"\n", 0, end)
+        if at < 0:
+            return 0
+        quotes -= data.count(b'"', at + 1, end)
+        if quotes % 2 == 0:
+            return at + 1
+        end = at
+    return 0
+
+
+def block_format(first: bytes, info: CsvInfo) -> BlockFormat | None:
+    """The format for parsing the file's blocks (``first`` is its first block), or None when
+    the file must be read in one stream (``read_rows``): a UTF-16 file, whose line breaks are
+    two bytes, or a header that does not end inside the first block.
+
+    Raises CsvError like ``read_rows`` when the block has no header row.
+    """
+    if codecs.lookup(info.encoding).name not in _BLOCK_CODECS:
+        return None
+    lines = _block_lines(first.decode(info.encoding, _FALLBACK_ERRORS))
+    header = _read_header(_reader(lines, info.delimiter), info.delimiter, info.title_lines)
+    if any(_BLOCK_END in cell for cell in header):
+        return None
+    return BlockFormat(info.encoding, info.delimiter, len(header), info.title_lines)
+
+
+def parse_block(data: bytes, fmt: BlockFormat, *, first: bool, last: bool = False) -> list[Row] | None:
+    """The rows of one block, numbered from 1 within it, exactly as ``read_rows`` reads those
+    records; None when the block ends inside a quoted value (it must be joined to the next).
+
+    ``first``: the block starts the file (its header, title and ``sep=`` lines are skipped).
+    ``last``: the block ends the file, so a value still open at its end ends there, as the
+    csv module ends it at the end of a file.
+    """
+    encoding = fmt.encoding if first or fmt.encoding != "utf-8-sig" else "utf-8"  # a BOM only opens a file
+    text = data.decode(encoding, _FALLBACK_ERRORS)
+    reader = _reader(_block_lines(text, marker=not last), fmt.delimiter)
+    if first:
+        _read_header(reader, fmt.delimiter, fmt.title_lines)
+    end: list[bool] = []
+    rows = list(_numbered(reader, fmt.width, _NulFlag("\x00" in text), end))
+    return rows if end or last else None
+
+
+def _block_lines(text: str, marker: bool = True) -> Iterator[str]:
+    """A block's lines, in pieces of at most MAX_LINE_CHARS (as ``read_rows`` reads them), then
+    the end marker: a record of its own unless the block ends inside a quoted value."""
+    lines = iter(partial(io.StringIO(text, newline="").readline, MAX_LINE_CHARS), "")
+    return chain(lines, [_BLOCK_END + "\n"]) if marker else lines
 
 
 def read_rows_from_text(text: str, delimiter: str = ",") -> Iterator[Row]:

@@ -7,6 +7,7 @@ import io
 import json
 import marshal
 import sqlite3
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from leadbase.leads.identity import KeyFilter
 from leadbase.leads.importer import ImportFileError, import_file
 from leadbase.leads.models import Lead, PossibleDuplicate, Touch
 from leadbase.lib import columns as cols
+from leadbase.lib import csvfile
 from leadbase.lib.csvfile import read_rows, sniff
 from leadbase.lib.leadrow import Candidate, Refusal
 
@@ -464,3 +466,75 @@ def test_a_batch_cleaned_in_a_worker_process_comes_back_as_cleaned_here(tmp_path
         ("Ada Lovelace", [], ["notes"]), ("invalid_name",), ("Bo Berg", ["email"], []), ("no_contact",),
         ("malformed_row",), ("José Núñez", [], []),
     ]
+
+
+# Records a cut between blocks can fall inside: line breaks within quoted values (LF and CRLF),
+# an escaped quote, blank and delimiter-only records, wrong cell counts, multi-byte
+# characters, a value opened and never closed, and no line break after the last record.
+TRICKY = (
+    "Name,Email,Notes\r\n"
+    "Ada Lovelace,ada@analytical.org,\"first line\nsecond line\"\r\n"
+    "\r\n"
+    ",,\n"
+    "Zoë Ünal,zoe@example.org,\"she said \"\"hi\"\"\r\nthen left\"\n"
+    "Bob Stone,bob@example.org,too,many,cells\n"
+    "Carla Diaz,carla@example.org,\"\n\n\"\n"
+    "Dan Brown,dan@example.org,\n"
+    "Eve Adams,eve@example.org,,,\n"
+    "Ada Lovelace,ada@analytical.org,again\n"
+    "Fay Wong,fay@example.org,\"never closed\nGus Grant,gus@example.org,"
+)
+
+
+def dry_report(workspace, path, workers) -> list[list[str]]:
+    out = io.StringIO()
+    import_file(workspace, path, dry_run=True, report_file=out, workers=workers)
+    return list(csv.reader(io.StringIO(out.getvalue())))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("block_bytes", [1, 7, 40, 1024 * 1024])
+def test_a_file_parsed_in_blocks_reads_exactly_like_one_stream(
+    personas, tmp_path, monkeypatch, workers, block_bytes
+):
+    path = write(tmp_path, TRICKY)
+    with monkeypatch.context() as one_stream:
+        one_stream.setattr(importer, "_cleaned_blocks", lambda *args: None)
+        expected = dry_report(personas.workspace, path, 1)
+    outcomes = [line[1] for line in expected[1:]]
+    assert outcomes == ["created", "created", "rejected", "created", "created", "created", "merged", "created"]
+    monkeypatch.setattr(csvfile, "BLOCK_BYTES", block_bytes)
+    assert dry_report(personas.workspace, path, workers) == expected
+
+
+@given(st.lists(st.tuples(st.sampled_from(["Ann Lee", "Bo Ek", ""]), st.text("a\"\n\r,é", max_size=6)), max_size=8),
+       st.integers(1, 30))
+def test_any_file_parsed_in_blocks_reads_like_one_stream(rows, block_bytes):
+    text = "Name,Notes\n" + "".join(
+        f'{name},"{notes.replace(chr(34), chr(34) * 2)}"\n' if i % 2 else f"{name},{notes}\n"
+        for i, (name, notes) in enumerate(rows)
+    )
+    data = text.encode()
+    path = Path(tempfile.mkdtemp()) / "leads.csv"
+    path.write_bytes(data)
+    info = csvfile.CsvInfo(encoding="utf-8", delimiter=",", header=["Name", "Notes"])
+    try:
+        expected = list(read_rows(path, info))
+    except csvfile.CsvError:
+        expected = []
+    blocks = list(csvfile.read_blocks(path, block_bytes))
+    assert b"".join(blocks) == data
+    fmt = csvfile.block_format(blocks[0], info)
+    assert fmt is not None
+    got, held, base = [], None, 0
+    for index, block in enumerate(blocks):
+        first = index == 0 if held is None else held[1]
+        data_ = block if held is None else held[0] + block
+        rows_ = csvfile.parse_block(data_, fmt, first=first)
+        held = (data_, first) if rows_ is None else None
+        for number, cells, problem in rows_ or []:
+            got.append((base + number, cells, problem))
+        base = got[-1][0] if got else 0
+    if held is not None:
+        got += [(base + n, c, p) for n, c, p in csvfile.parse_block(held[0], fmt, first=held[1], last=True)]
+    assert got == expected

@@ -521,3 +521,30 @@ def test_sniff_finds_encoding_delimiter_and_header_of_any_table(
     assert info.encoding == ("utf-8" if ascii_cp1252 else encoding)
     assert (info.delimiter, info.header) == (delimiter, [cell.strip() for cell in header])
     assert list(read_rows(path)) == expected_rows(rows)
+
+
+def test_blocks_are_cut_between_records_rather_than_inside_quoted_values(tmp_path: Path) -> None:
+    data = ("Name,Notes\n" + "".join(f'P{i},"line one\nline two\nline three"\n' for i in range(200))).encode()
+    path = write(tmp_path, data)
+    blocks = list(csvfile.read_blocks(path, 50))
+    assert b"".join(blocks) == data and len(blocks) > 50
+    fmt = csvfile.block_format(blocks[0], sniff(path))
+    assert fmt is not None and fmt.width == 2
+    parsed = [csvfile.parse_block(block, fmt, first=index == 0) for index, block in enumerate(blocks)]
+    assert None not in parsed  # no block has to be parsed again with the next
+    assert sum(len(rows) for rows in parsed) == 200
+
+
+def test_a_block_cut_inside_a_quoted_value_is_reported_unfinished(tmp_path: Path) -> None:
+    fmt = csvfile.BlockFormat("utf-8", ",", 2)
+    assert csvfile.parse_block(b'Ann,"first line\n', fmt, first=False) is None
+    assert csvfile.parse_block(b'Ann,"first line\nsecond"\n', fmt, first=False) == [
+        (1, ["Ann", "first line\nsecond"], "")
+    ]
+    # At the end of the file, an open value ends there, as in one stream.
+    assert csvfile.parse_block(b'Ann,"first line\n', fmt, first=False, last=True) == [(1, ["Ann", "first line"], "")]
+
+
+def test_a_utf16_file_is_not_cut_into_blocks(tmp_path: Path) -> None:
+    path = write(tmp_path, "Name,Email\nAnn,ann@example.org\n".encode("utf-16"))
+    assert csvfile.block_format(next(csvfile.read_blocks(path)), sniff(path)) is None
