@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -103,7 +104,8 @@ def apply_batch(
     lock_workspace(ctx.workspace_id)
     candidates = [c for _, c in items if isinstance(c, Candidate)]
     blocked = _suppressed(ctx.workspace_id, candidates)
-    index = IdentityIndex(_load_known(ctx.workspace_id, candidates, keys))
+    emails, phones, matchable = _contacts(candidates, keys)
+    index = IdentityIndex(_load_known(ctx.workspace_id, emails, phones))
     now = timezone.now()
 
     outcomes: list[Outcome] = []
@@ -121,6 +123,13 @@ def apply_batch(
             outcomes.append(Outcome(key, "rejected", code="suppressed", message=refusal))
             continue
         warnings = warning_codes(c) if c.problems else []
+        if matchable is not None and c.email_key not in matchable and c.phone_e164 not in matchable:
+            # Contacts no lead may have and no other row of the batch has: a new person, whom
+            # no later row of the batch can match either (most rows of a first import).
+            outcome = Outcome(key, "created", warnings=warnings)
+            new.append((candidate_as_known(c), c, outcome))
+            outcomes.append(outcome)
+            continue
         lead, shared = index.match(c)
         if lead is None:
             known = candidate_as_known(c)
@@ -181,7 +190,8 @@ def identity_conflict(workspace_id: int, c: Candidate, *, exclude_id: int) -> tu
     refusal = _suppression_refusal(c, _suppressed(workspace_id, [c]))
     if refusal is not None:
         return "suppressed", refusal, "email" if c.email_key else "phone"
-    others = [known for known in _load_known(workspace_id, [c]) if known["id"] != exclude_id]
+    emails, phones, _ = _contacts([c])
+    others = [known for known in _load_known(workspace_id, emails, phones) if known["id"] != exclude_id]
     other, _ = IdentityIndex(others).match(c)
     if other is None:
         return None
@@ -219,13 +229,25 @@ def _select_in(sql: str, head: list[Any], values: Sequence[str]) -> list[tuple]:
     return rows
 
 
-def _load_known(workspace_id: int, candidates: list[Candidate], keys: KeyFilter | None = None) -> list[Known]:
-    emails = {c.email_key for c in candidates if c.email_key}
-    phones = {c.phone_e164 for c in candidates if c.phone_e164}
-    if keys is not None:
-        # Records every key of the batch too: each one a new or merged lead may take (a merge
-        # fills blanks) or an alias the batch sets aside.
-        emails, phones = keys.take(emails), keys.take(phones)
+def _contacts(
+    candidates: list[Candidate], keys: KeyFilter | None = None
+) -> tuple[Iterable[str], Iterable[str], set[str] | None]:
+    """The email keys and phones of ``candidates`` to look up, and, with a filter, the contacts
+    a row may be matched by (the others are on no lead and on no other row); None: any."""
+    emails = [c.email_key for c in candidates if c.email_key]
+    phones = [c.phone_e164 for c in candidates if c.phone_e164]
+    if keys is None:
+        return set(emails), set(phones), None
+    # Records every key of the batch too: each one a new or merged lead may take (a merge fills
+    # blanks) or an alias the batch sets aside.
+    maybe_emails, maybe_phones = keys.take(set(emails)), keys.take(set(phones))
+    matchable = {*maybe_emails, *maybe_phones}
+    for contacts in (emails, phones):
+        matchable.update(key for key, count in Counter(contacts).items() if count > 1)
+    return maybe_emails, maybe_phones, matchable
+
+
+def _load_known(workspace_id: int, emails: Iterable[str], phones: Iterable[str]) -> list[Known]:
     aliased = _aliases(workspace_id, emails, phones)
     emails, phones = sorted(emails), sorted(phones)
     table = Lead._meta.db_table

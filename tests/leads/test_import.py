@@ -14,7 +14,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadbase.leads import batch, importer
@@ -538,3 +538,28 @@ def test_any_file_parsed_in_blocks_reads_like_one_stream(rows, block_bytes):
     if held is not None:
         got += [(base + n, c, p) for n, c, p in csvfile.parse_block(held[0], fmt, first=held[1], last=True)]
     assert got == expected
+
+
+PEOPLE = st.tuples(
+    st.sampled_from(["Ann Lee", "Anne Lee", "Bo Ek", "Cy Dorn"]),
+    st.sampled_from(["", "ann@example.org", "info@example.org", "bo@example.org"]),
+    st.sampled_from(["", "+4930901820", "+14155550123"]),
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(PEOPLE, min_size=1, max_size=12))
+def test_rows_the_key_filter_lets_through_unlooked_up_end_as_when_every_row_is_looked_up(
+    personas, tmp_path, monkeypatch, people
+):
+    """The filter's shortcut (a row with contacts no lead and no other row has is a new person,
+    not matched against anything) changes no outcome: same report as looking every row up."""
+    do_create_lead(personas.workspace, {"name": "Ann Lee", "email": "ann@example.org"}, actor=personas.owner)
+    path = write(tmp_path, "Name,Email,Phone\n" + "".join(f"{n},{e},{p}\n" for n, e, p in people))
+    monkeypatch.setattr(importer, "BATCH_ROWS", 4)  # duplicates within and across batches
+    filtered = dry_report(personas.workspace, path, 1)
+    with monkeypatch.context() as everything:
+        everything.setattr(importer._Keys, "current", lambda self: None)
+        looked_up = dry_report(personas.workspace, path, 1)
+    assert filtered == looked_up
+    Lead.objects.all().delete()
