@@ -563,3 +563,24 @@ def test_rows_the_key_filter_lets_through_unlooked_up_end_as_when_every_row_is_l
         looked_up = dry_report(personas.workspace, path, 1)
     assert filtered == looked_up
     Lead.objects.all().delete()
+
+
+def test_each_created_lead_has_its_imported_touch_with_its_file_row(personas, tmp_path):
+    text = (
+        "Name,Email\n"
+        "Ann Lee,ann@example.org\n"  # 1 created
+        "N/A,x@example.org\n"        # 2 rejected
+        "Bo Ek,bo@example.org\n"     # 3 created
+        "Ann Lee,ann@example.org\n"  # 4 merged into row 1 (nothing new: no touch)
+        "Cy Dorn,cy@example.org\n"   # 5 created
+    )
+    out = io.StringIO()
+    import_file(personas.workspace, write(tmp_path, text), report_file=out, workers=1)
+    created = {int(line[0]): int(line[2]) for line in list(csv.reader(io.StringIO(out.getvalue())))[1:]
+               if line[1] == "created"}
+    assert sorted(created) == [1, 3, 5]
+    touches = Touch.objects.filter(kind="imported").order_by("id")
+    assert [(t.lead_id, t.data) for t in touches] == [
+        (lead_id, {"file": "leads.csv", "row": row}) for row, lead_id in sorted(created.items())
+    ]
+    assert {t.actor_label for t in touches} == {"import of leads.csv"}
