@@ -150,7 +150,10 @@ def clean_packed(packed: bytes, mapping: list[str], region: str) -> bytes:
     into Python for every row. marshal's format can change between Python versions, but both
     ends are the same interpreter (the cleaners are forked).
     """
-    cleaned = clean_batch((marshal.loads(packed), mapping, region))
+    return _packed(clean_batch((marshal.loads(packed), mapping, region)))
+
+
+def _packed(cleaned: list[tuple[int, Candidate | Refusal]]) -> bytes:
     return marshal.dumps([(number, type(c) is Candidate, tuple(c)) for number, c in cleaned])
 
 
@@ -169,7 +172,7 @@ def clean_block(data: bytes, fmt: BlockFormat, first: bool, last: bool, mapping:
     ``clean_packed`` writes them, numbered from 1 within the block, or None (marshalled) when
     the block ends inside a quoted value and must be parsed again joined to the next one."""
     rows = parse_block(data, fmt, first=first, last=last)
-    return clean_packed(marshal.dumps(rows), mapping, region) if rows is not None else _UNFINISHED
+    return _packed(clean_batch((rows, mapping, region))) if rows is not None else _UNFINISHED
 
 
 _UNFINISHED = marshal.dumps(None)
