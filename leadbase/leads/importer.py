@@ -169,8 +169,8 @@ def unpack_cleaned(packed: bytes, base: int = 0) -> list[tuple[int, Candidate | 
 
 def clean_block(data: bytes, fmt: BlockFormat, first: bool, last: bool, mapping: list[str], region: str) -> bytes:
     """Parse one block of the file and clean its rows (in a cleaning process): the outcomes as
-    ``clean_packed`` writes them, numbered from 1 within the block, or None (marshalled) when
-    the block ends inside a quoted value and must be parsed again joined to the next one."""
+    ``clean_packed`` writes them, numbered from 1 within the block, or ``_UNFINISHED`` when the
+    block ends inside a quoted value and must be parsed again joined to the next one."""
     rows = parse_block(data, fmt, first=first, last=last)
     return _packed(clean_batch((rows, mapping, region))) if rows is not None else _UNFINISHED
 
@@ -324,9 +324,12 @@ def import_file(
     new_ids = _IdRange()
     lines: list[tuple[Any, ...]] = []  # report lines of the transaction in progress
     committed = 0  # rows of the committed transactions
-    cleaned = _cleaned_blocks(path, info, mapping, region, workers) or _cleaned(
-        _batches(read_rows(path, info), BATCH_ROWS), mapping, region, workers
-    )
+    try:
+        cleaned = _cleaned_blocks(path, info, mapping, region, workers) or _cleaned(
+            _batches(read_rows(path, info), BATCH_ROWS), mapping, region, workers
+        )
+    except CsvError as exc:  # the header, read again from the first block (nothing written yet)
+        raise ImportFileError(exc.code, exc.message) from None
     keys = _Keys(workspace.pk)
     try:
         if dry_run:
