@@ -44,6 +44,7 @@ from leadbase.lib.csvfile import (
     CsvError,
     CsvInfo,
     block_format,
+    joined_blocks,
     parse_block,
     preview,
     read_blocks,
@@ -242,24 +243,14 @@ def _cleaned_blocks(
         (data, fmt, index == 0, False, mapping, region) for index, data in enumerate(itertools.chain([first], blocks))
     )
 
+    def again(data: bytes, is_first: bool, last: bool) -> bytes:  # here, for a joined block
+        return clean_block(data, fmt, is_first, last, mapping, region)
+
     def blocks_cleaned() -> Iterator[list[tuple[int, Candidate | Refusal]]]:
+        results = ((data, is_first, packed) for (data, _, is_first, *_), packed in _in_order(clean_block, jobs, workers))
         base = 0
-        held: bytes | None = None  # a block that ended inside a quoted value, with the next ones
-        held_first = False
-        for (data, _, is_first, _, _, _), packed in _in_order(clean_block, jobs, workers):
-            if held is not None:
-                data, is_first = held + data, held_first
-                packed = clean_block(data, fmt, is_first, False, mapping, region)
-            held = None
-            if packed == _UNFINISHED:
-                held, held_first = data, is_first
-                continue
+        for packed in joined_blocks(results, again, _UNFINISHED):
             outcomes = unpack_cleaned(packed, base)
-            if outcomes:
-                base = outcomes[-1][0]
-                yield outcomes
-        if held is not None:  # the file ends inside a quoted value: it ends there
-            outcomes = unpack_cleaned(clean_block(held, fmt, held_first, True, mapping, region), base)
             if outcomes:
                 base = outcomes[-1][0]
                 yield outcomes

@@ -21,11 +21,12 @@ import csv
 import io
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from functools import partial
 from itertools import chain, islice
+from typing import TypeVar
 
 SAMPLE_BYTES = 64 * 1024
 # Long enough for any legitimate row (csv caps one field at 131,072 characters), small enough
@@ -40,6 +41,7 @@ MAX_TITLE_LINES = 5
 _FALLBACK_ERRORS = "leadbase.cp1252_fallback"
 
 Row = tuple[int, list[str] | None, str]
+T = TypeVar("T")
 
 _SAVE_AS_CSV = "In Excel or Google Sheets, save it as “CSV UTF-8” and upload that file."
 _MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -513,6 +515,31 @@ def parse_block(data: bytes, fmt: BlockFormat, *, first: bool, last: bool = Fals
     end: list[bool] = []
     rows = list(_numbered(reader, fmt.width, _NulFlag("\x00" in text), end))
     return rows if end or last else None
+
+
+def joined_blocks(
+    results: Iterable[tuple[bytes, bool, T]], again: Callable[[bytes, bool, bool], T], unfinished: T
+) -> Iterator[T]:
+    """The results of a file's blocks, in order, for blocks that start and end at a record.
+
+    ``results`` gives ``(block, is it the first, its result)``. A result equal to
+    ``unfinished`` (the block ends inside a quoted value) is dropped, and so is the next
+    block's: the two blocks are joined and done ``again(data, first, last)``, until a join ends
+    at a record; at the end of the file, with ``last`` True.
+    """
+    held: bytes | None = None
+    held_first = False
+    for data, first, result in results:
+        if held is not None:
+            data, first = held + data, held_first
+            result = again(data, first, False)
+        held = None
+        if result == unfinished:
+            held, held_first = data, first
+            continue
+        yield result
+    if held is not None:
+        yield again(held, held_first, True)
 
 
 def _block_lines(text: str, marker: bool = True) -> Iterator[str]:

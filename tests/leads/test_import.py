@@ -526,17 +526,15 @@ def test_any_file_parsed_in_blocks_reads_like_one_stream(rows, block_bytes):
     assert b"".join(blocks) == data
     fmt = csvfile.block_format(blocks[0], info)
     assert fmt is not None
-    got, held, base = [], None, 0
-    for index, block in enumerate(blocks):
-        first = index == 0 if held is None else held[1]
-        data_ = block if held is None else held[0] + block
-        rows_ = csvfile.parse_block(data_, fmt, first=first)
-        held = (data_, first) if rows_ is None else None
-        for number, cells, problem in rows_ or []:
-            got.append((base + number, cells, problem))
+
+    def parse(data: bytes, first: bool, last: bool = False) -> list | None:
+        return csvfile.parse_block(data, fmt, first=first, last=last)
+
+    results = ((block, index == 0, parse(block, index == 0)) for index, block in enumerate(blocks))
+    got: list = []
+    for rows_ in csvfile.joined_blocks(results, parse, None):
         base = got[-1][0] if got else 0
-    if held is not None:
-        got += [(base + n, c, p) for n, c, p in csvfile.parse_block(held[0], fmt, first=held[1], last=True)]
+        got += [(base + number, cells, problem) for number, cells, problem in rows_]
     assert got == expected
 
 
