@@ -582,3 +582,16 @@ def test_each_created_lead_has_its_imported_touch_with_its_file_row(personas, tm
         (lead_id, {"file": "leads.csv", "row": row}) for row, lead_id in sorted(created.items())
     ]
     assert {t.actor_label for t in touches} == {"import of leads.csv"}
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's write-ahead log")
+def test_an_import_lets_the_write_ahead_log_grow_to_64_mb_whatever_the_page_size(db):
+    def setting(pragma: str) -> int:
+        with connection.cursor() as cur:
+            cur.execute(f"PRAGMA {pragma}")
+            return cur.fetchone()[0]
+
+    before = setting("wal_autocheckpoint")
+    with importer._fewer_checkpoints():
+        assert setting("wal_autocheckpoint") * setting("page_size") == 64 * 1024 * 1024
+    assert setting("wal_autocheckpoint") == before
