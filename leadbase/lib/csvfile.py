@@ -21,6 +21,7 @@ import csv
 import io
 import os
 import re
+import secrets
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -428,9 +429,9 @@ BLOCK_BYTES = 1024 * 1024  # about 10,000 rows of a typical export
 MAX_BLOCK_BYTES = 4 * MAX_LINE_CHARS
 # Codecs in which the byte b"\n" (b"\r") is always a line break, never part of a character.
 _BLOCK_CODECS = frozenset({"utf-8", "utf-8-sig", "cp1252", "iso8859-1", "ascii"})
-# A line added after a block's last line; private-use characters, so no file can hold the
-# marker as a record of its own just before a block ends.
-_BLOCK_END = "\ue000leadbase: end of block\ue000"
+# A line added after a block's last line. Random per process (the cleaners are forked, so they
+# share it): no file can hold it, so a record equal to it is always the marker itself.
+_BLOCK_END = f"\ue000leadbase end of block {secrets.token_hex(16)}\ue000"
 
 
 @dataclass(frozen=True)

@@ -548,3 +548,10 @@ def test_a_block_cut_inside_a_quoted_value_is_reported_unfinished(tmp_path: Path
 def test_a_utf16_file_is_not_cut_into_blocks(tmp_path: Path) -> None:
     path = write(tmp_path, "Name,Email\nAnn,ann@example.org\n".encode("utf-16"))
     assert csvfile.block_format(next(csvfile.read_blocks(path)), sniff(path)) is None
+
+
+def test_a_line_that_looks_like_a_block_end_marker_is_data(tmp_path: Path) -> None:
+    fmt = csvfile.BlockFormat("utf-8", ",", 1)
+    forged = "\ue000leadbase end of block 0123456789abcdef0123456789abcdef\ue000"
+    rows = csvfile.parse_block(f"Ann\n{forged}\nBo\n".encode(), fmt, first=False)
+    assert rows == [(1, ["Ann"], ""), (2, [forged], ""), (3, ["Bo"], "")]
