@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from leadbase import mail
 from leadbase.capture.errors import ConfirmLinkError
 from leadbase.capture.models import Form
 from leadbase.leads.models import Lead
@@ -56,9 +56,7 @@ def confirm_url(lead_id: int, form_id: int, purposes: list[str]) -> str:
     )
 
 
-def confirmation_message(
-    lead: Lead, form: Form, purposes: list[str], *, to: str = ""
-) -> EmailMultiAlternatives:
+def confirmation_message(lead: Lead, form: Form, purposes: list[str], *, to: str = "") -> mail.Prepared:
     """The confirmation email (plain text and HTML) asking ``lead`` to confirm ``purposes``, sent
     to ``to`` or else the lead's address."""
     texts = [c["text"] for c in form.consents if c["purpose"] in purposes]
@@ -70,11 +68,10 @@ def confirmation_message(
         "url": confirm_url(lead.pk, form.pk, purposes),
         "hours": settings.CONFIRM_LINK_HOURS,
     }
-    message = EmailMultiAlternatives(
+    return mail.prepare(
         subject=f"Please confirm your subscription to {form.workspace.name}",
-        body=render_to_string("capture/email/confirm.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[f"{lead.name} <{to or lead.email}>" if lead.name else to or lead.email],
+        to_name=lead.name,
+        to_address=to or lead.email,
+        text=render_to_string("capture/email/confirm.txt", context),
+        html=render_to_string("capture/email/confirm.html", context),
     )
-    message.attach_alternative(render_to_string("capture/email/confirm.html", context), "text/html")
-    return message
