@@ -447,16 +447,17 @@ def do_submit_forms(jobs: list[SubmitJob]) -> None:
     cannot fail the others. An exception out of here means the transaction itself failed.
     """
     taken: list[tuple[SubmitJob, Submission, _Values | None]] = []
-    for job in jobs:
+    quotas = spam.Quotas([(job.form, job.meta.ip) for job in jobs], timezone.now())
+    for number, job in enumerate(jobs):
         now = job.meta.received_at or timezone.now()
         row = _journal_row(job.form, job.payload, job.meta, now)
         try:
-            with transaction.atomic():  # a refused post leaves nothing, not even its count
-                spam.check_rate_limits(job.form, job.meta.ip, now)
-                reason = spam.spam_reason(job.form, job.payload)
+            quotas.check(number)
+            reason = spam.spam_reason(job.form, job.payload)
         except Exception as exc:  # noqa: BLE001 (the poster's own error, as on its own)
-            job.error = exc
+            job.error = exc  # a refused post leaves nothing, not even its count
             continue
+        quotas.take(number)
         values = None
         if reason:
             row.status, row.spam_reason = SubmissionStatus.SPAM, reason
@@ -467,6 +468,7 @@ def do_submit_forms(jobs: list[SubmitJob]) -> None:
                 row.status, row.error = SubmissionStatus.REJECTED, f"{exc.code}: {exc.message}"
                 job.result = SubmitResult(row.status, code=exc.code, field=exc.field, message=exc.message)
         taken.append((job, row, values))
+    quotas.save()
     # The journal first, in the order the posts came, with one insert.
     Submission.objects.bulk_create([row for _, row, _ in taken])
     accepted: dict[int, list[tuple[SubmitJob, Submission, _Values]]] = {}

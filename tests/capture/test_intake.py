@@ -14,7 +14,7 @@ from leadbase.capture.actions import SubmitJob, SubmitMeta, do_create_form, do_s
 from leadbase.capture.demo import CONTACT
 from leadbase.capture.errors import RateLimited
 from leadbase.capture.intake import Intake
-from leadbase.capture.models import Submission
+from leadbase.capture.models import Form, Submission
 from leadbase.leads.models import Consent, Lead, Touch
 
 PAGE = "https://example.com/offer?utm_source=instagram&utm_campaign=spring"
@@ -207,3 +207,55 @@ def test_a_group_on_the_database_queue_queues_one_confirmation_per_post_that_ask
     ]
     # Ada's two posts each asked (the second merged into her lead); the others gave no consent
     assert confirmations == [[ada, form.pk, ["email_marketing"], ""]] * 2
+
+
+@pytest.mark.django_db
+def test_a_group_counts_the_rate_limits_as_posts_one_by_one_would(personas, settings):
+    """Per address and per form, across groups and windows: the same posts refused, the same
+    counts left, whether the posts came alone or together."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from leadbase.capture.models import RateBucket
+
+    settings.FORM_RATE_PER_IP, settings.FORM_RATE_PER_FORM = 2, 3
+    outcomes = {}
+    for mode, workspace in (("together", personas.workspace), ("alone", personas.other_workspace)):
+        form = _form(workspace, f"quota-{mode}")
+        ips = ["192.0.2.1", "192.0.2.1", "192.0.2.1", "192.0.2.2", "192.0.2.3", "2001:db8::1"]
+        jobs = [
+            SubmitJob(form, {"name": f"Person {n}", "email": f"p{n}@example.org"}, SubmitMeta(ip=ip))
+            for n, ip in enumerate(ips)
+        ]
+        if mode == "together":
+            with transaction.atomic():
+                do_submit_forms(jobs[:2])
+            with transaction.atomic():
+                do_submit_forms(jobs[2:])
+            results = [(j.result.status if j.result else type(j.error).__name__, getattr(j.error, "scope", "")) for j in jobs]
+        else:
+            results = []
+            for job in jobs:
+                try:
+                    results.append((do_submit_form(job.form, job.payload, job.meta).status, ""))
+                except RateLimited as exc:
+                    results.append(("RateLimited", exc.scope))
+        counts = dict(RateBucket.objects.filter(key=f"form:{form.pk}").values_list("key", "count"))
+        outcomes[mode] = (results, list(counts.values()))
+        RateBucket.objects.filter(key__startswith="ip:").delete()
+    assert outcomes["together"] == outcomes["alone"]
+    assert outcomes["alone"][0] == [
+        ("processed", ""), ("processed", ""), ("RateLimited", "ip"), ("processed", ""),
+        ("RateLimited", "form"), ("RateLimited", "form"),
+    ]
+    assert outcomes["alone"][1] == [3]
+
+    # A window that ended starts again at one.
+    form = Form.objects.get(slug="quota-together")
+    RateBucket.objects.filter(key=f"form:{form.pk}").update(window_start=timezone.now() - timedelta(minutes=2))
+    job = SubmitJob(form, {"name": "Late Comer", "email": "late@example.org"}, SubmitMeta(ip="192.0.2.7"))
+    with transaction.atomic():
+        do_submit_forms([job])
+    assert job.result.status == "processed"
+    assert RateBucket.objects.get(key=f"form:{form.pk}").count == 1
