@@ -17,6 +17,8 @@ from typing import Any
 from django.db import connection, transaction
 from django_tasks_db import DatabaseBackend
 
+from leadbase.rows import insert as insert_rows
+
 MANY = "leadbase_runs_many"
 
 
@@ -68,6 +70,6 @@ def enqueue_many_with_write(task: Any, calls: list[tuple[Any, ...]]) -> None:
         )
         for args in calls
     ]
-    DBTaskResult.objects.bulk_create(rows)
+    insert_rows(rows)
     for row in rows:
         task_enqueued.send(type(backend), task_result=row.task_result)

@@ -40,6 +40,7 @@ from leadbase.leads.actions import (
 from leadbase.leads.errors import LeadRejected, TransitionError
 from leadbase.leads.models import Consent, ConsentStatus, Lead, Purpose, Source, TouchKind
 from leadbase.tasks import enqueue_many_with_write
+from leadbase.rows import insert as insert_rows
 
 log = logging.getLogger(__name__)
 
@@ -469,8 +470,8 @@ def do_submit_forms(jobs: list[SubmitJob]) -> None:
                 job.result = SubmitResult(row.status, code=exc.code, field=exc.field, message=exc.message)
         taken.append((job, row, values))
     quotas.save()
-    # The journal first, in the order the posts came, with one insert.
-    Submission.objects.bulk_create([row for _, row, _ in taken])
+    # The journal first, in the order the posts came, with one statement.
+    insert_rows([row for _, row, _ in taken], ids=True)
     accepted: dict[int, list[tuple[SubmitJob, Submission, _Values]]] = {}
     for job, row, values in taken:
         if row.status == SubmissionStatus.SPAM:

@@ -47,6 +47,7 @@ from leadbase.leads.models import (
 from leadbase.leads.signals import lead_stage_changed, leads_updated
 from leadbase.lib.cleaning import name_key, split_name
 from leadbase.lib.leadrow import Candidate, Refusal, clean_record
+from leadbase.rows import insert as insert_rows
 from leadbase.tasks import enqueue_with_write
 
 
@@ -379,12 +380,12 @@ def do_record_consents_of_new_leads(
     at = timezone.now()
     for _, purpose, status, _, _ in answers:
         _check_answer(purpose, status)
-    Consent.objects.bulk_create([
+    insert_rows([
         Consent(lead=lead, purpose=purpose, status=status, at=at, method=method, text=text, ip=ip,
                 source_ref=source_ref)
         for lead, purpose, status, text, ip in answers
     ])
-    Touch.objects.bulk_create([
+    insert_rows([
         Touch(workspace_id=lead.workspace_id, lead=lead, kind=TouchKind.CONSENT, at=at, actor=None, actor_label="",
               data={"purpose": purpose, "status": status, "method": method, "source_ref": source_ref})
         for lead, purpose, status, _, _ in answers

@@ -43,6 +43,7 @@ from leadbase.leads.models import (
 )
 from leadbase.leads.signals import leads_created, leads_updated
 from leadbase.lib.leadrow import Candidate, Refusal, warning_codes
+from leadbase.rows import allocate_ids
 
 IN_CHUNK = 900  # keeps IN (...) lists well under every backend's parameter limit
 
@@ -155,7 +156,7 @@ def apply_batch(
     merged_new: dict[int, tuple[Known, list]] = {}
     latest: dict[int, Any] = {}  # new lead id -> key of the batch's last row that is this person
     if new:
-        ids = _allocate_ids(Lead, len(new))
+        ids = allocate_ids(Lead, len(new))
         for lead_id, (known, _, outcome) in zip(ids, new):
             known["id"] = outcome.lead_id = lead_id
         for outcome, lead, changes, conflicts in into_new:
@@ -328,24 +329,6 @@ def _suppression_refusal(c: Candidate, blocked: dict[str, str]) -> str | None:
     return None
 
 
-def _allocate_ids(model: type, count: int) -> list[int]:
-    """Reserve ``count`` primary keys, so rows can be inserted with executemany and referenced.
-
-    SQLite: the write transaction (BEGIN IMMEDIATE) is held, so MAX(id) cannot move under us.
-    PostgreSQL: take values from the identity sequence.
-    """
-    table = model._meta.db_table
-    with connection.cursor() as cur:
-        if connection.vendor == "postgresql":
-            cur.execute(
-                f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)", [count]
-            )
-            return [row[0] for row in cur.fetchall()]
-        cur.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"')
-        start = cur.fetchone()[0] + 1
-    return list(range(start, start + count))
-
-
 def _adapt_json(value: Any) -> Any:
     return _json_adapter()(value)
 
@@ -513,7 +496,7 @@ def _insert_touches(
 
 
 def _consecutive(new: list[tuple[Known, Candidate, Outcome]]) -> bool:
-    """Whether the new leads have consecutive ids in order (as ``_allocate_ids`` gives them)."""
+    """Whether the new leads have consecutive ids in order (as ``allocate_ids`` gives them)."""
     return new[-1][0]["id"] - new[0][0]["id"] == len(new) - 1
 
 

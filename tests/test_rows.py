@@ -1,0 +1,81 @@
+"""leadbase.rows.insert writes what bulk_create writes, with one executemany."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from leadbase.capture.actions import do_create_form
+from leadbase.capture.demo import CONTACT
+from leadbase.capture.models import Form, Submission
+from leadbase.leads.models import Consent, Touch
+from leadbase.rows import allocate_ids, insert
+from tests.factories import make_lead
+
+
+def _journal(form, n, **extra):
+    return Submission(
+        workspace_id=form.workspace_id, form=form, received_at=timezone.now(), ip="2001:db8::7",
+        payload={"name": f"Ada {n}", "nested": {"list": [1, "ü"]}}, utm={"utm_source": "x"}, **extra,
+    )
+
+
+def _stored(model, pks, exclude=("id",)):
+    fields = [f.attname for f in model._meta.concrete_fields if f.attname not in exclude]
+    return list(model.objects.filter(pk__in=pks).order_by("pk").values_list(*fields))
+
+
+@pytest.mark.django_db
+def test_rows_read_back_as_bulk_create_writes_them(personas):
+    form = do_create_form(personas.workspace, {**CONTACT, "slug": "rows"}, actor=None)
+    ours = [_journal(form, n, status="spam", spam_reason="honeypot") for n in range(3)]
+    theirs = [_journal(form, n, status="spam", spam_reason="honeypot") for n in range(3)]
+    for row, twin in zip(ours, theirs):
+        twin.received_at = row.received_at
+    with transaction.atomic():
+        insert(ours, ids=True)
+        Submission.objects.bulk_create(theirs)
+
+    assert [row.pk for row in ours] == list(range(ours[0].pk, ours[0].pk + 3))  # numbered, in order
+    assert all(not row._state.adding for row in ours)
+    assert _stored(Submission, [r.pk for r in ours]) == _stored(Submission, [r.pk for r in theirs])
+    assert Submission.objects.get(pk=ours[1].pk).payload == {"name": "Ada 1", "nested": {"list": [1, "ü"]}}
+
+
+@pytest.mark.django_db
+def test_without_ids_the_database_numbers_the_rows_and_pre_save_fills_auto_fields(personas):
+    lead = make_lead(personas.workspace, name="Ada Lovelace", email="ada@example.org")
+    at = timezone.now()
+    consents = [Consent(lead=lead, purpose=p, status="pending", at=at, method="form") for p in ("email_marketing", "calls")]
+    forms = [Form(workspace=personas.workspace, name=f"F{n}", slug=f"rows-{n}", fields=[], consents=[]) for n in range(2)]
+    with transaction.atomic():
+        insert(consents)
+        insert(forms)
+
+    assert [c.pk for c in consents] == [None, None]
+    assert sorted(lead.consents.values_list("purpose", "status")) == [("calls", "pending"), ("email_marketing", "pending")]
+    stored = Form.objects.filter(slug__startswith="rows-").order_by("slug")
+    assert [f.created_at is not None and f.updated_at is not None for f in stored] == [True, True]
+
+
+@pytest.mark.django_db
+def test_objects_of_two_models_are_refused(personas):
+    lead = make_lead(personas.workspace, name="Ada Lovelace", email="ada@example.org")
+    mixed = [Touch(workspace=personas.workspace, lead=lead, kind="note", at=timezone.now()),
+             Consent(lead=lead, purpose="calls", status="granted", at=timezone.now(), method="form")]
+    with pytest.raises(TypeError), transaction.atomic():
+        insert(mixed)
+    assert Touch.objects.filter(kind="note").count() == 0
+
+
+@pytest.mark.django_db
+def test_allocated_ids_are_never_used_twice(personas):
+    with transaction.atomic():
+        first = allocate_ids(Submission, 2)
+        form = do_create_form(personas.workspace, {**CONTACT, "slug": "ids"}, actor=None)
+        rows = [_journal(form, n) for n in range(2)]
+        for row, pk in zip(rows, first):
+            row.pk = pk
+        insert(rows)
+        assert set(allocate_ids(Submission, 2)).isdisjoint(first)
