@@ -44,7 +44,7 @@ def summary(message: email.message.EmailMessage) -> dict:
     }
 
 
-@hsettings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hsettings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=NAMES, address=ADDRESSES, subject=TEXTS.map(lambda s: " ".join(s.split())), text=TEXTS, html=TEXTS)
 def test_the_bytes_read_as_djangos_message(name, address, subject, text, html):
     prepared = mail.prepare(subject=subject, to_name=name, to_address=address, text=text, html="<p>" + html)
