@@ -37,8 +37,8 @@ def allocate_ids(model: type[Model], count: int) -> list[int]:
 def insert(objs: Sequence[Model], *, ids: bool = False) -> None:
     """INSERT ``objs``, instances of one model, with one executemany; must run in a transaction.
 
-    Objects that have a primary key keep it. Without one, with ``ids`` each gets one first
-    (``allocate_ids``) and keeps it, as ``bulk_create`` sets it; otherwise the database numbers
+    Objects that have a primary key keep it. Without one, with ``ids`` (a model whose key is an
+    auto-incremented ``id``) each gets one first (``allocate_ids``) and keeps it, as ``bulk_create`` sets it; otherwise the database numbers
     them and the objects keep none.
     """
     if not objs:
@@ -47,6 +47,8 @@ def insert(objs: Sequence[Model], *, ids: bool = False) -> None:
     if meta.parents or any(type(obj)._meta is not meta for obj in objs):
         raise TypeError("insert: objects of one model, without multi-table inheritance")
     if ids:
+        if meta.pk.column != "id" or meta.pk.get_internal_type() not in ("AutoField", "BigAutoField"):
+            raise TypeError("insert: ids are allocated for an auto-incremented integer key named id")
         missing = [obj for obj in objs if obj.pk is None]
         for obj, pk in zip(missing, allocate_ids(type(objs[0]), len(missing)) if missing else []):
             obj.pk = pk

@@ -70,6 +70,14 @@ def test_objects_of_two_models_are_refused(personas):
 
 
 @pytest.mark.django_db
+def test_ids_are_allocated_only_for_an_auto_incremented_id():
+    from django_tasks_db.models import DBTaskResult  # a UUID primary key
+
+    with pytest.raises(TypeError, match="auto-incremented"), transaction.atomic():
+        insert([DBTaskResult(task_path="x", queue_name="default", backend_name="default")], ids=True)
+
+
+@pytest.mark.django_db
 def test_allocated_ids_are_never_used_twice(personas):
     with transaction.atomic():
         first = allocate_ids(Submission, 2)
