@@ -38,8 +38,8 @@ def insert(objs: Sequence[Model], *, ids: bool = False) -> None:
     """INSERT ``objs``, instances of one model, with one executemany; must run in a transaction.
 
     Objects that have a primary key keep it. Without one, with ``ids`` (a model whose key is an
-    auto-incremented ``id``) each gets one first (``allocate_ids``) and keeps it, as ``bulk_create`` sets it; otherwise the database numbers
-    them and the objects keep none.
+    auto-incremented ``id``) each gets one first (``allocate_ids``) and keeps it, as
+    ``bulk_create`` sets it; otherwise the database numbers them and the objects keep none.
     """
     if not objs:
         return
@@ -48,7 +48,7 @@ def insert(objs: Sequence[Model], *, ids: bool = False) -> None:
         raise TypeError("insert: objects of one model, without multi-table inheritance")
     if ids:
         if meta.pk.column != "id" or meta.pk.get_internal_type() not in ("AutoField", "BigAutoField"):
-            raise TypeError("insert: ids are allocated for an auto-incremented integer key named id")
+            raise TypeError("insert: ids are allocated for an auto-incremented key named id only")
         missing = [obj for obj in objs if obj.pk is None]
         for obj, pk in zip(missing, allocate_ids(type(objs[0]), len(missing)) if missing else []):
             obj.pk = pk
@@ -66,9 +66,7 @@ def insert(objs: Sequence[Model], *, ids: bool = False) -> None:
                 f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
                 f"VALUES ({', '.join(['%s'] * len(fields))})"
             )
-            cursor.executemany(
-                sql,
-                [[f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields] for obj in group],
-            )
+            params = [[f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields] for obj in group]
+            cursor.executemany(sql, params)
     for obj in with_pk:
         obj._state.adding, obj._state.db = False, connection.alias

@@ -39,8 +39,8 @@ from leadbase.leads.actions import (
 )
 from leadbase.leads.errors import LeadRejected, TransitionError
 from leadbase.leads.models import Consent, ConsentStatus, Lead, Purpose, Source, TouchKind
-from leadbase.tasks import enqueue_many_with_write
 from leadbase.rows import insert as insert_rows
+from leadbase.tasks import enqueue_many_with_write
 
 log = logging.getLogger(__name__)
 

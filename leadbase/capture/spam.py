@@ -229,7 +229,8 @@ class Quotas:
         for key, limit, scope in self._limits[post]:
             window = self._windows.get(key)
             if window is not None and window[0] > self._cutoff and window[1] >= limit:
-                raise RateLimited(scope, max(1, math.ceil((window[0] + WINDOW - self.now).total_seconds())))
+                wait = math.ceil((window[0] + WINDOW - self.now).total_seconds())
+                raise RateLimited(scope, max(1, wait))
 
     def take(self, post: int) -> None:
         """Count post number ``post`` against each of its limits."""
@@ -246,12 +247,13 @@ class Quotas:
             return
         adapt = connection.ops.adapt_datetimefield_value
         table = RateBucket._meta.db_table
+        windows = [(key, *self._windows[key]) for key in sorted(self._changed)]
         with connection.cursor() as cursor:
             cursor.executemany(
                 f'INSERT INTO "{table}" ("key", "window_start", "count") VALUES (%s, %s, %s) '
                 'ON CONFLICT ("key") DO UPDATE SET "window_start" = excluded."window_start", '
                 '"count" = excluded."count"',
-                [(key, adapt(self._windows[key][0]), self._windows[key][1]) for key in sorted(self._changed)],
+                [(key, adapt(start), count) for key, start, count in windows],
             )
 
 
