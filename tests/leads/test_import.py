@@ -595,3 +595,47 @@ def test_an_import_lets_the_write_ahead_log_grow_to_64_mb_whatever_the_page_size
     with importer._fewer_checkpoints():
         assert setting("wal_autocheckpoint") * setting("page_size") == 64 * 1024 * 1024
     assert setting("wal_autocheckpoint") == before
+
+
+OPTIONAL = ("company", "job_title", "country", "utm_source", "utm_medium", "utm_campaign", "utm_term",
+            "utm_content", "referrer", "favourite_colour")
+RECORDS = st.lists(
+    st.tuples(
+        st.sampled_from(["email", "phone", "both"]),
+        st.fixed_dictionaries({}, optional={f: st.sampled_from(["", "Acme", "DE"]) for f in OPTIONAL}),
+        st.sampled_from(["", " x1", " ext. 12"]),  # a phone extension, or a value that makes a warning
+    ),
+    min_size=1, max_size=8,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(RECORDS)
+def test_leads_inserted_as_a_batch_store_what_each_stores_made_alone(personas, records):
+    """The batch insert writes a column that is blank on every row of the batch into the
+    statement instead of binding it: every column ends as when each lead is made on its own."""
+    from leadbase.leads.actions import do_create_leads
+
+    rows = []
+    for i, (channels, extra, phone_tail) in enumerate(records):
+        record = {"name": f"Person {chr(65 + i)}{chr(97 + i)}ski", **extra}
+        if channels != "phone":
+            record["email"] = f"p{i}@example.org"
+        if channels != "email":
+            record["phone"] = f"+49 151 2345 67{i:02}{phone_tail}"
+        rows.append((i, record, None))
+    columns = [f.attname for f in Lead._meta.concrete_fields
+               if f.attname not in ("id", "created_at", "updated_at")]
+
+    def stored() -> list[dict]:
+        leads = list(Lead.objects.order_by("name").values(*columns, "created_at", "updated_at"))
+        assert all(lead.pop("created_at") == lead.pop("updated_at") for lead in leads)
+        Lead.objects.all().delete()
+        return leads
+
+    together = do_create_leads(personas.workspace, rows, source="import", source_ref="f.csv")
+    assert all(result.outcome == "created" for result in together.values())
+    as_batch = stored()
+    for _, record, _ in rows:
+        do_create_lead(personas.workspace, record, actor=None, source="import", source_ref="f.csv")
+    assert as_batch == stored()
