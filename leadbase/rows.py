@@ -6,14 +6,21 @@ rows, consents, timeline entries, task rows), that compilation was the largest p
 web process's time inside SQLite's write lock. ``insert`` writes the same values (each field's
 ``pre_save`` and ``get_db_prep_save``, as ``bulk_create`` does) with one prepared statement
 executed per row. No signals are sent, as with ``bulk_create``.
+
+``by_ids`` reads rows back as ``in_bulk`` does, through a raw query whose SQL is built once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from functools import cache
+from typing import TypeVar
 
 from django.db import connection
 from django.db.models import Model
+
+M = TypeVar("M", bound=Model)
+IDS_PER_QUERY = 500  # well under SQLite's oldest limit of 999 parameters
 
 
 def allocate_ids(model: type[Model], count: int) -> list[int]:
@@ -70,3 +77,28 @@ def insert(objs: Sequence[Model], *, ids: bool = False) -> None:
             cursor.executemany(sql, params)
     for obj in with_pk:
         obj._state.adding, obj._state.db = False, connection.alias
+
+
+def by_ids(model: type[M], ids: Iterable[int]) -> dict[int, M]:
+    """``model.objects.in_bulk(ids)`` for a hot path: the same instances (every field, converted
+    as the ORM converts it), read with a raw query whose SQL is built once per model.
+
+    The ORM compiles its SELECT of every column on each call: for a lead, about half the time
+    of an ``in_bulk`` of a few ids (measured: 0.57 → 0.29 ms for one, 0.94 → 0.57 ms for eight).
+    A group of form posts reads its leads back this way.
+    """
+    ids = sorted(set(ids))
+    head, pk = _select_all(model, connection.vendor)
+    found: dict[int, M] = {}
+    for start in range(0, len(ids), IDS_PER_QUERY):
+        chunk = ids[start : start + IDS_PER_QUERY]
+        sql = f"{head} WHERE {pk} IN ({', '.join(['%s'] * len(chunk))})"
+        found.update((obj.pk, obj) for obj in model.objects.raw(sql, chunk))
+    return found
+
+
+@cache
+def _select_all(model: type[Model], vendor: str) -> tuple[str, str]:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in model._meta.concrete_fields)
+    return f"SELECT {columns} FROM {quote(model._meta.db_table)}", quote(model._meta.pk.column)

@@ -87,3 +87,25 @@ def test_allocated_ids_are_never_used_twice(personas):
             row.pk = pk
         insert(rows)
         assert set(allocate_ids(Submission, 2)).isdisjoint(first)
+
+
+@pytest.mark.django_db
+def test_by_ids_reads_the_instances_in_bulk_reads(personas, monkeypatch):
+    from leadbase import rows
+    from leadbase.leads.models import Lead
+
+    leads = [make_lead(personas.workspace, phone="+49 151 23456789", company="Ünïcode GmbH",
+                       custom={"size": 12, "tags": ["a", "ü"]})]
+    leads += [make_lead(personas.workspace, owner=personas.sales) for _ in range(4)]
+    Lead.objects.filter(pk=leads[1].pk).update(score=37, last_touch={"utm_source": "x", "at": "2026-01-01"})
+    monkeypatch.setattr(rows, "IDS_PER_QUERY", 2)  # several queries
+    ids = [lead.pk for lead in leads] + [10**9]  # one that is not there
+    ours, theirs = rows.by_ids(Lead, ids), Lead.objects.in_bulk(ids)
+    assert ours.keys() == theirs.keys() == {lead.pk for lead in leads}
+    fields = [f.attname for f in Lead._meta.concrete_fields]
+    for pk, lead in ours.items():
+        twin = theirs[pk]
+        assert [(getattr(lead, f), type(getattr(lead, f))) for f in fields] == [
+            (getattr(twin, f), type(getattr(twin, f))) for f in fields]
+        assert lead._state.db == twin._state.db and not lead._state.adding
+    assert rows.by_ids(Lead, []) == {}

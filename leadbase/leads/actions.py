@@ -47,6 +47,7 @@ from leadbase.leads.models import (
 from leadbase.leads.signals import lead_stage_changed, leads_updated
 from leadbase.lib.cleaning import name_key, split_name
 from leadbase.lib.leadrow import Candidate, Refusal, clean_record
+from leadbase.rows import by_ids
 from leadbase.rows import insert as insert_rows
 from leadbase.tasks import enqueue_with_write
 
@@ -133,7 +134,7 @@ def do_create_leads(
     )
     with transaction.atomic():
         outcomes = apply_batch(ctx, items)
-        leads = Lead.objects.in_bulk({o.lead_id for o in outcomes if o.lead_id})
+        leads = by_ids(Lead, (o.lead_id for o in outcomes if o.lead_id))
         created = [o.lead_id for o in outcomes if o.outcome == "created"]
         if created:
             enqueue_duplicate_scan(workspace.pk, min(created), max(created))
