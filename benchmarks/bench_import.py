@@ -126,14 +126,14 @@ def main() -> None:
         def spread(values: list[float], fmt: str) -> str:
             if len(values) == 1:
                 return fmt.format(values[0])
-            return f"median {fmt.format(median(values))} ({fmt.format(min(values))}–{fmt.format(max(values))})"
+            return f"median {fmt.format(median(values))}, range {fmt.format(min(values))}–{fmt.format(max(values))}"
 
         update_doc(
             f"CSV import, {args.rows:,} rows, SQLite",
             f"python benchmarks/bench_import.py --rows {args.rows} --pairs {args.pairs}",
             [
                 ("runs (reference, then import, one after the other)", f"{len(pairs)}", "—"),
-                ("`leadbase import` wall time", f"{spread(imps, '{:.1f} s')} ({args.rows / median(imps):,.0f} rows/s)",
+                ("`leadbase import` wall time", f"{spread(imps, '{:.1f} s')}; {args.rows / median(imps):,.0f} rows/s",
                  "≤ 40 s (goal 20 s)"),
                 ("peak memory (all processes)", f"{peak:.0f} MB", "≤ 500 MB"),
                 ("reference script (csv + phonenumbers + email check + executemany)", spread(refs, "{:.1f} s"), "—"),
