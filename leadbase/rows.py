@@ -20,7 +20,7 @@ from django.db import connection
 from django.db.models import Model
 
 M = TypeVar("M", bound=Model)
-IDS_PER_QUERY = 500  # well under SQLite's oldest limit of 999 parameters
+IN_CHUNK = 900  # values per IN (...) list: under every backend's parameter limit
 
 
 def allocate_ids(model: type[Model], count: int) -> list[int]:
@@ -90,8 +90,8 @@ def by_ids(model: type[M], ids: Iterable[int]) -> dict[int, M]:
     ids = sorted(set(ids))
     head, pk = _select_all(model, connection.vendor)
     found: dict[int, M] = {}
-    for start in range(0, len(ids), IDS_PER_QUERY):
-        chunk = ids[start : start + IDS_PER_QUERY]
+    for start in range(0, len(ids), IN_CHUNK):
+        chunk = ids[start : start + IN_CHUNK]
         sql = f"{head} WHERE {pk} IN ({', '.join(['%s'] * len(chunk))})"
         found.update((obj.pk, obj) for obj in model.objects.raw(sql, chunk))
     return found

@@ -98,7 +98,7 @@ def test_by_ids_reads_the_instances_in_bulk_reads(personas, monkeypatch):
                        custom={"size": 12, "tags": ["a", "ü"]})]
     leads += [make_lead(personas.workspace, owner=personas.sales) for _ in range(4)]
     Lead.objects.filter(pk=leads[1].pk).update(score=37, last_touch={"utm_source": "x", "at": "2026-01-01"})
-    monkeypatch.setattr(rows, "IDS_PER_QUERY", 2)  # several queries
+    monkeypatch.setattr(rows, "IN_CHUNK", 2)  # several queries
     ids = [lead.pk for lead in leads] + [10**9]  # one that is not there
     ours, theirs = rows.by_ids(Lead, ids), Lead.objects.in_bulk(ids)
     assert ours.keys() == theirs.keys() == {lead.pk for lead in leads}

@@ -20,11 +20,11 @@ from django.conf import settings
 from django.urls import reverse
 
 from leadbase.leads.models import Lead
+from leadbase.rows import IN_CHUNK
 
 #: Sent by the "Send test event" button; it changes nothing and is never retried.
 TEST_EVENT = "webhook.test"
 
-_IN_CHUNK = 900  # keeps IN (...) lists under every backend's parameter limit
 _COLUMNS = (
     "id",
     "name",
@@ -108,9 +108,9 @@ def leads_data(workspace_id: int, lead_ids: Iterable[int]) -> dict[int, dict[str
     gone by the time the event is handled), by id."""
     ids = list(dict.fromkeys(lead_ids))
     found: dict[int, dict[str, Any]] = {}
-    for start in range(0, len(ids), _IN_CHUNK):
+    for start in range(0, len(ids), IN_CHUNK):
         rows = Lead.objects.filter(
-            workspace_id=workspace_id, pk__in=ids[start : start + _IN_CHUNK]
+            workspace_id=workspace_id, pk__in=ids[start : start + IN_CHUNK]
         ).values(*_COLUMNS)
         found.update((row["id"], lead_data(row)) for row in rows)
     return found

@@ -45,9 +45,7 @@ from leadbase.leads.models import (
 )
 from leadbase.leads.signals import leads_created, leads_updated
 from leadbase.lib.leadrow import Candidate, Refusal, warning_codes
-from leadbase.rows import allocate_ids
-
-IN_CHUNK = 900  # keeps IN (...) lists well under every backend's parameter limit
+from leadbase.rows import IN_CHUNK, allocate_ids
 
 
 def contact_hash(kind: str, value: str) -> str:
