@@ -7,17 +7,19 @@ web process's time inside SQLite's write lock. ``insert`` writes the same values
 ``pre_save`` and ``get_db_prep_save``, as ``bulk_create`` does) with one prepared statement
 executed per row. No signals are sent, as with ``bulk_create``.
 
-``by_ids`` reads rows back as ``in_bulk`` does, through a raw query whose SQL is built once.
+``by_ids`` reads rows back as ``in_bulk`` does, and ``select_in`` reads chosen fields as
+``values_list`` does, through SQL built once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from functools import cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import Model
+from django.db.models.expressions import Col
 
 M = TypeVar("M", bound=Model)
 IN_CHUNK = 900  # values per IN (...) list: under every backend's parameter limit
@@ -81,24 +83,71 @@ def insert(objs: Sequence[Model], *, ids: bool = False) -> None:
 
 def by_ids(model: type[M], ids: Iterable[int]) -> dict[int, M]:
     """``model.objects.in_bulk(ids)`` for a hot path: the same instances (every field, converted
-    as the ORM converts it), read with a raw query whose SQL is built once per model.
+    as the ORM converts it), read with SQL built once per model (``select_in``).
 
-    The ORM compiles its SELECT of every column on each call: for a lead, about half the time
-    of an ``in_bulk`` of a few ids (measured: 0.57 → 0.29 ms for one, 0.94 → 0.57 ms for eight).
+    The ORM compiles its SELECT of every column on each call, and a raw queryset maps columns
+    to fields on each call too: for a lead, most of the time of reading a few back
+    (measured for one lead: ``in_bulk`` 0.57 ms, a raw queryset 0.29 ms, this 0.10 ms).
     A group of form posts reads its leads back this way.
     """
-    ids = sorted(set(ids))
-    head, pk = _select_all(model, connection.vendor)
-    found: dict[int, M] = {}
-    for start in range(0, len(ids), IN_CHUNK):
-        chunk = ids[start : start + IN_CHUNK]
-        sql = f"{head} WHERE {pk} IN ({', '.join(['%s'] * len(chunk))})"
-        found.update((obj.pk, obj) for obj in model.objects.raw(sql, chunk))
+    names = _attnames(model)
+    pk, alias = names.index(model._meta.pk.attname), connection.alias
+    return {
+        values[pk]: model.from_db(alias, names, values)
+        for values in select_in(model, names, model._meta.pk.attname, sorted(set(ids)))
+    }
+
+
+def select_in(
+    model: type[Model], names: Sequence[str], column: str, values: Sequence[Any], *, for_update: bool = False
+) -> list[list[Any]]:
+    """The fields ``names`` (attnames) of the rows of ``model`` whose field ``column`` is one of
+    ``values``: one list per row, each value converted as a queryset converts it (``values_list``).
+
+    Plain SQL built once per model and fields, run in chunks of ``IN_CHUNK``; ``for_update``
+    locks the rows read where the database can (``SELECT … FOR UPDATE``; SQLite's write
+    transaction already excludes every other writer).
+    """
+    if not values:
+        return []
+    head, converting = _select(model, tuple(names), column, connection.vendor)
+    lock = " FOR UPDATE" if for_update and connection.features.has_select_for_update else ""
+    ops = connection.ops
+    converters = [
+        (i, col, ops.get_db_converters(col) + col.get_db_converters(connection)) for i, col in converting
+    ]
+    found: list[list[Any]] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(values), IN_CHUNK):
+            chunk = values[start : start + IN_CHUNK]
+            cursor.execute(f"{head}({', '.join(['%s'] * len(chunk))}){lock}", chunk)
+            for row in cursor.fetchall():
+                row = list(row)
+                for i, col, functions in converters:
+                    for convert in functions:
+                        row[i] = convert(row[i], col, connection)
+                found.append(row)
     return found
 
 
 @cache
-def _select_all(model: type[Model], vendor: str) -> tuple[str, str]:
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in model._meta.concrete_fields)
-    return f"SELECT {columns} FROM {quote(model._meta.db_table)}", quote(model._meta.pk.column)
+def _attnames(model: type[Model]) -> list[str]:
+    return [f.attname for f in model._meta.concrete_fields]
+
+
+@cache
+def _select(model: type[Model], names: tuple[str, ...], column: str, vendor: str) -> tuple[str, list[tuple[int, Col]]]:
+    """``SELECT <names> FROM <table> WHERE <column> IN `` and the (position, column expression)
+    of each field whose values the ORM converts on this database."""
+    meta, quote = model._meta, connection.ops.quote_name
+    by_name = {f.attname: f for f in meta.concrete_fields}
+    fields = [by_name[name] for name in names]
+    cols = [(i, f.get_col(meta.db_table)) for i, f in enumerate(fields)]
+    converting = [
+        (i, col) for i, col in cols if connection.ops.get_db_converters(col) or col.get_db_converters(connection)
+    ]
+    head = (
+        f"SELECT {', '.join(quote(f.column) for f in fields)} FROM {quote(meta.db_table)} "
+        f"WHERE {quote(by_name[column].column)} IN "
+    )
+    return head, converting

@@ -109,3 +109,27 @@ def test_by_ids_reads_the_instances_in_bulk_reads(personas, monkeypatch):
             (getattr(twin, f), type(getattr(twin, f))) for f in fields]
         assert lead._state.db == twin._state.db and not lead._state.adding
     assert rows.by_ids(Lead, []) == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_select_in_reads_what_values_list_reads(personas, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from leadbase import rows
+    from leadbase.capture.models import RateBucket
+
+    now = timezone.now()
+    for n in range(5):
+        RateBucket.objects.create(key=f"ip:192.0.2.{n}", window_start=now - timezone.timedelta(seconds=n), count=n)
+    keys = [f"ip:192.0.2.{n}" for n in (4, 0, 2)] + ["ip:198.51.100.1"]  # and one that is not there
+    monkeypatch.setattr(rows, "IN_CHUNK", 2)
+    fields = ("key", "window_start", "count")
+    with transaction.atomic(), CaptureQueriesContext(connection) as ran:
+        ours = rows.select_in(RateBucket, fields, "key", keys, for_update=True)
+    assert len(ran) == 2  # in chunks of two keys
+    assert all(q["sql"].endswith("FOR UPDATE") == connection.features.has_select_for_update for q in ran)
+    theirs = RateBucket.objects.filter(key__in=keys).values_list(*fields)
+    assert sorted(map(tuple, ours)) == sorted(theirs)
+    assert all(isinstance(row[1], type(now)) and row[1].tzinfo is not None for row in ours)
+    assert rows.select_in(RateBucket, fields, "key", []) == []
