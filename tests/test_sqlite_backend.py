@@ -164,3 +164,17 @@ def test_an_existing_database_keeps_its_page_size(tmp_path, django_db_blocker):
                 assert cur.fetchone()[0] == 4096
         finally:
             conn.close()
+
+
+def test_placeholders_are_converted_as_django_converts_them_again_and_again(connect):
+    conn = connect()
+    with conn.cursor() as cur:
+        for value in (1, "two", None):  # the same statement: its converted text is reused
+            cur.execute("SELECT %s, '%%s', '100%%', 'a%%%%b'", [value])
+            assert cur.fetchone() == (value, "%s", "100%", "a%%b")
+        cur.execute("SELECT %(n)s, %(m)s", {"n": 5, "m": "x"})  # pyformat still goes its own way
+        assert cur.fetchone() == (5, "x")
+        cur.execute("CREATE TABLE t (v TEXT)")
+        cur.executemany("INSERT INTO t VALUES (%s || '%%')", [["1"], ["2"]])
+        cur.execute("SELECT v FROM t ORDER BY v")
+        assert cur.fetchall() == [("1%",), ("2%",)]
