@@ -133,3 +133,26 @@ def test_select_in_reads_what_values_list_reads(personas, monkeypatch):
     assert sorted(map(tuple, ours)) == sorted(theirs)
     assert all(isinstance(row[1], type(now)) and row[1].tzinfo is not None for row in ours)
     assert rows.select_in(RateBucket, fields, "key", []) == []
+
+
+@pytest.mark.django_db
+def test_the_values_insert_binds_as_they_are_are_those_the_fields_hand_back_unchanged():
+    from django.db import connection
+    from django_tasks_db.models import DBTaskResult
+
+    from leadbase import rows
+    from leadbase.capture.models import SubmissionStatus
+
+    samples = {str: ["", "Ada", SubmissionStatus.PROCESSED], int: [0, 7, 2**40], bool: [True, False]}
+    checked = set()
+    for model in (Submission, Consent, Touch, DBTaskResult, Form):
+        for with_pk in (True, False):
+            _, plan = rows._insert_plan(model, with_pk, connection.vendor)
+            for field, _, _, fast in plan:
+                assert field.get_db_prep_save(None, connection) is None
+                for value in samples.get(fast, []):
+                    prepared = field.get_db_prep_save(value, connection)
+                    assert prepared == value and type(prepared) is type(value), (model, field.name, value)
+                    checked.add(fast)
+    # SQLite takes integers as they are; psycopg's adapters wrap them (Int2, Int4, Int8)
+    assert checked == ({str, int, bool} if connection.vendor == "sqlite" else {str, bool})
