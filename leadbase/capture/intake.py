@@ -13,6 +13,10 @@ Only on SQLite, where one writer at a time is the rule anyway. On PostgreSQL eac
 own transaction: writers run side by side there, and a group holding the rate-limit rows and
 workspace locks of several posts could deadlock with another group taking them in another order.
 
+Each thread first works out what its post's write needs and reads nothing for (``prepare``: the
+journal row, the validation, the lead record's cleaning), so the group's transaction, which
+holds the database's one write lock, does only the rest.
+
 Each post's answer is what it would have been on its own: the leader hands every waiter its
 result, or the error to raise (a rate limit, a spam check's refusal). If the transaction itself
 fails, nothing of it was written, and every post of the group is taken again on its own by its
@@ -33,6 +37,7 @@ from leadbase.capture.actions import (
     SubmitResult,
     do_submit_form,
     do_submit_forms,
+    prepare,
 )
 from leadbase.capture.models import Form
 
@@ -56,6 +61,7 @@ class Intake:
         if connection.vendor != "sqlite":
             return do_submit_form(form, payload, meta)
         job = _Waiting(form, payload, meta)
+        prepare(job)  # before queueing: none of it needs the write lock
         with self._cond:
             self._queue.append(job)
             while self._leading and not job.finished:

@@ -94,7 +94,7 @@ def do_create_lead(
 
 def do_create_leads(
     workspace: Workspace,
-    rows: list[tuple[Any, dict[str, Any], dict[str, Any] | None]],
+    rows: list[tuple[Any, dict[str, Any] | Candidate | Refusal, dict[str, Any] | None]],
     *,
     actor: User | None = None,
     source: str = Source.MANUAL,
@@ -108,15 +108,17 @@ def do_create_leads(
     """``do_create_lead`` for several records at once, as one batch (form posts taken together).
 
     ``rows`` are ``(key, record, last_touch)``: a row with a last touch moves the lead's (all
-    rows have one, or none does). With ``row_key_name``, each row's touch records
-    ``{row_key_name: key}`` besides ``touch_data``. Returns, per key, what ``do_create_lead``
-    returns or raises; the same person twice in the rows is one lead, as one after the other.
+    rows have one, or none does). A record may come cleaned already: what ``clean_record``
+    returns for it with the same region (a Candidate, or a Refusal). With ``row_key_name``, each
+    row's touch records ``{row_key_name: key}`` besides ``touch_data``. Returns, per key, what
+    ``do_create_lead`` returns or raises; the same person twice in the rows is one lead, as one
+    after the other.
     """
     region = region_for(workspace, region)
     results: dict[Any, Created | LeadRejected] = {}
     items: list[tuple[Any, Candidate]] = []
     for key, record, _ in rows:
-        cleaned = clean_record(record, region)
+        cleaned = record if isinstance(record, (Candidate, Refusal)) else clean_record(record, region)
         if isinstance(cleaned, Refusal):
             results[key] = LeadRejected(cleaned.code, cleaned.message, field=_field_for(cleaned.code))
         else:

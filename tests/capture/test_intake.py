@@ -68,10 +68,19 @@ def _result(result):
 
 
 @pytest.mark.django_db
-def test_posts_taken_together_end_exactly_as_posted_one_by_one(personas, django_capture_on_commit_callbacks):
+@pytest.mark.parametrize("prepared", [False, True], ids=["as_they_come", "prepared_by_the_threads"])
+def test_posts_taken_together_end_exactly_as_posted_one_by_one(
+    personas, django_capture_on_commit_callbacks, prepared
+):
     together, alone = _form(personas.workspace, "together"), _form(personas.other_workspace, "alone")
 
     jobs = _jobs(together)
+    if prepared:  # as the intake's request threads do before they queue
+        for job in jobs:
+            actions.prepare(job)
+        assert [type(job.prepared.cleaned).__name__ for job in jobs] == [
+            "Candidate", "Candidate", "Candidate", "Candidate", "NoneType", "Refusal", "Candidate",
+        ]
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         do_submit_forms(jobs)
     emails_together = sorted(m.to[0] for m in mail.outbox)
