@@ -47,13 +47,20 @@ log = logging.getLogger(__name__)
 class _Waiting(SubmitJob):
     finished: bool = False
     alone: bool = False  # the group's transaction failed: take it on its own
+    wake: threading.Lock  # held until the post is written, or its thread is to lead the next group
 
 
 class Intake:
-    """One per process (``intake``); shared by its request threads."""
+    """One per process (``intake``); shared by its request threads.
+
+    Each waiting thread sleeps on its own post's lock, released once: when its post is written,
+    or when the leader before it hands it the lead. So a finished group wakes exactly the
+    threads whose posts it wrote and one more to lead (a shared condition's ``notify_all`` woke
+    every waiter, and most went back to sleep).
+    """
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
         self._queue: list[_Waiting] = []
         self._leading = False
 
@@ -62,20 +69,17 @@ class Intake:
             return do_submit_form(form, payload, meta)
         job = _Waiting(form, payload, meta)
         prepare(job)  # before queueing: none of it needs the write lock
-        with self._cond:
+        job.wake = threading.Lock()
+        job.wake.acquire()
+        with self._lock:
             self._queue.append(job)
-            while self._leading and not job.finished:
-                self._cond.wait()
+            lead = not self._leading
+            self._leading = True
+        if not lead:
+            job.wake.acquire()  # written by another thread's group, or handed the lead
             lead = not job.finished
-            if lead:
-                self._leading = True
         if lead:
-            try:
-                self._write_group()
-            finally:
-                with self._cond:
-                    self._leading = False
-                    self._cond.notify_all()
+            self._lead()
         if job.alone:
             return do_submit_form(form, payload, meta)
         if job.error is not None:
@@ -83,22 +87,40 @@ class Intake:
         assert job.result is not None
         return job.result
 
-    def _write_group(self) -> None:
+    def _lead(self) -> None:
+        """Write the queued posts as a group, wake their threads, and hand the lead to the
+        first post that queued meanwhile (or give it up when none did)."""
         jobs: list[_Waiting] = []
+        written = False
+        try:
+            written = self._write_group(jobs)
+        finally:
+            for job in jobs:
+                job.alone = job.alone or not written  # not written (even by an interrupt): alone
+                job.finished = True
+                job.wake.release()  # the leader's own too: nobody waits on it
+            with self._lock:
+                if self._queue:
+                    self._queue[0].wake.release()  # it leads next; its post is not finished
+                else:
+                    self._leading = False
+
+    def _write_group(self, jobs: list[_Waiting]) -> bool:
+        """Write the queued posts (put in ``jobs``) in one transaction; False when it failed."""
         try:
             with transaction.atomic():  # on SQLite: waits here for the write lock
-                with self._cond:  # then takes all that queued meanwhile
-                    jobs, self._queue = self._queue, []
+                with self._lock:  # then takes all that queued meanwhile
+                    jobs.extend(self._queue)
+                    self._queue = []
                 do_submit_forms(jobs)
+            return True
         except Exception:
             if not jobs:  # failed before taking the queue (e.g. BEGIN): take it now
-                with self._cond:
-                    jobs, self._queue = self._queue, []
+                with self._lock:
+                    jobs.extend(self._queue)
+                    self._queue = []
             log.exception("a group of %s form posts could not be written; taking each alone", len(jobs))
-            for job in jobs:
-                job.alone = True
-        for job in jobs:
-            job.finished = True
+            return False
 
 
 intake = Intake()
