@@ -136,9 +136,16 @@ def clean_origin(value: str) -> str:
 
 def _clean_url(value: str, field: str) -> str:
     value = (value or "").strip()
-    if value and urlsplit(value).scheme not in ("http", "https"):
+    if value and _scheme(value) not in ("http", "https"):
         raise FormConfigError("invalid_url", "Use an http:// or https:// address.", field)
     return value
+
+
+def _scheme(url: str) -> str:
+    try:
+        return urlsplit(url).scheme
+    except ValueError:  # not a URL at all (e.g. an unclosed "[" where the host goes)
+        return ""
 
 
 def _free_slug(model: type, slug: str, current_pk: int | None) -> str:
@@ -326,7 +333,10 @@ def _text(value: Any, limit: int) -> str:
 def _attribution(payload: dict[str, Any], meta: SubmitMeta) -> dict[str, Any]:
     """Page, referrer, UTM tags and tracked link: posted fields win over the page URL's query."""
     page_url = _text(payload.get("lb_page"), 2000) or meta.referer[:2000]
-    query = parse_qs(urlsplit(page_url).query)
+    try:
+        query = parse_qs(urlsplit(page_url).query)
+    except ValueError:  # a page address that is no URL (any client can send any Referer): kept as text
+        query = {}
     utm = {k: _text(payload.get(k), 200) or _text(query.get(k, [""])[0], 200) for k in UTM_KEYS}
     link = _text(payload.get("lb_link"), 32) or _text(query.get("lb_link", [""])[0], 32)
     return {

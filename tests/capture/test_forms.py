@@ -67,6 +67,7 @@ def test_a_form_is_created_with_clean_keys_origins_and_tags(personas):
         ({"allowed_origins": ["https://example.com/path"]}, "invalid_origin"),
         ({"allowed_origins": ["javascript:alert(1)"]}, "invalid_origin"),
         ({"redirect_url": "javascript:alert(1)"}, "invalid_url"),
+        ({"redirect_url": "https://[example.com/thanks"}, "invalid_url"),  # no URL at all
         ({"hidden_fields": {"email": "x"}}, "duplicate_key"),
     ],
 )
