@@ -17,7 +17,6 @@ from typing import Any
 from django.db import connection, transaction
 from django_tasks_db import DatabaseBackend
 
-from leadbase.rows import insert as insert_rows
 
 MANY = "leadbase_runs_many"
 
@@ -39,37 +38,3 @@ def enqueue_with_write(task: Any, *args: Any, **kwargs: Any) -> None:
         task.enqueue(*args, **kwargs)
     else:
         transaction.on_commit(partial(task.enqueue, *args, **kwargs))
-
-
-def enqueue_many_with_write(task: Any, calls: list[tuple[Any, ...]]) -> None:
-    """``enqueue_with_write(task, *args)`` for each ``args`` of ``calls``, in order.
-
-    With the database queue the task rows are written with one insert, not one per call (a
-    group of form posts queues a confirmation email for each), and each is announced with
-    ``task_enqueued`` as ``enqueue`` would.
-    """
-    backend = task.get_backend()
-    if not (calls and connection.in_atomic_block and isinstance(backend, DatabaseBackend)):
-        for args in calls:
-            enqueue_with_write(task, *args)
-        return
-    from django_tasks_db.compat import normalize_json, task_enqueued
-    from django_tasks_db.models import DBTaskResult, get_date_max
-
-    backend.validate_task(task)
-    rows = [
-        DBTaskResult(
-            id=backend._get_id(),
-            args_kwargs=normalize_json({"args": list(args), "kwargs": {}}),
-            priority=task.priority,
-            task_path=task.module_path,
-            queue_name=task.queue_name,
-            # what the backend's pre_save handler does, which bulk_create does not send
-            run_after=get_date_max() if task.run_after is None else task.run_after,
-            backend_name=backend.alias,
-        )
-        for args in calls
-    ]
-    insert_rows(rows)
-    for row in rows:
-        task_enqueued.send(type(backend), task_result=row.task_result)

@@ -42,7 +42,7 @@ from leadbase.leads.errors import LeadRejected, TransitionError
 from leadbase.leads.models import Consent, ConsentStatus, Lead, Purpose, Source, TouchKind
 from leadbase.lib.leadrow import Candidate, Refusal, clean_record
 from leadbase.rows import insert as insert_rows
-from leadbase.tasks import enqueue_many_with_write
+from leadbase.tasks import enqueue_with_write
 
 log = logging.getLogger(__name__)
 
@@ -599,9 +599,12 @@ def _make_leads(
         processed.append((SubmissionStatus.PROCESSED, outcome.outcome, lead.pk, row.pk))
         results.append(SubmitResult(SubmissionStatus.PROCESSED, row.pk, lead_id=lead.pk, outcome=outcome.outcome))
     if confirmations:
-        from leadbase.capture.tasks import send_confirmation_email
+        from leadbase.capture.tasks import send_confirmation_email, send_confirmation_emails_of
 
-        enqueue_many_with_write(send_confirmation_email, confirmations)
+        if len(confirmations) == 1:
+            enqueue_with_write(send_confirmation_email, *confirmations[0])
+        else:  # one task for the group's emails
+            enqueue_with_write(send_confirmation_emails_of, [list(c) for c in confirmations])
     if processed:
         table = connection.ops.quote_name(Submission._meta.db_table)
         with connection.cursor() as cursor:

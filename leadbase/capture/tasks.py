@@ -10,7 +10,7 @@ from leadbase import mail
 from leadbase.capture.emails import confirmation_message
 from leadbase.capture.models import Form
 from leadbase.leads.models import Consent, ConsentStatus, Lead
-from leadbase.tasks import runs_many
+from leadbase.tasks import enqueue_with_write, runs_many
 
 
 def send_confirmation_emails(calls: list[tuple[list[Any], dict[str, Any]]]) -> list[Any]:
@@ -58,4 +58,39 @@ def send_confirmation_email(lead_id: int, form_id: int, purposes: list[str], to:
     (result,) = send_confirmation_emails([([lead_id, form_id, purposes, to], {})])
     if isinstance(result, BaseException):
         raise result
+    return result
+
+
+def _send_groups(calls: list[tuple[list[Any], dict[str, Any]]]) -> list[Any]:
+    """Run several queued ``send_confirmation_emails_of`` tasks with one
+    ``send_confirmation_emails``; each task's result is its counts."""
+    groups = [_asks(*args, **kwargs) for args, kwargs in calls]
+    results = send_confirmation_emails([(list(ask), {}) for asks in groups for ask in asks])
+    outcomes, start = [], 0
+    for asks in groups:
+        mine, start = results[start : start + len(asks)], start + len(asks)
+        again = [ask for ask, result in zip(asks, mine) if isinstance(result, BaseException)]
+        for ask in again:  # its own task: tried once more, and a lasting failure is its own
+            enqueue_with_write(send_confirmation_email, *ask)
+        outcomes.append({"sent": mine.count(True), "not_needed": mine.count(False), "retried": len(again)})
+    return outcomes
+
+
+def _asks(asks: list[list[Any]]) -> list[tuple[int, int, list[str], str]]:
+    return [_ask(*ask) for ask in asks]
+
+
+@task()
+@runs_many(_send_groups)
+def send_confirmation_emails_of(asks: list[list[Any]]) -> dict[str, int]:
+    """The confirmation emails a group of form posts asked for (each ``[lead_id, form_id,
+    purposes, to]``, as ``send_confirmation_email`` takes them): one task for the group, so the
+    group's write inserts one task row and the worker claims and records one, not one per post.
+
+    An email that fails is queued again as its own ``send_confirmation_email`` task, so it is
+    tried once more and, if it fails again, fails alone, as it would have on its own; the others
+    are not sent twice. Returns the counts: sent, not needed (answered already, lead gone),
+    retried.
+    """
+    (result,) = _send_groups([([asks], {})])
     return result

@@ -273,6 +273,60 @@ def test_a_burst_of_confirmations_goes_out_in_one_worker_batch_over_one_smtp_con
     assert outcomes == [False, True, True, True, True]
 
 
+def _group_of_posts(form, people):
+    """``people`` posted to ``form`` together: taken as one group, as the web process takes posts
+    that arrive at once (leadbase.capture.intake)."""
+    from django.db import transaction
+
+    from leadbase.capture.actions import SubmitJob, SubmitMeta, do_submit_forms
+
+    jobs = [SubmitJob(form, body, SubmitMeta(ip=f"192.0.2.{n}")) for n, body in enumerate(people, 1)]
+    with transaction.atomic():
+        do_submit_forms(jobs)
+    assert all(job.result.status == "processed" for job in jobs)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_group_of_posts_queues_one_task_whose_worker_run_sends_each_email_once(form, settings, smtp_inbox):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "imports"]}}
+    people = [{**ADA, "name": f"Person {n}", "email": f"person{n}@example.org"} for n in range(1, 5)]
+    _group_of_posts(form, [*people, people[0]])  # person1 twice in the group: asked once
+    answered = Lead.objects.get(email_key="person3@example.org")
+    Consent.objects.filter(lead=answered).update(status="granted")  # confirmed meanwhile
+    (queued,) = DBTaskResult.objects.filter(task_path__contains="confirmation")
+    assert queued.task_path.endswith(".send_confirmation_emails_of") and len(queued.args_kwargs["args"][0]) == 5
+
+    call_command("worker", batch=True, verbosity=0)
+
+    got = sorted(recipient for _, recipient, _ in smtp_inbox.messages)
+    assert got == ["person1@example.org", "person2@example.org", "person4@example.org"]
+    queued.refresh_from_db()
+    assert (queued.status, queued.return_value) == ("SUCCESSFUL", {"sent": 3, "not_needed": 2, "retried": 0})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_recipient_of_a_group_is_tried_again_as_its_own_task_and_fails_alone(
+    form, settings, smtp_inbox
+):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "imports"]}}
+    smtp_inbox.refuse = "person2@example.org"
+    _group_of_posts(form, [{**ADA, "name": f"Person {n}", "email": f"person{n}@example.org"} for n in range(1, 4)])
+
+    call_command("worker", batch=True, verbosity=0)  # runs the group, then the retry it queued
+
+    assert sorted(r for _, r, _ in smtp_inbox.messages) == ["person1@example.org", "person3@example.org"]
+    group, retry = DBTaskResult.objects.filter(task_path__contains="confirmation").order_by("enqueued_at")
+    assert (group.status, group.return_value) == ("SUCCESSFUL", {"sent": 2, "not_needed": 0, "retried": 1})
+    person2 = Lead.objects.get(email_key="person2@example.org")
+    assert retry.task_path.endswith(".send_confirmation_email")
+    assert retry.args_kwargs["args"] == [person2.pk, form.pk, ["email_marketing"], ""]
+    assert retry.status == "FAILED" and "SMTPRecipientsRefused" in retry.exception_class_path
+
+
 @pytest.mark.django_db(transaction=True)
 def test_one_refused_recipient_fails_its_own_task_only(client, form, settings, smtp_inbox):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "imports"]}}
