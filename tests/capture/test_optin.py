@@ -84,6 +84,35 @@ def test_submitting_sends_one_confirmation_email_with_a_working_link(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "greeting"),
+    [("D'Arcy Smith", "D'Arcy"), ("Jörg", "Jörg"), ("x", "x")],
+    ids=["quote", "accents", "one_letter"],
+)
+def test_the_confirmation_email_is_its_templates_rendered_for_the_person(form, personas, settings, name, greeting):
+    """Each email fills in a rendering made once: the same as rendering the templates for it."""
+    from django.template.loader import render_to_string
+
+    settings.BASE_URL = "https://leads.example.com"
+    lead = do_create_lead(personas.workspace, {"name": name, "email": "zoe@example.org"}, actor=personas.owner).lead
+    assert (lead.given_name or lead.name) == greeting
+
+    message = emails.confirmation_message(lead, form, ["email_marketing"]).build()
+
+    url = re.search(r"https://\S+/c/\S+", message.body).group(0)
+    assert emails.read_confirm_token(url.rsplit("/", 1)[1]).lead_id == lead.pk
+    context = {"name": greeting, "url": url, "workspace_name": personas.workspace.name,
+               "texts": [form.consents[0]["text"]], "hours": settings.CONFIRM_LINK_HOURS}
+    assert message.body == render_to_string("capture/email/confirm.txt", context)
+    assert message.alternatives[0][0] == render_to_string("capture/email/confirm.html", context)
+    if "'" in greeting:  # escaped in the HTML only
+        assert f"Hello {greeting}," in message.body
+        assert "D&#x27;Arcy" in message.alternatives[0][0] and "D'Arcy" not in message.alternatives[0][0]
+    settings.CONFIRM_LINK_HOURS = 1  # a setting the templates show is read anew
+    assert "works for 1 hours" in emails.confirmation_message(lead, form, ["email_marketing"]).build().body
+
+
+@pytest.mark.django_db
 def test_the_confirmation_goes_to_the_address_typed_even_when_the_lead_keeps_another(
     client, form, personas, django_capture_on_commit_callbacks
 ):
