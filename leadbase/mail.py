@@ -16,6 +16,7 @@ non-ASCII address, a header or body line too long to send as it is) is sent as D
 
 from __future__ import annotations
 
+import re
 import secrets
 import smtplib
 import threading
@@ -90,8 +91,45 @@ def _over(connection: Any, deliver: Callable[[], int]) -> int:
 
 
 def _sendmail(connection: SMTPBackend, message: Prepared) -> int:
-    connection.connection.sendmail(message.sender, [message.recipient], message.data)
-    return 1  # a refused recipient raises SMTPRecipientsRefused
+    """``smtplib.SMTP.sendmail`` to the one recipient of ``message``; a refused recipient raises
+    SMTPRecipientsRefused. For plain addresses the commands are written directly: ``sendmail``
+    parses both addresses again with the email package (``quoteaddr``) for every message: about
+    40 % of its own time, 6 % of the worker's instructions per confirmation email."""
+    smtp, data = connection.connection, message.data
+    assert data is not None
+    if not (_PLAIN_ADDRESS.match(message.sender) and _PLAIN_ADDRESS.match(message.recipient)):
+        smtp.sendmail(message.sender, [message.recipient], data)
+        return 1
+    smtp.ehlo_or_helo_if_needed()
+    size = f" size={len(data)}" if smtp.does_esmtp and smtp.has_extn("size") else ""
+    smtp.putcmd("mail", f"from:<{message.sender}>{size}")
+    code, reply = smtp.getreply()
+    if code != 250:
+        _after_refusal(smtp, code)
+        raise smtplib.SMTPSenderRefused(code, reply, message.sender)
+    smtp.putcmd("rcpt", f"TO:<{message.recipient}>")
+    code, reply = smtp.getreply()
+    if code not in (250, 251):
+        _after_refusal(smtp, code)
+        raise smtplib.SMTPRecipientsRefused({message.recipient: (code, reply)})
+    code, reply = smtp.data(data)
+    if code != 250:
+        _after_refusal(smtp, code)
+        raise smtplib.SMTPDataError(code, reply)
+    return 1
+
+
+def _after_refusal(smtp: smtplib.SMTP, code: int) -> None:
+    """What ``sendmail`` does when the server refuses a step: close on 421 (the server is
+    closing), else reset the transaction so the connection can send the next message."""
+    if code == 421:
+        smtp.close()
+    else:
+        smtp._rset()  # noqa: SLF001 (sendmail's own quiet RSET)
+
+
+# An address smtplib's quoteaddr gives back as it is, in angle brackets: a dot-atom, ASCII.
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+\Z")
 
 
 def prepare(*, subject: str, to_name: str, to_address: str, text: str, html: str) -> Prepared:

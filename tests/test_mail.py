@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import smtplib
 from email import policy
 
 import pytest
@@ -119,6 +120,61 @@ def test_over_a_shared_smtp_connection_the_prepared_bytes_arrive(smtp_inbox):  #
     ]
     assert len(smtp_inbox.connections) == 1
     assert summary(read(smtp_inbox.messages[2][2]))["parts"][0][2] == "Hello 2"
+
+
+@pytest.mark.parametrize(
+    ("step", "raised"),
+    [("MAIL", smtplib.SMTPSenderRefused), ("RCPT", smtplib.SMTPRecipientsRefused), ("DATA", smtplib.SMTPDataError)],
+)
+def test_a_refused_step_raises_what_smtplib_raises_and_the_connection_sends_the_next(
+    smtp_inbox, step, raised  # noqa: F811
+):
+    accept = {
+        "MAIL": lambda server, session, envelope, address, options: _accept_mail(envelope, address, options),
+        "RCPT": lambda server, session, envelope, address, options: _accept_rcpt(envelope, address),
+        "DATA": smtp_inbox.handle_DATA,
+    }[step]
+    refusals = []
+
+    async def refuse_the_first(server, session, envelope, *args):
+        if not refusals:
+            refusals.append(step)
+            return "554 not this one"
+        result = accept(server, session, envelope, *args)
+        return await result if step == "DATA" else result
+
+    setattr(smtp_inbox, f"handle_{step}", refuse_the_first)  # read when the connection opens
+    refused = mail.prepare(subject="Hi", to_name="A", to_address="a@example.org", text="x", html="y")
+    after = mail.prepare(subject="Hi", to_name="B", to_address="b@example.org", text="x", html="y")
+    with mail.shared_connection():
+        with pytest.raises(raised) as caught:
+            mail.send(refused)
+        assert mail.send(after) == 1
+    if step == "RCPT":
+        assert caught.value.recipients == {"a@example.org": (554, b"not this one")}
+    else:
+        assert (caught.value.smtp_code, caught.value.smtp_error) == (554, b"not this one")
+    assert [rcpt for _, rcpt, _ in smtp_inbox.messages] == ["b@example.org"]
+    assert len(smtp_inbox.connections) == 1
+
+
+def _accept_mail(envelope, address, options):
+    envelope.mail_from = address
+    envelope.mail_options.extend(options)
+    return "250 OK"
+
+
+def _accept_rcpt(envelope, address):
+    envelope.rcpt_tos.append(address)
+    return "250 OK"
+
+
+def test_an_address_that_is_no_plain_dot_atom_is_sent_by_smtplib_itself(smtp_inbox):  # noqa: F811
+    quoted = '"ada lovelace"@example.org'
+    prepared = mail.prepare(subject="Hi", to_name="Ada", to_address=quoted, text="x", html="y")
+    with mail.shared_connection():
+        assert mail.send(prepared) == 1
+    assert [(rcpt, content) for _, rcpt, content in smtp_inbox.messages] == [(quoted, prepared.data)]
 
 
 @hsettings(max_examples=100)
