@@ -17,6 +17,8 @@ from typing import Any
 from django.db import connection, transaction
 from django_tasks_db import DatabaseBackend
 
+from leadbase.rows import insert as insert_rows
+
 
 MANY = "leadbase_runs_many"
 
@@ -34,7 +36,31 @@ def runs_many(many: Callable[[list[tuple[list[Any], dict[str, Any]]]], list[Any]
 
 
 def enqueue_with_write(task: Any, *args: Any, **kwargs: Any) -> None:
-    if connection.in_atomic_block and isinstance(task.get_backend(), DatabaseBackend):
-        task.enqueue(*args, **kwargs)
-    else:
+    """``task.enqueue(*args, **kwargs)`` in the caller's transaction (database queue), or once it
+    commits (other queues).
+
+    With the database queue the row ``enqueue`` would create is written with one plain insert
+    (``leadbase.rows.insert``) and announced with ``task_enqueued`` as ``enqueue`` announces it.
+    A form post with double opt-in queues a task: through the ORM's ``create`` its write took
+    7 % more instructions alone, 4 % more in a group of eight (callgrind).
+    """
+    backend = task.get_backend()
+    if not (connection.in_atomic_block and isinstance(backend, DatabaseBackend)):
         transaction.on_commit(partial(task.enqueue, *args, **kwargs))
+        return
+    from django_tasks_db.compat import normalize_json, task_enqueued
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    backend.validate_task(task)
+    row = DBTaskResult(
+        id=backend._get_id(),  # noqa: SLF001 (the id enqueue would give it)
+        args_kwargs=normalize_json({"args": args, "kwargs": kwargs}),
+        priority=task.priority,
+        task_path=task.module_path,
+        queue_name=task.queue_name,
+        # what the model's pre_save handler does on create, which a plain insert does not send
+        run_after=get_date_max() if task.run_after is None else task.run_after,
+        backend_name=backend.alias,
+    )
+    insert_rows([row])
+    task_enqueued.send(type(backend), task_result=row.task_result)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from django_tasks import task
 
-from leadbase.tasks import runs_many
+from leadbase.tasks import enqueue_with_write, runs_many
 
 SETUP = """
 from leadbase.accounts.actions import do_create_user
@@ -311,6 +311,56 @@ def test_a_run_whose_call_fails_as_a_whole_runs_task_by_task(db_queue, monkeypat
 
     assert CALLS == [1, 1, 1, 1]  # each on its own, through the task function
     assert DBTaskResult.objects.filter(status=TaskResultStatus.SUCCESSFUL).count() == 4
+
+
+@task(priority=5)
+def remember_late(n: int) -> int:
+    RAN.append(n)
+    return n
+
+
+FIELDS = ("status", "args_kwargs", "priority", "task_path", "queue_name", "run_after", "backend_name",
+          "started_at", "finished_at", "worker_ids", "return_value", "exception_class_path", "traceback")
+
+
+@pytest.mark.parametrize("queued", [remember, remember_late], ids=["default", "priority"])
+def test_a_task_queued_with_a_write_is_the_row_enqueue_writes_announced_as_enqueue_does(db_queue, queued):
+    from django.db import transaction
+    from django_tasks.signals import task_enqueued
+    from django_tasks_db.models import DBTaskResult
+
+    announced = []
+
+    def heard(sender, task_result, **kwargs):
+        announced.append((task_result.id, task_result.args, task_result.kwargs))
+
+    task_enqueued.connect(heard)
+    try:
+        one = queued.enqueue(0)
+        with transaction.atomic():
+            enqueue_with_write(queued, 1)
+            enqueue_with_write(queued, n=2)
+    finally:
+        task_enqueued.disconnect(heard)
+
+    rows = list(DBTaskResult.objects.order_by("enqueued_at"))
+    assert len(rows) == 3 and str(rows[0].id) == one.id and len({row.id for row in rows}) == 3
+    expected = {name: getattr(rows[0], name) for name in FIELDS if name != "args_kwargs"}
+    assert [{name: getattr(row, name) for name in expected} for row in rows[1:]] == [expected] * 2
+    assert [row.args_kwargs for row in rows] == [
+        {"args": [0], "kwargs": {}}, {"args": [1], "kwargs": {}}, {"args": [], "kwargs": {"n": 2}}
+    ]
+    assert announced == [(str(row.id), row.args_kwargs["args"], row.args_kwargs["kwargs"]) for row in rows]
+    _worker().run()
+    assert RAN == [0, 1, 2]
+
+
+def test_a_task_queued_with_a_write_outside_a_transaction_is_queued_at_once(db_queue):
+    from django_tasks_db.models import DBTaskResult
+
+    enqueue_with_write(remember, 1)
+
+    assert [row.args_kwargs["args"] for row in DBTaskResult.objects.all()] == [[1]]
 
 
 @task()
