@@ -1,8 +1,58 @@
-"""WSGI entry point for gunicorn (`leadbase serve`)."""
+"""WSGI entry point for gunicorn (`leadbase serve`).
+
+Public capture traffic, ``/f/…`` (form posts, embed scripts, form definitions) and ``/r/…``
+(tracked links), goes through a second Django handler whose middleware leaves out what only the
+signed-in app uses: static files, sessions, CSRF checks (the public views are exempt),
+authentication and messages. Those five ran on every form post and changed nothing in its
+answer; without them a post's request costs about a fifth fewer instructions (callgrind, the
+view itself left out). Everything else, security headers included, runs as for any request.
+"""
+
+from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from django.core.wsgi import get_wsgi_application
+import django
+from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadbase.settings")
-application = get_wsgi_application()
+
+PUBLIC_PREFIXES = ("/f/", "/r/")
+APP_ONLY = frozenset({
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files are under /static/
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+})
+
+
+class PublicHandler(WSGIHandler):
+    """A handler with ``settings.MIDDLEWARE`` less ``APP_ONLY``, for ``PUBLIC_PREFIXES``."""
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        # Django builds the chain from the setting; it is swapped only while the chain is built,
+        # once, when the process starts.
+        full = settings.MIDDLEWARE
+        settings.MIDDLEWARE = [name for name in full if name not in APP_ONLY]
+        try:
+            super().load_middleware(is_async)
+        finally:
+            settings.MIDDLEWARE = full
+
+
+def get_application() -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
+    django.setup(set_prefix=False)
+    app, public = WSGIHandler(), PublicHandler()
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        handler = public if environ.get("PATH_INFO", "").startswith(PUBLIC_PREFIXES) else app
+        return handler(environ, start_response)
+
+    return application
+
+
+application = get_application()

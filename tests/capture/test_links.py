@@ -188,6 +188,9 @@ class TestRedirect:
         response = follow("nope")
         assert response.status_code == 404
         assert b"does not lead anywhere" in response.content
+        # a public page: not indexed, and no cookie for a visitor who is not signed in
+        assert b'<meta name="robots" content="noindex">' in response.content
+        assert not response.cookies
 
     def test_a_link_whose_page_was_deleted_is_a_404(self, link, page):
         TrackedLink.objects.filter(pk=link.pk).update(page=None)
