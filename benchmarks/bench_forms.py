@@ -274,6 +274,11 @@ def verify(db: Path, accepted: list[int]) -> dict:
     consents = con.execute(
         "SELECT COUNT(*) FROM leads_consent WHERE status = 'pending'"
     ).fetchone()[0]
+    # A group of posts queues one task for its confirmation emails: emails per task is the mean
+    # size of the groups that asked for some.
+    tasks = con.execute(
+        "SELECT COUNT(*) FROM django_tasks_database_dbtaskresult WHERE task_path LIKE '%confirmation%'"
+    ).fetchone()[0]
     con.close()
     emails = [person(i)["email"] for i in accepted]
     return {
@@ -282,6 +287,7 @@ def verify(db: Path, accepted: list[int]) -> dict:
         "not_processed": sum(journal.get(e, ("", None))[0] != "processed" for e in emails),
         "no_lead": sum(e not in leads for e in emails),
         "pending_consents": consents,
+        "confirmation_tasks": tasks,
     }
 
 
