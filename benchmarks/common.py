@@ -30,6 +30,21 @@ def machine() -> dict:
     return {"cores": os.cpu_count(), "cpu": cpu, "python": platform.python_version(), "os": platform.platform()}
 
 
+def speed_gauge_ms() -> float:
+    """Milliseconds a fixed pure-Python workload takes here now, best of 5 (lower is faster).
+
+    This shared machine's speed drifts by half within minutes and by more than twice between
+    days; benchmarks report this next to their figures so that figures taken at different times
+    can be told apart from changes in the code.
+    """
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        sum(i * i for i in range(1_000_000))
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 1)
+
+
 def emit(figure: dict) -> None:
     """Print one JSON line per figure (the benchmark contract)."""
     print(json.dumps(figure, ensure_ascii=False), flush=True)

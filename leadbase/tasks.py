@@ -19,7 +19,6 @@ from django_tasks_db import DatabaseBackend
 
 from leadbase.rows import insert as insert_rows
 
-
 MANY = "leadbase_runs_many"
 
 
