@@ -125,7 +125,7 @@ def _after_refusal(smtp: smtplib.SMTP, code: int) -> None:
     if code == 421:
         smtp.close()
     else:
-        smtp._rset()  # noqa: SLF001 (sendmail's own quiet RSET)
+        smtp._rset()  # sendmail's own quiet RSET
 
 
 # An address smtplib's quoteaddr gives back as it is, in angle brackets: a dot-atom, ASCII.

@@ -52,7 +52,7 @@ def enqueue_with_write(task: Any, *args: Any, **kwargs: Any) -> None:
 
     backend.validate_task(task)
     row = DBTaskResult(
-        id=backend._get_id(),  # noqa: SLF001 (the id enqueue would give it)
+        id=backend._get_id(),  # the id enqueue would give it
         args_kwargs=normalize_json({"args": args, "kwargs": kwargs}),
         priority=task.priority,
         task_path=task.module_path,

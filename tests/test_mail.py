@@ -9,7 +9,9 @@ from email import policy
 import pytest
 from django.core import mail as outbox
 from django.core.mail import BadHeaderError
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from leadbase import mail
 from tests.capture.test_optin import smtp_inbox  # noqa: F401  (an aiosmtpd server on 127.0.0.1)

@@ -99,5 +99,5 @@ def test_the_short_chain_is_the_apps_without_the_signed_in_parts(settings):
     assert "django.middleware.security.SecurityMiddleware" in chain
     before = list(settings.MIDDLEWARE)
     handler = wsgi.PublicHandler()
-    assert handler._view_middleware == []  # noqa: SLF001 (the app's only one is the CSRF check)
+    assert handler._view_middleware == []  # the app's only one is the CSRF check
     assert settings.MIDDLEWARE == before  # the setting is put back once the chain is built
