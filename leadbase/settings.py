@@ -152,6 +152,11 @@ TEMPLATES = [
 
 
 SQLITE_PAGE_SIZE = 16384
+# Pages of write-ahead log after which a committing connection copies the log back into the
+# database file (SQLite's default, 1000). That copy and its fsync run inside the commit, so
+# inside the write lock; `leadbase serve` raises this for its processes and checkpoints from its
+# own process instead (see leadbase.sqlite_backend.checkpoint).
+SQLITE_AUTOCHECKPOINT = env_int("LEADBASE_SQLITE_AUTOCHECKPOINT", 1000)
 
 
 def _database(url: str) -> dict:
@@ -181,6 +186,7 @@ def _database(url: str) -> dict:
                 "PRAGMA foreign_keys=ON;"
                 "PRAGMA cache_size=-64000;"
                 "PRAGMA temp_store=MEMORY;"
+                f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT};"
             ),
         }
     return config

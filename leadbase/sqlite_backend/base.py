@@ -19,6 +19,13 @@ confirmation emails waited for the burst to end.
 
 The kernel drops the lock when a process dies, so a crash cannot leave it held. In-memory
 databases (the test suite) have no file to lock and behave exactly like Django's backend.
+
+``checkpoint`` copies the write-ahead log back into the database file without the write lock.
+SQLite does that itself in the commit that takes the log past ``wal_autocheckpoint`` pages,
+inside that commit, so the lock was held while up to 16 MB were copied and synced: the commit of
+a group of 8 form posts took 2.2 ms on average with those checkpoints, 0.9 ms without.
+`leadbase serve` raises the threshold for its processes to a backstop and calls this from its
+own process twice a second.
 """
 
 from __future__ import annotations
@@ -29,13 +36,22 @@ from functools import lru_cache
 
 from django.db.backends.sqlite3 import base
 
-
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC")
 
 
 @lru_cache(maxsize=1024)
 def _qmark(query: str) -> str:
     return base.FORMAT_QMARK_REGEX.sub("?", query).replace("%%", "%")
+
+
+def checkpoint(connection) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
+    """Copy into the database file what the write-ahead log holds and no reader still needs
+    (SQLite's ``PASSIVE`` checkpoint: writers and readers go on meanwhile). Returns SQLite's
+    answer: (1 if it could not start, pages in the log, pages copied so far)."""
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        busy, logged, copied = cursor.fetchone()
+    return busy, logged, copied
 
 
 class _Cursor(base.SQLiteCursorWrapper):

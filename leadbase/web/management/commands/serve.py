@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -11,9 +12,17 @@ import time
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from leadbase.accounts.setup import ensure_first_login
 from leadbase.settings import env_int
+from leadbase.sqlite_backend.base import checkpoint
+
+log = logging.getLogger(__name__)
+
+#: ``wal_autocheckpoint`` of the processes ``serve`` starts on SQLite, which checkpoints itself:
+#: 64 MB of 16 KB pages.
+SERVE_AUTOCHECKPOINT = 4096
 
 
 def default_web_workers() -> int:
@@ -67,6 +76,11 @@ class Command(BaseCommand):
             self.stdout.write(f"(the password is also in {settings.DATA_DIR / 'first-login.txt'}; change it after logging in)")
         self.stdout.flush()
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "leadbase.settings"}
+        # On SQLite this process copies the write-ahead log into the database itself, so that
+        # the web and worker processes' commits, which hold the write lock, no longer do.
+        checkpoints = connection.vendor == "sqlite" and not connection.is_in_memory_db()
+        if checkpoints:
+            env.setdefault("LEADBASE_SQLITE_AUTOCHECKPOINT", str(SERVE_AUTOCHECKPOINT))
         procs = [
             subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "leadbase.wsgi:application",
@@ -89,6 +103,11 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         while not stopping and all(p.poll() is None for p in procs):
             time.sleep(0.5)
+            if checkpoints:
+                try:
+                    checkpoint(connection)
+                except Exception:  # the servers go on; their own commits checkpoint past the limit
+                    log.exception("could not checkpoint the database's write-ahead log")
         for p in procs:
             if p.poll() is None:
                 p.terminate()
