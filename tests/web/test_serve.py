@@ -52,10 +52,11 @@ def test_serve_refuses_fewer_than_one_process_or_thread(option):
         call_command("serve", option, "0")
 
 
-def test_serve_checkpoints_the_sqlite_log_itself_and_its_processes_only_as_a_backstop(tmp_path):
-    """On SQLite, `leadbase serve` copies the write-ahead log into the database file from its own
-    process, so the commits of its web and worker processes (which hold the write lock) don't."""
-    data = tmp_path / "data"
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """`leadbase serve` on SQLite with 2 web processes of 1 thread and no worker: (port, data dir,
+    the pids of its web processes)."""
+    data = tmp_path_factory.mktemp("serve") / "data"
     env = {**os.environ, "LEADBASE_DATA_DIR": str(data), "LEADBASE_LOG_LEVEL": "WARNING"}
     for name in ("DATABASE_URL", "REDIS_URL", "LEADBASE_SQLITE_AUTOCHECKPOINT"):
         env.pop(name, None)
@@ -63,7 +64,7 @@ def test_serve_checkpoints_the_sqlite_log_itself_and_its_processes_only_as_a_bac
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "leadbase", "serve", "--port", str(port), "--workers", "1", "--threads", "1",
+        [sys.executable, "-m", "leadbase", "serve", "--port", str(port), "--workers", "2", "--threads", "1",
          "--no-worker"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
@@ -76,29 +77,98 @@ def test_serve_checkpoints_the_sqlite_log_itself_and_its_processes_only_as_a_bac
             except OSError:
                 assert time.monotonic() < deadline, "leadbase serve did not answer within 60 s"
                 time.sleep(0.2)
-        # The web process starts with the backstop threshold.
-        web = [int(pid) for pid in subprocess.run(["pgrep", "-f", "-s", str(server.pid), "gunicorn"], check=False,
-                                                  capture_output=True, text=True).stdout.split()]
-        assert web
-        for pid in web:
-            environ = (Path("/proc") / str(pid) / "environ").read_bytes().split(b"\0")
-            assert f"LEADBASE_SQLITE_AUTOCHECKPOINT={SERVE_AUTOCHECKPOINT}".encode() in environ
-        # A write that never checkpoints itself reaches the database file all the same.
-        path = data / "leadbase.sqlite3"
-        db = sqlite3.connect(path)
-        try:
-            db.execute("PRAGMA wal_autocheckpoint=0")
-            size = path.stat().st_size
-            db.execute("CREATE TABLE scratch (blob BLOB)")
-            db.executemany("INSERT INTO scratch VALUES (?)", [(b"x" * 10_000,) for _ in range(200)])
-            db.commit()
-            assert path.stat().st_size == size  # in the log only
-            deadline = time.monotonic() + 10
-            while path.stat().st_size < size + 2_000_000:
-                assert time.monotonic() < deadline, "serve did not checkpoint the log within 10 s"
-                time.sleep(0.1)
-        finally:
-            db.close()
+        web: list[int] = []
+        while len(web) < 2:  # gunicorn's arbiter is the child of serve; its web processes, its children
+            assert time.monotonic() < deadline, "gunicorn did not start its 2 web processes within 60 s"
+            arbiter = _children(server.pid, "gunicorn")
+            web = _children(arbiter[0], "gunicorn") if arbiter else []
+            time.sleep(0.2)
+        yield port, data, web
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+
+
+def _children(pid: int, name: str) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:  # it ended meanwhile
+            continue
+        if int(fields[1]) == pid and name.encode() in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_serve_checkpoints_the_sqlite_log_itself_and_its_processes_only_as_a_backstop(served):
+    """On SQLite, `leadbase serve` copies the write-ahead log into the database file from its own
+    process, so the commits of its web and worker processes (which hold the write lock) don't."""
+    _, data, web = served
+    for pid in web:  # the web processes start with the backstop threshold
+        environ = (Path("/proc") / str(pid) / "environ").read_bytes().split(b"\0")
+        assert f"LEADBASE_SQLITE_AUTOCHECKPOINT={SERVE_AUTOCHECKPOINT}".encode() in environ
+    # A write that never checkpoints itself reaches the database file all the same.
+    path = data / "leadbase.sqlite3"
+    db = sqlite3.connect(path)
+    try:
+        db.execute("PRAGMA wal_autocheckpoint=0")
+        size = path.stat().st_size
+        db.execute("CREATE TABLE scratch (blob BLOB)")
+        db.executemany("INSERT INTO scratch VALUES (?)", [(b"x" * 10_000,) for _ in range(200)])
+        db.commit()
+        assert path.stat().st_size == size  # in the log only
+        deadline = time.monotonic() + 10
+        while path.stat().st_size < size + 2_000_000:
+            assert time.monotonic() < deadline, "serve did not checkpoint the log within 10 s"
+            time.sleep(0.1)
+    finally:
+        db.close()
+
+
+def _sockets(pid: int) -> set[int]:
+    inodes = set()
+    for fd in (Path("/proc") / str(pid) / "fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(int(target[8:-1]))
+    return inodes
+
+
+def _tcp(port: int) -> dict[int, str]:
+    """The inodes of IPv4 TCP sockets on 127.0.0.1:``port`` (local side), with their state
+    (0A: listening, 01: established)."""
+    found = {}
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port:
+            found[int(fields[9])] = fields[3]
+    return found
+
+
+def test_each_web_process_listens_on_its_own_socket_so_kept_alive_connections_spread(served):
+    """With one socket shared by all web processes, the first to wake took the kept-alive
+    connections of a burst, often all of them: one process served a load test while the other
+    idled. Each has its own socket on the port (SO_REUSEPORT) and the kernel spreads the
+    connections."""
+    port, _, web = served
+    listening = [{inode for inode in _sockets(pid) if _tcp(port).get(inode) == "0A"} for pid in web]
+    assert all(len(inodes) == 1 for inodes in listening), listening
+    assert listening[0] != listening[1]
+    clients = []
+    try:
+        for _ in range(24):
+            client = socket.create_connection(("127.0.0.1", port))
+            client.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert client.recv(4096).startswith(b"HTTP/1.1 200")  # answered; the connection stays open
+            clients.append(client)
+        established = {inode for inode, state in _tcp(port).items() if state == "01"}
+        held = [len(_sockets(pid) & established) for pid in web]
+        assert sum(held) == 24 and min(held) > 0, held  # all 24 in one process: 2 chances in 2**24
+    finally:
+        for client in clients:
+            client.close()
