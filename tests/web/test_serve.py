@@ -172,3 +172,15 @@ def test_each_web_process_listens_on_its_own_socket_so_kept_alive_connections_sp
     finally:
         for client in clients:
             client.close()
+
+
+def test_serve_refuses_a_port_something_already_listens_on():
+    # The web processes' SO_REUSEPORT would let a second server bind it silently and take half
+    # of the first one's connections.
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)  # as a running `leadbase serve`
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(CommandError, match=f"cannot listen on 127.0.0.1:{port}: .*already running"):
+            call_command("serve", "--port", str(port))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -43,6 +44,23 @@ def default_web_threads() -> int:
     return _whole("LEADBASE_WEB_THREADS", 8)
 
 
+def _check_free(host: str, port: int) -> None:
+    """Refuse a port something already listens on. The web processes bind with SO_REUSEPORT
+    (see below), which lets a second server of the same user bind the same port without an
+    error: a second `leadbase serve` would take half of the first one's connections."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise CommandError(f"cannot listen on {host}:{port}: {exc}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn: a closed port's TIME_WAIT is fine
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror} (is Leadbase already running?)") from None
+
+
 def _whole(name: str, default: int) -> int:
     try:
         return max(1, env_int(name, default))
@@ -69,6 +87,7 @@ class Command(BaseCommand):
         for name in ("workers", "threads"):
             if options[name] < 1:
                 raise CommandError(f"--{name} must be at least 1")
+        _check_free(options["host"], options["port"])
         call_command("migrate", interactive=False, verbosity=0)
         login = ensure_first_login()
         url = f"http://{options['host']}:{options['port']}"
