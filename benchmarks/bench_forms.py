@@ -13,6 +13,8 @@ aiosmtpd server run by this script, which notes when each arrives: the delay fro
 the post until its email is at the SMTP server is the double opt-in figure (target ≤ 5 s).
 Before each run's load it times a fixed Python loop (``speed_gauge_ms``): this shared machine's
 speed drifts, and the gauge tells a slow machine from slow code when runs are compared.
+It counts the CPU each process of the server used, and each web process's share of the web
+processes' CPU: an uneven share means the connections were not spread over the processes.
 Prints one JSON line per figure and updates docs/benchmarks.md.
 """
 
@@ -198,8 +200,33 @@ def generate_load(port: int, first: int, count: int, connections: int, out: str)
 
 def cpu_seconds(server: int) -> dict[str, float]:
     """CPU seconds used so far, by role: the web processes (gunicorn) and the worker processes of
-    ``leadbase serve`` (found under its pid in /proc), the SMTP server (this process: only its
-    thread works while the load runs) and the load generator (finished children)."""
+    ``leadbase serve`` (found under its pid in /proc), ``serve``'s own process (it checkpoints
+    SQLite's log), the SMTP server (this process: only its thread works while the load runs) and
+    the load generator (finished children)."""
+    tree, stats = _server_tree(server)
+    used = {"web": 0.0, "serve": stats[server][1], "worker": 0.0}
+    for pid in tree - {server}:
+        _, seconds, cmdline = stats[pid]
+        used["web" if "gunicorn" in cmdline else "worker"] += seconds
+    own = os.times()
+    used["smtp_server"] = own.user + own.system
+    used["load_generator"] = own.children_user + own.children_system
+    return used
+
+
+def web_shares(server: int) -> list[int]:
+    """Each web process's share of the web processes' CPU so far, in %, largest first: how
+    evenly the connections were spread over them."""
+    tree, stats = _server_tree(server)
+    arbiters = {pid for pid in tree if stats[pid][0] == server and "gunicorn" in stats[pid][2]}
+    seconds = [stats[pid][1] for pid in tree if stats[pid][0] in arbiters]
+    total = sum(seconds) or 1.0
+    return sorted((round(100 * s / total) for s in seconds), reverse=True)
+
+
+def _server_tree(server: int) -> tuple[set[int], dict[int, tuple[int, float, str]]]:
+    """The pids of ``server`` and its descendants, and (parent, CPU seconds, command line) of
+    every process."""
     tick = os.sysconf("SC_CLK_TCK")
     stats = {}
     for entry in Path("/proc").iterdir():
@@ -211,7 +238,6 @@ def cpu_seconds(server: int) -> dict[str, float]:
         except (OSError, IndexError):
             continue  # not a process, or gone meanwhile
         stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick, cmdline)
-    used = {"web": 0.0, "worker": 0.0}
     tree, found = {server}, True
     while found:
         found = False
@@ -219,13 +245,7 @@ def cpu_seconds(server: int) -> dict[str, float]:
             if parent in tree and pid not in tree:
                 tree.add(pid)
                 found = True
-    for pid in tree - {server}:
-        _, seconds, cmdline = stats[pid]
-        used["web" if "gunicorn" in cmdline else "worker"] += seconds
-    own = os.times()
-    used["smtp_server"] = own.user + own.system
-    used["load_generator"] = own.children_user + own.children_system
-    return used
+    return tree, stats
 
 
 def percentile(sorted_values: list[float], p: float) -> float:
@@ -340,7 +360,7 @@ def main() -> None:
         emit({"figure": "form_latency_ms", "run": number, "p50": round(run["p50"], 1),
               "p99": round(run["p99"], 1), "max": round(run["max"], 1)})
         emit({"figure": "cpu_ms_per_post", "run": number, **per_post,
-              "total": round(sum(run["per_post"].values()), 2)})
+              "total": round(sum(run["per_post"].values()), 2), "web_process_shares_pct": run["web_shares"]})
         emit({"figure": "form_errors", "run": number, "non_2xx": run["errors"], "received_202": run["received"]})
         emit({"figure": "form_lost", "run": number, "value": run["lost"], **run["check"]})
         emit({"figure": "speed_gauge_ms", "run": number, "value": run["gauge_ms"]})
@@ -380,12 +400,17 @@ def main() -> None:
                 "p99 ≤ 50 ms",
             ),
             (
-                "CPU per post (medians): web / worker / SMTP server / load generator",
+                "CPU per post (medians): web / serve (its checkpoints) / worker / SMTP server / load generator",
                 (
-                    f"{per_post['web']} / {per_post['worker']} / {per_post['smtp_server']} / "
+                    f"{per_post['web']} / {per_post['serve']} / {per_post['worker']} / {per_post['smtp_server']} / "
                     f"{per_post['load_generator']} ms = {total_ms:.2f} ms "
                     f"(all {os.cpu_count()} cores busy: {(os.cpu_count() or 1) * 1000 / total_ms:,.0f} posts/s)"
                 ),
+                "—",
+            ),
+            (
+                "each web process's share of the web CPU, per run (an even spread of the connections)",
+                " · ".join("/".join(f"{share}" for share in r["web_shares"]) + " %" for r in runs),
                 "—",
             ),
             ("errors (non-2xx) / kept for replay (202), all runs", f"{errors} / {received}", "0"),
@@ -497,6 +522,7 @@ def measure(args: argparse.Namespace) -> dict:
         load = run_load(WARMUP, args.requests)
         emails = confirmation_delays(load["results"], inbox, drain_s=0 if args.no_double_opt_in else 120)
         used = {role: seconds - before.get(role, 0.0) for role, seconds in cpu_seconds(server.pid).items()}
+        shares = web_shares(server.pid)
     finally:
         smtp.stop()
         if server is not None:
@@ -524,6 +550,7 @@ def measure(args: argparse.Namespace) -> dict:
         "check": check,
         "emails": emails,
         "gauge_ms": gauge,
+        "web_shares": shares,
     }
 
 
