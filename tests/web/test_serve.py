@@ -184,3 +184,15 @@ def test_serve_refuses_a_port_something_already_listens_on():
         port = taken.getsockname()[1]
         with pytest.raises(CommandError, match=f"cannot listen on 127.0.0.1:{port}: .*already running"):
             call_command("serve", "--port", str(port))
+
+
+@pytest.mark.parametrize("port", ["0", "-1", "65536", "99999"])
+def test_serve_refuses_a_port_out_of_range(port):
+    with pytest.raises(CommandError, match=f"--port must be between 1 and 65535, not {port}"):
+        call_command("serve", "--port", port)
+
+
+def test_serve_names_the_address_it_cannot_listen_on():
+    with pytest.raises(CommandError, match="cannot listen on no-such-host.invalid:8000: ") as refused:
+        call_command("serve", "--host", "no-such-host.invalid")
+    assert "already running" not in str(refused.value)

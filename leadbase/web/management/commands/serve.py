@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import signal
@@ -48,6 +49,8 @@ def _check_free(host: str, port: int) -> None:
     """Refuse a port something already listens on. The web processes bind with SO_REUSEPORT
     (see below), which lets a second server of the same user bind the same port without an
     error: a second `leadbase serve` would take half of the first one's connections."""
+    if not 1 <= port <= 65535:  # getaddrinfo would take 99999 as another port, modulo 65536
+        raise CommandError(f"--port must be between 1 and 65535, not {port}")
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
@@ -58,7 +61,8 @@ def _check_free(host: str, port: int) -> None:
         try:
             probe.bind(address)
         except OSError as exc:
-            raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror} (is Leadbase already running?)") from None
+            hint = " (is Leadbase already running?)" if exc.errno == errno.EADDRINUSE else ""
+            raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror}{hint}") from None
 
 
 def _whole(name: str, default: int) -> int:
