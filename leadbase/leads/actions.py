@@ -23,6 +23,7 @@ from leadbase.leads.batch import (
     apply_batch,
     contact_hash,
     identity_conflict,
+    insert_new_consents,
     lock_workspace,
 )
 from leadbase.leads.errors import LeadError, LeadRejected, TransitionError
@@ -380,19 +381,12 @@ def do_record_consents_of_new_leads(
     """Record ``(lead, purpose, status, text, ip)`` answers of leads created in this transaction,
     with their timeline entries. Such a lead has no consent yet and no other transaction can
     see it, so the answers are inserted without looking for earlier ones (a form post's hot path)."""
-    at = timezone.now()
     for _, purpose, status, _, _ in answers:
         _check_answer(purpose, status)
-    insert_rows([
-        Consent(lead=lead, purpose=purpose, status=status, at=at, method=method, text=text, ip=ip,
-                source_ref=source_ref)
-        for lead, purpose, status, text, ip in answers
-    ])
-    insert_rows([
-        Touch(workspace_id=lead.workspace_id, lead=lead, kind=TouchKind.CONSENT, at=at, actor=None, actor_label="",
-              data={"purpose": purpose, "status": status, "method": method, "source_ref": source_ref})
-        for lead, purpose, status, _, _ in answers
-    ])
+    insert_new_consents(
+        [(lead.workspace_id, lead.pk, purpose, status, text, ip) for lead, purpose, status, text, ip in answers],
+        at=timezone.now(), method=method, source_ref=source_ref,
+    )
 
 
 def _check_answer(purpose: str, status: str) -> None:

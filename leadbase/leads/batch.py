@@ -35,6 +35,7 @@ from leadbase.leads.identity import (
     merge_into,
 )
 from leadbase.leads.models import (
+    Consent,
     Lead,
     LeadAlias,
     PossibleDuplicate,
@@ -513,6 +514,41 @@ def _insert_touches(
         for kind, rows in ((ctx.created_kind, created), (later_kind, later)):
             if rows:
                 cur.executemany(_insert_sql(Touch, TOUCH_COLUMNS, {**constants, "kind": str(kind)}), rows)
+
+
+def insert_new_consents(
+    rows: list[tuple[int, int, str, str, str, str | None]], *, at: datetime, method: str, source_ref: str
+) -> None:
+    """Insert ``(workspace_id, lead_id, purpose, status, text, ip)`` consents of leads that have
+    none yet, each with its timeline entry, as ``Consent`` and ``Touch`` rows would be saved.
+
+    With plain parameters rather than model instances: a group of form posts writes one per
+    post while it holds SQLite's write lock, and building and preparing two instances a post
+    cost more than the inserts (the values are checked by the caller).
+    """
+    if not rows:
+        return
+    stamp = connection.ops.adapt_datetimefield_value(at)
+    adapt = _json_adapter()
+    address = Consent._meta.get_field("ip").get_db_prep_save  # IPv6 written in its short form
+    consent_columns = ("lead_id", "purpose", "status", "at", "method", "text", "ip", "source_ref")
+    touch_columns = ("workspace_id", "lead_id", "kind", "at", "actor_id", "actor_label", "data")
+    with connection.cursor() as cur:
+        cur.executemany(
+            _insert_sql(Consent, consent_columns),
+            [
+                (lead, str(purpose), str(status), stamp, method, text, address(ip, connection), source_ref)
+                for _, lead, purpose, status, text, ip in rows
+            ],
+        )
+        cur.executemany(
+            _insert_sql(Touch, touch_columns),
+            [
+                (workspace, lead, TouchKind.CONSENT.value, stamp, None, "",
+                 adapt({"purpose": str(purpose), "status": str(status), "method": method, "source_ref": source_ref}))
+                for workspace, lead, purpose, status, _, _ in rows
+            ],
+        )
 
 
 def _consecutive(new: list[tuple[Known, Candidate, Outcome]]) -> bool:

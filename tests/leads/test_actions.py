@@ -178,3 +178,35 @@ def test_editing_other_fields_of_a_lead_on_a_shared_mailbox_still_works(personas
     make_lead(personas.workspace, name="John Smith", email="info@bakery.example.com")
     maria = make_lead(personas.workspace, name="Maria Gonzalez", email="info@bakery.example.com")
     assert do_update_lead(maria, {"job_title": "Baker"}, actor=personas.owner).job_title == "Baker"
+
+
+def test_consents_of_new_leads_are_written_as_recording_each_one_writes_them(personas):
+    """The form path's plain-parameter insert writes the rows the ORM path writes."""
+    from leadbase.leads.actions import do_record_consent, do_record_consents_of_new_leads
+
+    def made(name: str) -> Lead:
+        return do_create_lead(personas.workspace, {"name": name, "email": f"{name.split()[0]}@example.org"}, actor=None).lead
+
+    one_by_one, together = made("Ada Lovelace"), made("Grace Hopper")
+    answers = [("email_marketing", "pending", "Email me news. “Quoted” — and 'single'.", "2001:db8:0:0:0:0:0:1"),
+               ("calls", "granted", "", None)]
+    for purpose, status, text, ip in answers:
+        do_record_consent(one_by_one, purpose, status, method="form", text=text, ip=ip, source_ref="contact")
+    do_record_consents_of_new_leads(
+        [(together, purpose, status, text, ip) for purpose, status, text, ip in answers],
+        method="form", source_ref="contact",
+    )
+
+    def consents(lead: Lead) -> list[tuple]:
+        return list(Consent.objects.filter(lead=lead).order_by("purpose").values_list(
+            "purpose", "status", "method", "text", "ip", "source_ref"))
+
+    def touches(lead: Lead) -> list[tuple]:
+        return list(Touch.objects.filter(lead=lead, kind="consent").order_by("id").values_list(
+            "workspace_id", "kind", "actor_id", "actor_label", "data"))
+
+    assert consents(together) == consents(one_by_one)
+    assert consents(together)[1][4] == "2001:db8::1"  # the short form, as the field writes it
+    assert touches(together) == touches(one_by_one) and len(touches(together)) == 2
+    assert {c.at for c in Consent.objects.filter(lead=together)} == {t.at for t in Touch.objects.filter(
+        lead=together, kind="consent")}
