@@ -111,6 +111,21 @@ def test_by_ids_reads_the_instances_in_bulk_reads(personas, monkeypatch):
     assert rows.by_ids(Lead, []) == {}
 
 
+def test_by_ids_with_fields_reads_those_and_loads_the_rest_when_used(personas, django_assert_num_queries):
+    from leadbase import rows
+    from leadbase.leads.models import Lead
+
+    lead = make_lead(personas.workspace, owner=personas.sales, custom={"size": 12})
+    with django_assert_num_queries(1):
+        (partial,) = rows.by_ids(Lead, [lead.pk], fields=("id", "workspace_id", "owner_id", "email_key")).values()
+        assert (partial.pk, partial.workspace_id, partial.owner_id, partial.email_key) == (
+            lead.pk, lead.workspace_id, personas.sales.pk, lead.email_key)
+    assert partial.get_deferred_fields() == {f.attname for f in Lead._meta.concrete_fields} - {
+        "id", "workspace_id", "owner_id", "email_key"}
+    with django_assert_num_queries(1):  # a field not read comes from the database when used
+        assert partial.custom == {"size": 12}
+
+
 @pytest.mark.django_db(transaction=True)
 def test_select_in_reads_what_values_list_reads(personas, monkeypatch):
     from django.db import connection

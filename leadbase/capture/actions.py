@@ -543,6 +543,10 @@ def do_submit_forms(jobs: list[SubmitJob]) -> None:
             job.result = result
 
 
+#: The lead fields a post's write uses (``_after_lead``, the consents): read back only those.
+_LEAD_FIELDS = ("id", "workspace_id", "owner_id", "email_key")
+
+
 def _make_leads(
     form: Form, group: list[tuple[SubmitJob | None, Submission, _Values]]
 ) -> list[SubmitResult]:
@@ -568,6 +572,7 @@ def _make_leads(
         touch_kind=TouchKind.FORM_SUBMITTED,
         touch_data={"form": form.slug},
         row_key_name="submission",
+        lead_fields=_LEAD_FIELDS,
     )
     status = ConsentStatus.PENDING if form.double_opt_in else ConsentStatus.GRANTED
     # Consents of new people first, in one insert: a later row of the group that is the same

@@ -105,6 +105,7 @@ def do_create_leads(
     touch_kind: str = TouchKind.CREATED,
     touch_data: dict[str, Any] | None = None,
     row_key_name: str = "",
+    lead_fields: tuple[str, ...] | None = None,
 ) -> dict[Any, Created | LeadRejected]:
     """``do_create_lead`` for several records at once, as one batch (form posts taken together).
 
@@ -113,7 +114,8 @@ def do_create_leads(
     returns for it with the same region (a Candidate, or a Refusal). With ``row_key_name``, each
     row's touch records ``{row_key_name: key}`` besides ``touch_data``. Returns, per key, what
     ``do_create_lead`` returns or raises; the same person twice in the rows is one lead, as one
-    after the other.
+    after the other. With ``lead_fields`` (attnames) the leads returned are read with those
+    fields only; the others load when first used.
     """
     region = region_for(workspace, region)
     results: dict[Any, Created | LeadRejected] = {}
@@ -137,7 +139,7 @@ def do_create_leads(
     )
     with transaction.atomic():
         outcomes = apply_batch(ctx, items)
-        leads = by_ids(Lead, (o.lead_id for o in outcomes if o.lead_id))
+        leads = by_ids(Lead, (o.lead_id for o in outcomes if o.lead_id), lead_fields)
         created = [o.lead_id for o in outcomes if o.outcome == "created"]
         if created:
             enqueue_duplicate_scan(workspace.pk, min(created), max(created))

@@ -271,3 +271,25 @@ def test_a_group_counts_the_rate_limits_as_posts_one_by_one_would(personas, sett
         do_submit_forms([job])
     assert job.result.status == "processed"
     assert RateBucket.objects.get(key=f"form:{form.pk}").count == 1
+
+
+@pytest.mark.django_db
+def test_a_groups_statements_do_not_grow_with_its_posts(personas):
+    """The group reads back only the lead fields it uses: a post never loads one more."""
+    from django.test.utils import CaptureQueriesContext
+
+    form = _form(personas.workspace, "counted")  # double opt-in: consents and confirmations
+
+    def statements(first: int, count: int) -> int:
+        jobs = [
+            SubmitJob(form, {"name": f"Person {n}", "email": f"p{n}@example.org", "consent_email_marketing": True},
+                      SubmitMeta(ip="192.0.2.9"))
+            for n in range(first, first + count)
+        ]
+        with CaptureQueriesContext(connection) as queries, transaction.atomic():
+            do_submit_forms(jobs)
+        assert [job.result.outcome for job in jobs] == ["created"] * count
+        return len(queries)
+
+    statements(0, 2)  # the first also makes the form's rate buckets and the pending scan
+    assert statements(10, 2) == statements(100, 7)
