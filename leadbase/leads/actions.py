@@ -391,10 +391,13 @@ def do_record_consents_of_new_leads(
     )
 
 
+_PURPOSES, _STATUSES = frozenset(Purpose.values), frozenset(ConsentStatus.values)  # ``values`` builds a list
+
+
 def _check_answer(purpose: str, status: str) -> None:
-    if purpose not in Purpose.values:
+    if purpose not in _PURPOSES:
         raise LeadError("invalid_purpose", f"“{purpose}” is not a consent purpose.", "purpose")
-    if status not in ConsentStatus.values:
+    if status not in _STATUSES:
         raise LeadError("invalid_consent", f"“{status}” is not a consent status.", "status")
 
 
