@@ -248,6 +248,8 @@ IMPORT_MAX_UPLOAD_MB = env_int("LEADBASE_IMPORT_MAX_UPLOAD_MB", 200)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 IMPORT_WORKERS = env_int("LEADBASE_IMPORT_WORKERS", os.cpu_count() or 1)
+# Seconds a possible-duplicate scan waits after the first new lead it covers (a burst shares it).
+DUPLICATE_SCAN_DELAY = env_int("LEADBASE_DUPLICATE_SCAN_DELAY", 5)
 
 # Public capture (issue #3). Limits are settings so an operator (or a load test on 127.0.0.1)
 # can tune them; they hold across processes (database-backed counters).

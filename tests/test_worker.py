@@ -68,7 +68,8 @@ def _migrated(tmp_path: Path, queue: str = "database") -> dict:
     """The environment of `leadbase` processes on a new, migrated database in ``tmp_path``, with
     the database queue or (``queue="redis"``) an emptied Redis database."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(LEADBASE_DATA_DIR=str(tmp_path), EMAIL_URL="console://", DJANGO_SETTINGS_MODULE="leadbase.settings")
+    env.update(LEADBASE_DATA_DIR=str(tmp_path), EMAIL_URL="console://", DJANGO_SETTINGS_MODULE="leadbase.settings",
+               LEADBASE_DUPLICATE_SCAN_DELAY="0")  # the scans these tests queue are due at once
     if queue == "redis":
         env["REDIS_URL"] = _redis_url()
     _leadbase(env, "migrate", "-v", "0")

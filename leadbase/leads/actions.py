@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Greatest, Least
@@ -54,8 +55,6 @@ from leadbase.tasks import enqueue_with_write
 
 
 def region_for(workspace: Workspace, region: str | None = None) -> str:
-    from django.conf import settings
-
     return (region or workspace.default_region or settings.DEFAULT_REGION).upper()
 
 
@@ -170,6 +169,11 @@ def enqueue_duplicate_scan(workspace_id: int, first_id: int, last_id: int) -> No
     Coalesced: while a scan of the workspace is queued (a ``PendingScan`` row), a new range only
     widens it, so a burst of form posts queues one task, not one per post (each costs a task row
     inside the post's write transaction and a run of the worker).
+
+    Deferred by ``DUPLICATE_SCAN_DELAY`` seconds where the queue can defer a task: a scan reads
+    every member of each family name in its range, whatever the range's size, so under a steady
+    stream of posts scanning every few seconds instead of at every poll of the worker reads the
+    same families several times less often.
     """
     from leadbase.leads.tasks import scan_possible_duplicates
 
@@ -195,7 +199,10 @@ def enqueue_duplicate_scan(workspace_id: int, first_id: int, last_id: int) -> No
         PendingScan.objects.filter(workspace_id=workspace_id).update(
             first_id=Least("first_id", Value(first_id)), last_id=Greatest("last_id", Value(last_id)), queued_at=now
         )
-    enqueue_with_write(scan_possible_duplicates, workspace_id)
+    task = scan_possible_duplicates
+    if settings.DUPLICATE_SCAN_DELAY > 0 and task.get_backend().supports_defer:
+        task = task.using(run_after=now + timedelta(seconds=settings.DUPLICATE_SCAN_DELAY))
+    enqueue_with_write(task, workspace_id)
 
 
 EDITABLE = ("name", "email", "phone", "company", "job_title", "country")

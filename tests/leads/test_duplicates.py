@@ -90,6 +90,7 @@ def test_a_burst_of_creates_queues_one_scan_that_covers_them_all(personas, setti
     from leadbase.leads.models import PendingScan
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "imports"]}}
+    settings.DUPLICATE_SCAN_DELAY = 0
     ws = personas.workspace
     people = [("Ada Lovelace", "ada@analytical.example"), ("A. Lovelace", "a.lovelace@analytical.example")]
     made = [
@@ -131,3 +132,34 @@ def test_a_pending_scan_whose_task_was_lost_gets_a_new_task(personas, settings):
     do_create_lead(ws, {"name": "Grace Hopper", "email": "grace@navy.example"}, actor=None)
 
     assert DBTaskResult.objects.filter(task_path__endswith="scan_possible_duplicates").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_scan_waits_the_delay_so_a_stream_of_leads_shares_it(personas, settings):
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from leadbase.leads.actions import do_create_lead
+    from leadbase.leads.models import PendingScan
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "imports"]}}
+    settings.DUPLICATE_SCAN_DELAY = 30
+    ws = personas.workspace
+    before = timezone.now()
+    made = [
+        do_create_lead(ws, {"name": name, "email": email, "company": "Analytical"}, actor=None).lead
+        for name, email in [("Ada Lovelace", "ada@analytical.example"), ("A. Lovelace", "al@analytical.example")]
+    ]
+    scan = DBTaskResult.objects.get(task_path__endswith="scan_possible_duplicates")
+    assert before + timedelta(seconds=30) <= scan.run_after <= timezone.now() + timedelta(seconds=30)
+
+    call_command("worker", batch=True, verbosity=0)  # not due yet: the leads wait for it
+    assert PendingScan.objects.filter(workspace=ws).exists() and not PossibleDuplicate.objects.exists()
+
+    DBTaskResult.objects.update(run_after=timezone.now())  # its time has come
+    call_command("worker", batch=True, verbosity=0)
+    pair = PossibleDuplicate.objects.get()
+    assert {pair.lead_a_id, pair.lead_b_id} == {lead.pk for lead in made}
