@@ -13,7 +13,9 @@ executed per row. No signals are sent, as with ``bulk_create``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
 
@@ -25,9 +27,11 @@ from django.db.models import (
     BigIntegerField,
     BooleanField,
     CharField,
+    DateTimeField,
     EmailField,
     Field,
     IntegerField,
+    JSONField,
     Model,
     PositiveBigIntegerField,
     PositiveIntegerField,
@@ -88,14 +92,17 @@ def insert(objs: Sequence[Model], *, ids: bool = False) -> None:
             if not group:
                 continue
             sql, plan = _insert_plan(model, pk, connection.vendor)
+            ops = connection.ops
             params = [
                 [
                     value
                     if (value := getattr(obj, attname) if plain else field.pre_save(obj, True)) is None
                     or type(value) is fast
                     or (fast is str and isinstance(value, str))
+                    else convert(ops, value)
+                    if convert is not None and type(value) in kinds and (kinds is not _AWARE or value.tzinfo)
                     else field.get_db_prep_save(value, connection)
-                    for field, attname, plain, fast in plan
+                    for field, attname, plain, fast, convert, kinds in plan
                 ]
                 for obj in group
             ]
@@ -117,13 +124,44 @@ _AS_IS: dict[type[Field], type] = {
 }
 
 
+def _not_serializable(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _encoder() -> Callable[[Any], str]:
+    """``json.dumps`` with its default arguments, minus its per-call setup: json.dumps builds a
+    new encoder for every value, which is most of its time on the small dicts of a lead row
+    (1.6 µs → 0.5 µs). No cycle check: the values are plain dicts and lists built here."""
+    make = json.encoder.c_make_encoder  # type: ignore[attr-defined]
+    if make is None:  # a Python without the json accelerator
+        return json.dumps
+    encode = make(None, _not_serializable, json.encoder.encode_basestring_ascii, None, ": ", ", ",
+                  False, False, True)
+    return lambda value: "".join(encode(value, 0))
+
+
+#: ``json.dumps(value)`` for plain values, faster (see ``_encoder``): what Django's JSONField
+#: stores on SQLite.
+json_dumps = _encoder()
+_JSON = (dict, list)
+
+
+def _as_json(_ops: Any, value: Any) -> str:
+    return json_dumps(value)
+
+
+_AWARE = (datetime,)  # prepared without the field only when it carries a time zone
+
+
 @cache
 def _insert_plan(
     model: type[Model], with_pk: bool, vendor: str
-) -> tuple[str, list[tuple[Field, str, bool, type | None]]]:
+) -> tuple[str, list[tuple[Field, str, bool, type | None, Callable[[Any, Any], Any] | None, tuple[type, ...]]]]:
     """The INSERT of ``model``'s concrete fields (its key too, ``with_pk``), and per field:
     (field, attname, whether ``pre_save`` only reads the attribute, the type of the values that
-    go to the database as they are: ``str`` and its subclasses, exactly ``int`` or ``bool``).
+    go to the database as they are: ``str`` and its subclasses, exactly ``int`` or ``bool``,
+    then a function of (the connection's operations, a value) that prepares the values of the types that follow as the field does, or
+    None: a JSON field's dicts and lists on SQLite, a date-time field's aware datetimes).
 
     ``get_db_prep_save`` is most of the cost of writing a few rows: every field of every row
     goes through four Python calls that, for a text in a text column or an int in an integer
@@ -146,7 +184,13 @@ def _insert_plan(
             fast = int if keys else None
         elif fast is int and not ints:
             fast = None
-        plan.append((field, field.attname, type(field).pre_save is Field.pre_save, fast))
+        convert: Callable[[Any, Any], Any] | None = None
+        kinds: tuple[type, ...] = ()
+        if type(field) is JSONField and field.encoder is None and vendor == "sqlite":
+            convert, kinds = _as_json, _JSON  # what ops.adapt_json_value writes there
+        elif type(field) is DateTimeField:  # aware: get_prep_value hands it back as it is
+            convert, kinds = type(connection.ops).adapt_datetimefield_value, _AWARE
+        plan.append((field, field.attname, type(field).pre_save is Field.pre_save, fast, convert, kinds))
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))})"

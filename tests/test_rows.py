@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.db import transaction
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from leadbase.capture.actions import do_create_form
 from leadbase.capture.demo import CONTACT
 from leadbase.capture.models import Form, Submission
 from leadbase.leads.models import Consent, Touch
-from leadbase.rows import allocate_ids, insert
+from leadbase.rows import allocate_ids, insert, json_dumps
 from tests.factories import make_lead
 
 
@@ -152,6 +156,9 @@ def test_select_in_reads_what_values_list_reads(personas, monkeypatch):
 
 @pytest.mark.django_db
 def test_the_values_insert_binds_as_they_are_are_those_the_fields_hand_back_unchanged():
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
     from django.db import connection
     from django_tasks_db.models import DBTaskResult
 
@@ -159,15 +166,44 @@ def test_the_values_insert_binds_as_they_are_are_those_the_fields_hand_back_unch
     from leadbase.capture.models import SubmissionStatus
 
     samples = {str: ["", "Ada", SubmissionStatus.PROCESSED], int: [0, 7, 2**40], bool: [True, False]}
+    # the values prepared by the plan's own functions, as the field prepares them
+    zone = ZoneInfo("Europe/Berlin")
+    converted = {
+        dict: [{}, {"name": "Ada", "nested": {"list": [1, "ü", None, 2.5, True]}}],
+        list: [[], ["ü", {"a": 1}]],
+        datetime: [datetime(2026, 3, 29, 1, 30, 0, 123456, tzinfo=zone), datetime(2026, 1, 1, tzinfo=timezone.utc)],
+    }
     checked = set()
     for model in (Submission, Consent, Touch, DBTaskResult, Form):
         for with_pk in (True, False):
             _, plan = rows._insert_plan(model, with_pk, connection.vendor)
-            for field, _, _, fast in plan:
+            for field, _, _, fast, convert, kinds in plan:
                 assert field.get_db_prep_save(None, connection) is None
                 for value in samples.get(fast, []):
                     prepared = field.get_db_prep_save(value, connection)
                     assert prepared == value and type(prepared) is type(value), (model, field.name, value)
                     checked.add(fast)
+                for kind in kinds if convert is not None else ():
+                    for value in converted[kind]:
+                        assert convert(connection.ops, value) == field.get_db_prep_save(value, connection), (
+                            model, field.name, value)
+                        checked.add(kind)
     # SQLite takes integers as they are; psycopg's adapters wrap them (Int2, Int4, Int8)
-    assert checked == ({str, int, bool} if connection.vendor == "sqlite" else {str, bool})
+    assert checked == ({str, int, bool, dict, list, datetime} if connection.vendor == "sqlite" else {str, bool, datetime})
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(JSON_VALUES)
+def test_the_json_encoder_writes_exactly_what_json_dumps_writes(value):
+    assert json_dumps(value) == json.dumps(value)
+
+
+def test_the_json_encoder_refuses_what_json_cannot_encode():
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        json_dumps({"when": object()})

@@ -50,7 +50,6 @@ from leadbase.leads.signals import lead_stage_changed, leads_updated
 from leadbase.lib.cleaning import name_key, split_name
 from leadbase.lib.leadrow import Candidate, Refusal, clean_record
 from leadbase.rows import by_ids
-from leadbase.rows import insert as insert_rows
 from leadbase.tasks import enqueue_with_write
 
 

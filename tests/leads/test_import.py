@@ -25,7 +25,7 @@ from leadbase.leads.models import Lead, PossibleDuplicate, Touch
 from leadbase.lib import columns as cols
 from leadbase.lib import csvfile
 from leadbase.lib.csvfile import read_rows, sniff
-from leadbase.lib.leadrow import Candidate, Refusal
+from leadbase.lib.leadrow import Refusal
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -421,23 +421,6 @@ def test_constants_written_into_an_insert_are_quoted_and_limited_to_ids_and_code
     for value in (1.5, True, b"x", {"a": 1}):
         with pytest.raises(TypeError):
             batch._sql_literal(value)
-
-
-JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
-    max_leaves=12,
-)
-
-
-@given(JSON_VALUES)
-def test_the_batch_json_encoder_writes_exactly_what_json_dumps_writes(value):
-    assert batch._dumps(value) == json.dumps(value)
-
-
-def test_the_batch_json_encoder_refuses_what_json_cannot_encode():
-    with pytest.raises(TypeError, match="not JSON serializable"):
-        batch._dumps({"when": object()})
 
 
 def test_a_batch_cleaned_in_a_worker_process_comes_back_as_cleaned_here(tmp_path):
