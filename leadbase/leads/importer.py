@@ -130,15 +130,32 @@ def _record(cells: list[str], mapping: list[str]) -> dict[str, Any]:
     return record
 
 
+def _columns(mapping: list[str]) -> list[tuple[int, str]] | None:
+    """(position, field) of each mapped column, the first of two mapped to one field; None when
+    a column goes to the custom fields (``_record`` handles those)."""
+    if any(target.startswith(cols.CUSTOM_PREFIX) for target in mapping):
+        return None
+    first: dict[str, int] = {}
+    for position, target in enumerate(mapping):
+        if target:
+            first.setdefault(target, position)
+    return [(position, target) for target, position in first.items()]
+
+
 def clean_batch(args: tuple[list[RawRow], list[str], str]) -> list[tuple[int, Candidate | Refusal]]:
     """Clean one batch of raw rows; pure, so it runs in a worker process."""
     rows, mapping, region = args
     out: list[tuple[int, Candidate | Refusal]] = []
+    columns, width = _columns(mapping), len(mapping)
     for number, cells, problem in rows:
         if cells is None:
             out.append((number, Refusal("malformed_row", problem or "The row could not be read.")))
             continue
-        out.append((number, clean_record(_record(cells, mapping), region)))
+        if columns is not None and len(cells) >= width:  # what _record makes, by position
+            record = {target: value for position, target in columns if (value := cells[position])}
+        else:
+            record = _record(cells, mapping)
+        out.append((number, clean_record(record, region)))
     return out
 
 

@@ -622,3 +622,26 @@ def test_leads_inserted_as_a_batch_store_what_each_stores_made_alone(personas, r
     for _, record, _ in rows:
         do_create_lead(personas.workspace, record, actor=None, source="import", source_ref="f.csv")
     assert as_batch == stored()
+
+
+@pytest.mark.parametrize(
+    "mapping",
+    [
+        ["name", "email", "phone", "company", "", "country"],
+        ["name", "email", "phone", "company", f"{cols.CUSTOM_PREFIX}badge", "country"],  # a custom field
+        ["first_name", "last_name", "email", "", "", ""],
+    ],
+)
+def test_a_batch_makes_the_records_its_columns_say_whatever_the_row(mapping):
+    """The fast path by position makes the record ``_record`` makes, for any row it can read."""
+    rows = [
+        ["Ada Lovelace", "ada@analytical.org", "+44 20 7946 0018", "Analytical", "A-17", "UK"],
+        ["Bo Berg", "", "+46 8 123 456 78", "", "", "SE"],  # empty cells leave the field out
+        ["Eve", "Stone", "eve@example.org"],  # shorter than the mapping
+        ["Ann Lind", "ann@example.org", "", "", "", "DE", "an extra cell"],  # longer
+    ]
+    batch_rows = [(n, cells, "") for n, cells in enumerate(rows, 1)] + [(9, None, "bad quoting")]
+    expected = [(n, importer.clean_record(importer._record(cells, mapping), "US")) for n, cells in enumerate(rows, 1)]
+    cleaned = importer.clean_batch((batch_rows, mapping, "US"))
+    assert cleaned[:-1] == expected
+    assert cleaned[-1] == (9, importer.Refusal("malformed_row", "bad quoting"))
