@@ -343,8 +343,6 @@ def _json_adapter() -> Any:
     return lambda value: ops.adapt_json_value(value, None)
 
 
-
-
 #: Candidate fields stored as they are (name … referrer, all but email_is_role), by position.
 _FIELDS = Candidate._fields
 _STORED = tuple(i for i, f in enumerate(_FIELDS[: _FIELDS.index("custom")]) if f != "email_is_role")

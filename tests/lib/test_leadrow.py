@@ -65,3 +65,23 @@ def test_cleaning_a_bad_value_leaves_no_garbage_for_the_collector(record):
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def test_every_value_of_a_record_lands_in_its_own_field():
+    """The candidate is built by position: each field gets its own value, none another's."""
+    record = {
+        "name": "Ada Lovelace", "email": "Ada@Analytical.example", "phone": "+44 20 7946 0018 ext. 12",
+        "company": "Analytical Engines", "job_title": "Analyst", "country": "GB",
+        "utm_source": "src", "utm_medium": "med", "utm_campaign": "camp", "utm_term": "term",
+        "utm_content": "cont", "referrer": "https://ref.example/", "custom": {"badge": "A-17"},
+    }
+    candidate = clean_record(record, "US")
+    assert candidate._asdict() == {
+        "name": "Ada Lovelace", "name_key": name_key("Ada Lovelace"), "given_name": "Ada",
+        "family_name": "Lovelace", "family_key": name_key("Lovelace"),
+        "email": "Ada@analytical.example", "email_key": "ada@analytical.example", "email_is_role": False,
+        "phone": "+44 20 7946 0018 ext. 12", "phone_e164": "+442079460018", "phone_ext": "12",
+        "company": "Analytical Engines", "job_title": "Analyst", "country": "GB",
+        "utm_source": "src", "utm_medium": "med", "utm_campaign": "camp", "utm_term": "term",
+        "utm_content": "cont", "referrer": "https://ref.example/", "custom": {"badge": "A-17"}, "problems": {},
+    }
