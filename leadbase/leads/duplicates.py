@@ -14,9 +14,11 @@ next to each other, so the comparisons grow with n·log n instead of n² when a 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from itertools import groupby
 from operator import itemgetter
+
+from django.db.models import Count, QuerySet
 
 from leadbase.leads.models import Lead, PossibleDuplicate
 from leadbase.lib.cleaning import names_agree
@@ -26,6 +28,7 @@ WINDOW = 4  # neighbours compared on each side in a block sorted by name
 COLUMNS = ("id", "name", "name_key", "family_key", "company", "email_key")
 ID, NAME, NAME_KEY, FAMILY_KEY, COMPANY, EMAIL_KEY = range(len(COLUMNS))
 FAMILIES_PER_QUERY = 100
+ROWS_PER_QUERY = 20_000  # members read by one query, all in memory until it is compared
 
 
 def scan_range(workspace_id: int, first_id: int, last_id: int) -> int:
@@ -43,18 +46,37 @@ def scan_range(workspace_id: int, first_id: int, last_id: int) -> int:
     suggested = 0
     # The members of many families come with one query (a form post's scan has a family or
     # two, an import's thousands: one query each cost more than comparing their members), in
-    # family order, and are compared one family at a time: memory stays bounded by the
-    # largest family, not the table.
-    for start in range(0, len(families), FAMILIES_PER_QUERY):
-        members = (
-            base.filter(family_key__in=families[start : start + FAMILIES_PER_QUERY])
-            .order_by("family_key", "id")
-            .values_list(*COLUMNS)
-            .iterator(chunk_size=2000)
+    # family order, and are compared one family at a time. Each query is read to its end before
+    # any pair is written: on SQLite a write from a connection still reading an older snapshot
+    # (other processes commit form posts all the time) fails at once as "database is locked".
+    # So a query holds families of at most ROWS_PER_QUERY members in all (a bigger family
+    # alone): memory stays bounded by that or the largest family, not the table.
+    for chunk in _family_chunks(base, families):
+        members = list(
+            base.filter(family_key__in=chunk).order_by("family_key", "id").values_list(*COLUMNS)
         )
         for _, family in groupby(members, key=itemgetter(FAMILY_KEY)):
             suggested += _suggest(workspace_id, family, first_id, last_id)
     return suggested
+
+
+def _family_chunks(base: QuerySet[Lead], families: list[str]) -> Iterator[list[str]]:
+    """``families`` in runs of at most FAMILIES_PER_QUERY whose members number at most
+    ROWS_PER_QUERY together (a family bigger than that is a run of its own)."""
+    for start in range(0, len(families), FAMILIES_PER_QUERY):
+        some = families[start : start + FAMILIES_PER_QUERY]
+        sizes = dict(base.filter(family_key__in=some).order_by().values_list("family_key").annotate(n=Count("id")))
+        chunk: list[str] = []
+        rows = 0
+        for family in some:
+            size = sizes.get(family, 0)
+            if chunk and rows + size > ROWS_PER_QUERY:
+                yield chunk
+                chunk, rows = [], 0
+            chunk.append(family)
+            rows += size
+        if chunk:
+            yield chunk
 
 
 def _suggest(workspace_id: int, family: Iterable[tuple], first_id: int, last_id: int) -> int:
