@@ -203,7 +203,7 @@ def test_a_scan_writes_its_pairs_while_other_connections_commit(tmp_path):
     env.update(LEADBASE_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="leadbase.settings")
     for args in (["migrate", "-v", "0"], ["shell", "--no-imports", "-c", SCAN_WHILE_OTHERS_WRITE]):
         done = subprocess.run([sys.executable, "-m", "leadbase", *args], env=env, capture_output=True, text=True,
-                              timeout=300)
+                              timeout=300, check=False)
         assert done.returncode == 0, done.stderr[-3000:]
     suggested, stored = map(int, done.stdout.split()[-2:])
     assert suggested == stored > 0
