@@ -196,3 +196,43 @@ def test_serve_names_the_address_it_cannot_listen_on():
     with pytest.raises(CommandError, match="cannot listen on no-such-host.invalid:8000: ") as refused:
         call_command("serve", "--host", "no-such-host.invalid")
     assert "already running" not in str(refused.value)
+
+
+def test_serve_starts_a_worker_that_stopped_again_and_the_web_goes_on(tmp_path):
+    data = tmp_path / "data"
+    env = {**os.environ, "LEADBASE_DATA_DIR": str(data), "LEADBASE_LOG_LEVEL": "WARNING"}
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        env.pop(name, None)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "leadbase", "serve", "--port", str(port), "--workers", "1", "--threads", "1"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        workers: list[int] = []
+        while not workers:  # serve's children: gunicorn's arbiter and the worker
+            assert time.monotonic() < deadline, "serve did not start its worker within 60 s"
+            workers = _children(server.pid, "leadbase\0worker\0")
+            time.sleep(0.2)
+        os.kill(workers[0], signal.SIGKILL)
+        again: list[int] = []
+        while not again:
+            assert time.monotonic() < deadline, "serve did not start the worker again"
+            assert server.poll() is None, "serve stopped with its worker"
+            again = [pid for pid in _children(server.pid, "leadbase\0worker\0") if pid != workers[0]]
+            time.sleep(0.2)
+        while True:
+            try:
+                assert urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).status == 200
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the web server stopped answering"
+                time.sleep(0.2)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        _, errors = server.communicate(timeout=30)
+    assert "the background worker stopped (exit status -9); starting it again" in errors.decode()
+    assert server.returncode == 0

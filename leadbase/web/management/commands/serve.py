@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 #: load ``serve``'s checkpoints rarely catch: the commit that takes the log past this many pages
 #: (64 MB of 16 KB pages) copies what is left, a fraction of it, and the log starts over.
 SERVE_AUTOCHECKPOINT = 4096
+#: A worker that stops on its own is started again, up to this many times within this many seconds.
+WORKER_RESTARTS = 5
+WORKER_RESTART_WINDOW = 60.0
 
 
 def default_web_workers() -> int:
@@ -120,8 +123,10 @@ class Command(BaseCommand):
                 env=env,
             )
         ]
+        worker_command = [sys.executable, "-m", "leadbase", "worker", "--verbosity", "0"]
         if not options["no_worker"]:
-            procs.append(subprocess.Popen([sys.executable, "-m", "leadbase", "worker", "--verbosity", "0"], env=env))
+            procs.append(subprocess.Popen(worker_command, env=env))
+        restarts: list[float] = []  # when the worker was started again
 
         stopping = False
         failing = False
@@ -132,7 +137,22 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        while not stopping and all(p.poll() is None for p in procs):
+        while not stopping:
+            # A worker that stops on its own is started again, while the web server goes on
+            # taking posts (their tasks wait in the queue); one that keeps stopping stops serve.
+            worker = procs[1] if len(procs) > 1 else None
+            if worker is not None and worker.poll() is not None and not stopping:
+                now = time.monotonic()
+                restarts = [at for at in restarts if now - at < WORKER_RESTART_WINDOW]
+                if len(restarts) >= WORKER_RESTARTS:
+                    log.error("the background worker stopped %s times within %s s; stopping",
+                              len(restarts) + 1, WORKER_RESTART_WINDOW)
+                    break
+                log.error("the background worker stopped (exit status %s); starting it again", worker.returncode)
+                restarts.append(now)
+                procs[1] = subprocess.Popen(worker_command, env=env)
+            if procs[0].poll() is not None:
+                break
             time.sleep(0.5)
             if checkpoints:
                 try:
