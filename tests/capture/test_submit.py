@@ -561,6 +561,25 @@ def test_replay_processes_a_failed_row_and_prints_the_counts(client, form, monke
     assert "Replayed 0 failed submission(s)" in capsys.readouterr().out
 
 
+def test_replay_takes_every_failed_row_in_order_chunk_by_chunk(client, form, monkeypatch, capsys):
+    from leadbase.capture.management.commands import replay
+
+    mend = _fail_lead_work(monkeypatch)
+    for n, name in enumerate(("Berg", "Cole", "Dunn", "Eads", "Fenn")):  # five people
+        post_json(client, {"name": f"Ada {name}", "email": f"ada{n}@example.org"})
+    mend()
+    monkeypatch.setattr(replay, "REPLAY_CHUNK", 2)  # three chunks
+    replayed: list[int] = []
+    original = replay.do_replay_submission
+    monkeypatch.setattr(replay, "do_replay_submission", lambda row: replayed.append(row.pk) or original(row))
+
+    call_command("replay")
+
+    assert "Replayed 5 failed submission(s): 5 processed" in capsys.readouterr().out
+    assert replayed == sorted(Submission.objects.values_list("id", flat=True))
+    assert Lead.objects.count() == 5
+
+
 def test_when_the_whole_transaction_fails_the_raw_row_is_still_kept(client, form, monkeypatch):
     def locked(*args, **kwargs):
         raise OperationalError("database is locked")

@@ -9,6 +9,8 @@ from django.core.management.base import BaseCommand, CommandError
 from leadbase.capture.actions import do_replay_submission
 from leadbase.capture.models import Form, Submission, SubmissionStatus
 
+REPLAY_CHUNK = 500  # journal rows read at once
+
 
 class Command(BaseCommand):
     help = (
@@ -47,11 +49,14 @@ class Command(BaseCommand):
             rows = rows.filter(id__in=options["ids"])
         ids = list(rows.values_list("id", flat=True)[: options["limit"] or None])
         counts: Counter[str] = Counter()
-        for row in Submission.objects.filter(id__in=ids).order_by("id").iterator():
-            result = do_replay_submission(row)
-            counts[result.status] += 1
-            if result.status == SubmissionStatus.REJECTED and options["verbosity"] > 1:
-                self.stdout.write(f"#{row.pk} rejected: {result.message}")
+        # Read a chunk to its end before replaying it: on SQLite a write from a connection still
+        # reading an older snapshot (the server commits posts meanwhile) fails at once as locked.
+        for start in range(0, len(ids), REPLAY_CHUNK):
+            for row in list(Submission.objects.filter(id__in=ids[start : start + REPLAY_CHUNK]).order_by("id")):
+                result = do_replay_submission(row)
+                counts[result.status] += 1
+                if result.status == SubmissionStatus.REJECTED and options["verbosity"] > 1:
+                    self.stdout.write(f"#{row.pk} rejected: {result.message}")
         self.stdout.write(
             f"Replayed {len(ids)} failed submission(s): {counts['processed']} processed, "
             f"{counts['rejected']} rejected, {counts['failed']} still failed, "
