@@ -160,8 +160,9 @@ def _insert_plan(
     """The INSERT of ``model``'s concrete fields (its key too, ``with_pk``), and per field:
     (field, attname, whether ``pre_save`` only reads the attribute, the type of the values that
     go to the database as they are: ``str`` and its subclasses, exactly ``int`` or ``bool``,
-    then a function of (the connection's operations, a value) that prepares the values of the types that follow as the field does, or
-    None: a JSON field's dicts and lists on SQLite, a date-time field's aware datetimes).
+    then a function of (the connection's operations, a value) that prepares values of the types
+    that follow as the field does, or None: a JSON field's dicts and lists on SQLite, a
+    date-time field's aware datetimes).
 
     ``get_db_prep_save`` is most of the cost of writing a few rows: every field of every row
     goes through four Python calls that, for a text in a text column or an int in an integer
