@@ -10,6 +10,9 @@ from leadbase.leads.export import stream_leads
 
 
 class Command(BaseCommand):
+    # Django's system checks load the whole URL configuration (the API and its schemas), about a
+    # second before the first row; they check the code, which `leadbase serve` checks at start.
+    requires_system_checks: tuple[str, ...] = ()
     help = (
         "Export leads with normalized fields (columns start with id,name,email,phone; phone in E.164). "
         "CSV cells that could run as spreadsheet formulas are neutralized."

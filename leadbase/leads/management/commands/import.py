@@ -14,6 +14,9 @@ from leadbase.leads.importer import ImportFileError, ImportReport, import_file
 
 
 class Command(BaseCommand):
+    # Django's system checks load the whole URL configuration (the API and its schemas), about a
+    # second before the first row; they check the code, which `leadbase serve` checks at start.
+    requires_system_checks: tuple[str, ...] = ()
     help = (
         "Import leads from a CSV file (delimiter, BOM and encoding are detected; common column "
         "names are mapped). Re-running a file creates nothing new."
