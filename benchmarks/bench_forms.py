@@ -4,7 +4,7 @@
 
 In a fresh data dir: migrates, creates a workspace and the form `bench` through leadbase code
 (name, email, phone, an email-marketing consent, double opt-in on, like the demo `contact`
-form), starts `leadbase serve` (gunicorn + the background worker, which sends the confirmation
+form), starts `leadbase serve` (granian + the background worker, which sends the confirmation
 emails and scans for duplicates meanwhile) with the rate limits raised and the minimum fill time
 0, as an operator would for a load test. A second process posts JSON submissions on keep-alive
 connections (one thread, a selector), each a new person. Then it checks that nothing was lost:
@@ -199,7 +199,7 @@ def generate_load(port: int, first: int, count: int, connections: int, out: str)
 
 
 def cpu_seconds(server: int) -> dict[str, float]:
-    """CPU seconds used so far, by role: the web processes (gunicorn) and the worker processes of
+    """CPU seconds used so far, by role: the web processes (granian) and the worker processes of
     ``leadbase serve`` (found under its pid in /proc), ``serve``'s own process (it checkpoints
     SQLite's log), the SMTP server (this process: only its thread works while the load runs) and
     the load generator (finished children)."""
@@ -207,7 +207,7 @@ def cpu_seconds(server: int) -> dict[str, float]:
     used = {"web": 0.0, "serve": stats[server][1], "worker": 0.0}
     for pid in tree - {server}:
         _, seconds, cmdline = stats[pid]
-        used["web" if "gunicorn" in cmdline else "worker"] += seconds
+        used["web" if "granian" in cmdline else "worker"] += seconds
     own = os.times()
     used["smtp_server"] = own.user + own.system
     used["load_generator"] = own.children_user + own.children_system
@@ -218,8 +218,8 @@ def web_shares(server: int) -> list[int]:
     """Each web process's share of the web processes' CPU so far, in %, largest first: how
     evenly the connections were spread over them."""
     tree, stats = _server_tree(server)
-    arbiters = {pid for pid in tree if stats[pid][0] == server and "gunicorn" in stats[pid][2]}
-    seconds = [stats[pid][1] for pid in tree if stats[pid][0] in arbiters]
+    masters = {pid for pid in tree if stats[pid][0] == server and "granian" in stats[pid][2]}
+    seconds = [stats[pid][1] for pid in tree if stats[pid][0] in masters]
     total = sum(seconds) or 1.0
     return sorted((round(100 * s / total) for s in seconds), reverse=True)
 
@@ -321,7 +321,7 @@ def main() -> None:
         "--workers",
         type=int,
         default=max(2, os.cpu_count() or 1),  # what `leadbase serve` starts by default
-        help="gunicorn worker processes (default: one per core, at least 2, as leadbase serve)",
+        help="web processes (default: one per core, at least 2, as leadbase serve)",
     )
     parser.add_argument(
         "--threads", type=int, default=8, help="threads per web process (default 8, as leadbase serve)"

@@ -1,4 +1,4 @@
-"""WSGI entry point for gunicorn (`leadbase serve`).
+"""WSGI entry point for the web server (granian, started by `leadbase serve`).
 
 Public capture traffic, ``/f/…`` (form posts, embed scripts, form definitions) and ``/r/…``
 (tracked links), goes through a second Django handler whose middleware leaves out what only the

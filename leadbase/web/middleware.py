@@ -31,7 +31,7 @@ class LengthRequiredMiddleware:
         if chunked and not length:
             return _refuse(request, 411, "length_required", MESSAGE)
         if length and not length.strip().isdigit():
-            # gunicorn answers 400 itself; behind another server Django would fail with a 500
+            # granian answers 400 itself; behind another server Django would fail with a 500
             return _refuse(request, 400, "bad_content_length", BAD_LENGTH)
         return self.get_response(request)
 

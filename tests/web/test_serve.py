@@ -78,10 +78,10 @@ def served(tmp_path_factory):
                 assert time.monotonic() < deadline, "leadbase serve did not answer within 60 s"
                 time.sleep(0.2)
         web: list[int] = []
-        while len(web) < 2:  # gunicorn's arbiter is the child of serve; its web processes, its children
-            assert time.monotonic() < deadline, "gunicorn did not start its 2 web processes within 60 s"
-            arbiter = _children(server.pid, "gunicorn")
-            web = _children(arbiter[0], "gunicorn") if arbiter else []
+        while len(web) < 2:  # granian's main process is the child of serve; its web processes, its children
+            assert time.monotonic() < deadline, "granian did not start its 2 web processes within 60 s"
+            main = _children(server.pid, "granian")
+            web = _children(main[0], "granian") if main else []
             time.sleep(0.2)
         yield port, data, web
     finally:
@@ -213,7 +213,7 @@ def test_serve_starts_a_worker_that_stopped_again_and_the_web_goes_on(tmp_path):
     try:
         deadline = time.monotonic() + 60
         workers: list[int] = []
-        while not workers:  # serve's children: gunicorn's arbiter and the worker
+        while not workers:  # serve's children: the web server and the worker
             assert time.monotonic() < deadline, "serve did not start its worker within 60 s"
             workers = _children(server.pid, "leadbase\0worker\0")
             time.sleep(0.2)
@@ -235,4 +235,49 @@ def test_serve_starts_a_worker_that_stopped_again_and_the_web_goes_on(tmp_path):
         os.killpg(server.pid, signal.SIGTERM)
         _, errors = server.communicate(timeout=30)
     assert "the background worker stopped (exit status -9); starting it again" in errors.decode()
+    assert server.returncode == 0
+
+
+def test_a_web_process_that_stops_is_started_again(tmp_path):
+    data = tmp_path / "data"
+    env = {**os.environ, "LEADBASE_DATA_DIR": str(data), "LEADBASE_LOG_LEVEL": "WARNING"}
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        env.pop(name, None)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "leadbase", "serve", "--port", str(port), "--workers", "1", "--threads", "1",
+         "--no-worker"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )
+
+    def web_processes() -> list[int]:
+        main = _children(server.pid, "granian")
+        return _children(main[0], "granian") if main else []
+
+    def answers() -> bool:
+        try:
+            return urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).status == 200
+        except OSError:
+            return False
+
+    try:
+        deadline = time.monotonic() + 60
+        while not (answers() and web_processes()):
+            assert time.monotonic() < deadline, "leadbase serve did not answer within 60 s"
+            time.sleep(0.2)
+        first = web_processes()
+        os.kill(first[0], signal.SIGKILL)
+        while True:
+            assert time.monotonic() < deadline, "the web process was not started again"
+            assert server.poll() is None, "serve stopped with its web process"
+            again = web_processes()
+            if again and again != first and answers():
+                break
+            time.sleep(0.2)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        _, errors = server.communicate(timeout=30)
+    assert "Unexpected exit from worker-1" in errors.decode()  # granian logs it as an error
     assert server.returncode == 0

@@ -19,7 +19,7 @@ from leadbase.leads.models import Lead
 
 
 def call(app, method: str, path: str, body: bytes = b"", **headers: str) -> tuple[str, list, bytes]:
-    """One request through a WSGI application, as gunicorn makes it: status, headers, body."""
+    """One request through a WSGI application, as the web server makes it: status, headers, body."""
     environ = {
         "REQUEST_METHOD": method, "PATH_INFO": path, "SCRIPT_NAME": "", "QUERY_STRING": "",
         "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1",
