@@ -6,6 +6,12 @@ signed-in app uses: static files, sessions, CSRF checks (the public views are ex
 authentication and messages. Those five ran on every form post and changed nothing in its
 answer; without them a post's request costs 13 % fewer instructions (callgrind, the view's
 write left out). Everything else, security headers included, runs as for any request.
+
+granian puts the process's environment variables into every request's environ, as CGI does, so
+``request.META`` holds them too (``DATABASE_URL``, ``LEADBASE_SECRET_KEY``). Nothing may show or
+store ``request.META`` whole: Leadbase reads only headers, ``CONTENT_LENGTH`` and
+``REMOTE_ADDR`` from it, sends no error reports by email (no ``ADMINS``) and shows Django's
+debug page only with ``LEADBASE_DEBUG``, which is for development.
 """
 
 from __future__ import annotations
