@@ -55,12 +55,15 @@ class _Handler(BaseHTTPRequestHandler):
         time.sleep(receiver.delay)
         status = receiver.statuses.pop(0) if receiver.statuses else 200
         answer = f"status {status}".encode()
-        self.send_response(status)
-        if receiver.location:
-            self.send_header("Location", receiver.location)
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
+        try:
+            self.send_response(status)
+            if receiver.location:
+                self.send_header("Location", receiver.location)
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # a delivery that timed out (receiver.delay) hung up before the answer
 
     def log_message(self, format: str, *args: object) -> None:
         pass
