@@ -198,8 +198,9 @@ def test_serve_names_the_address_it_cannot_listen_on():
     assert "already running" not in str(refused.value)
 
 
-def test_serve_starts_a_worker_that_stopped_again_and_the_web_goes_on(tmp_path):
-    data = tmp_path / "data"
+def _one_process_serve(data: Path, *options: str) -> tuple[subprocess.Popen, int]:
+    """`leadbase serve` on SQLite in ``data`` with one web process of one thread, its standard
+    error piped: (the process, its port)."""
     env = {**os.environ, "LEADBASE_DATA_DIR": str(data), "LEADBASE_LOG_LEVEL": "WARNING"}
     for name in ("DATABASE_URL", "REDIS_URL"):
         env.pop(name, None)
@@ -207,9 +208,15 @@ def test_serve_starts_a_worker_that_stopped_again_and_the_web_goes_on(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "leadbase", "serve", "--port", str(port), "--workers", "1", "--threads", "1"],
+        [sys.executable, "-m", "leadbase", "serve", "--port", str(port), "--workers", "1", "--threads", "1",
+         *options],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )
+    return server, port
+
+
+def test_serve_starts_a_worker_that_stopped_again_and_the_web_goes_on(tmp_path):
+    server, port = _one_process_serve(tmp_path / "data")
     try:
         deadline = time.monotonic() + 60
         workers: list[int] = []
@@ -239,18 +246,7 @@ def test_serve_starts_a_worker_that_stopped_again_and_the_web_goes_on(tmp_path):
 
 
 def test_a_web_process_that_stops_is_started_again(tmp_path):
-    data = tmp_path / "data"
-    env = {**os.environ, "LEADBASE_DATA_DIR": str(data), "LEADBASE_LOG_LEVEL": "WARNING"}
-    for name in ("DATABASE_URL", "REDIS_URL"):
-        env.pop(name, None)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "leadbase", "serve", "--port", str(port), "--workers", "1", "--threads", "1",
-         "--no-worker"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-    )
+    server, port = _one_process_serve(tmp_path / "data", "--no-worker")
 
     def web_processes() -> list[int]:
         main = _children(server.pid, "granian")
