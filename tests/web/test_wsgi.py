@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import subprocess
 import sys
 from urllib.parse import urlencode
 
@@ -101,3 +103,14 @@ def test_the_short_chain_is_the_apps_without_the_signed_in_parts(settings):
     handler = wsgi.PublicHandler()
     assert handler._view_middleware == []  # the app's only one is the CSRF check
     assert settings.MIDDLEWARE == before  # the setting is put back once the chain is built
+
+
+def test_the_application_loads_every_view_when_the_process_starts_not_in_its_first_request(tmp_path):
+    # In a fresh interpreter: this one has imported the views already.
+    wanted = ["leadbase.urls", "leadbase.api.urls", "leadbase.capture.views_forms"]
+    script = f"import sys, leadbase.wsgi; print(sorted(set({wanted!r}) - set(sys.modules)))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "LEADBASE_DATA_DIR": str(tmp_path)}, capture_output=True, text=True, check=True,
+    )
+    assert loaded.stdout.strip() == "[]", loaded.stdout + loaded.stderr
