@@ -19,6 +19,7 @@ from leadbase.web.management.commands.serve import (
     SERVE_AUTOCHECKPOINT,
     default_web_threads,
     default_web_workers,
+    server_url,
 )
 
 
@@ -184,6 +185,15 @@ def test_serve_refuses_a_port_something_already_listens_on():
         port = taken.getsockname()[1]
         with pytest.raises(CommandError, match=f"cannot listen on 127.0.0.1:{port}: .*already running"):
             call_command("serve", "--port", str(port))
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [("127.0.0.1", "http://127.0.0.1:8000"), ("localhost", "http://localhost:8000"), ("::1", "http://[::1]:8000"),
+     ("::", "http://[::]:8000")],
+)
+def test_the_printed_url_can_be_opened(host, url):
+    assert server_url(host, 8000) == url
 
 
 @pytest.mark.parametrize("port", ["0", "-1", "65536", "99999"])

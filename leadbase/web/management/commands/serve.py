@@ -82,6 +82,11 @@ def web_command(options: dict) -> list[str]:
     ]
 
 
+def server_url(host: str, port: int) -> str:
+    """The address to open in a browser; an IPv6 address goes in brackets (``http://[::1]:8000``)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def _check_free(host: str, port: int) -> None:
     """Refuse a port something already listens on. The web processes bind with SO_REUSEPORT
     (see below), which lets a second server of the same user bind the same port without an
@@ -131,7 +136,7 @@ class Command(BaseCommand):
         _check_free(options["host"], options["port"])
         call_command("migrate", interactive=False, verbosity=0)
         login = ensure_first_login()
-        url = f"http://{options['host']}:{options['port']}"
+        url = server_url(options["host"], options["port"])
         self.stdout.write(f"Leadbase is running on {url}")
         if login:
             self.stdout.write(f"Log in as {login[0]} with password {login[1]}")
