@@ -57,8 +57,8 @@ def default_web_threads() -> int:
     in one transaction (leadbase.capture.intake), so the more of them a process holds, the
     fewer transactions queue for SQLite's write lock. Measured on 2 cores: 2 processes of 8
     threads took about 30 % more form posts per second than 4 of 4 on gunicorn, and on granian
-    10-50 % more in two alternating pairs, with 12-15 % fewer instructions per post; 2 of 16
-    were no better than 2 of 8.
+    10-50 % more in two alternating pairs, a run of 10,000 posts taking 12-15 % fewer
+    instructions in all; 2 of 16 were no better than 2 of 8.
     """
     return _whole("LEADBASE_WEB_THREADS", 8)
 
