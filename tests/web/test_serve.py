@@ -53,11 +53,8 @@ def test_serve_refuses_fewer_than_one_process_or_thread(option):
         call_command("serve", option, "0")
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    """`leadbase serve` on SQLite with 2 web processes of 1 thread and no worker: (port, data dir,
-    the pids of its web processes)."""
-    data = tmp_path_factory.mktemp("serve") / "data"
+def _serve(data: Path, *options: str, stderr: int = subprocess.PIPE) -> tuple[subprocess.Popen, int]:
+    """`leadbase serve ...options` on SQLite in ``data``, on a free port: (the process, the port)."""
     env = {**os.environ, "LEADBASE_DATA_DIR": str(data), "LEADBASE_LOG_LEVEL": "WARNING"}
     for name in ("DATABASE_URL", "REDIS_URL", "LEADBASE_SQLITE_AUTOCHECKPOINT"):
         env.pop(name, None)
@@ -65,10 +62,18 @@ def served(tmp_path_factory):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "leadbase", "serve", "--port", str(port), "--workers", "2", "--threads", "1",
-         "--no-worker"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [sys.executable, "-m", "leadbase", "serve", "--port", str(port), *options],
+        env=env, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
     )
+    return server, port
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """`leadbase serve` on SQLite with 2 web processes of 1 thread and no worker: (port, data dir,
+    the pids of its web processes)."""
+    data = tmp_path_factory.mktemp("serve") / "data"
+    server, port = _serve(data, "--workers", "2", "--threads", "1", "--no-worker", stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -208,25 +213,8 @@ def test_serve_names_the_address_it_cannot_listen_on():
     assert "already running" not in str(refused.value)
 
 
-def _one_process_serve(data: Path, *options: str) -> tuple[subprocess.Popen, int]:
-    """`leadbase serve` on SQLite in ``data`` with one web process of one thread, its standard
-    error piped: (the process, its port)."""
-    env = {**os.environ, "LEADBASE_DATA_DIR": str(data), "LEADBASE_LOG_LEVEL": "WARNING"}
-    for name in ("DATABASE_URL", "REDIS_URL"):
-        env.pop(name, None)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "leadbase", "serve", "--port", str(port), "--workers", "1", "--threads", "1",
-         *options],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-    )
-    return server, port
-
-
 def test_serve_starts_a_worker_that_stopped_again_and_the_web_goes_on(tmp_path):
-    server, port = _one_process_serve(tmp_path / "data")
+    server, port = _serve(tmp_path / "data", "--workers", "1", "--threads", "1")
     try:
         deadline = time.monotonic() + 60
         workers: list[int] = []
@@ -256,7 +244,7 @@ def test_serve_starts_a_worker_that_stopped_again_and_the_web_goes_on(tmp_path):
 
 
 def test_a_web_process_that_stops_is_started_again(tmp_path):
-    server, port = _one_process_serve(tmp_path / "data", "--no-worker")
+    server, port = _serve(tmp_path / "data", "--workers", "1", "--threads", "1", "--no-worker")
 
     def web_processes() -> list[int]:
         main = _children(server.pid, "granian")
