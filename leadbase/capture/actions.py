@@ -54,6 +54,8 @@ CONTEXT_KEYS = ("lb_page", "lb_referrer", "lb_link")
 RESERVED_PREFIXES = ("lb_", "utm_", "consent_")
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 FALSE_WORDS = frozenset({"", "0", "false", "off", "no"})
+#: An HTML script tag, opening or closing, as browsers read it (any case, spaces after ``<``).
+SCRIPT_TAG = re.compile(r"<\s*/?\s*script\b", re.IGNORECASE)
 
 # ---------------------------------------------------------------------------------------------
 # The form builder
@@ -360,6 +362,11 @@ def _validate(form: Form, payload: dict[str, Any]) -> _Values:
     for key, value in payload.items():
         if value is not None and not isinstance(value, (str, bool, int, float)):
             raise CaptureError("invalid_value", "Send this field as text.", key)
+        # Every value is stored and shown as text, escaped; a script tag in one is still refused,
+        # as no visitor types one in good faith and a marketer would otherwise find it in the
+        # lead's fields, the journal and the exports.
+        if isinstance(value, str) and "<" in value and SCRIPT_TAG.search(value):
+            raise CaptureError("markup_not_allowed", "Script tags are not allowed here.", key)
     record: dict[str, Any] = {}
     custom: dict[str, Any] = {}
     for key, field in by_key.items():

@@ -327,16 +327,46 @@ def test_values_of_the_wrong_type_or_length_are_refused(client, form, value, cod
     assert_no_lead_written()
 
 
-def test_a_name_with_a_script_tag_is_refused_naming_the_name_field(client, form):
-    response = post_json(client, {**ADA, "name": "<script>alert(1)</script>"})
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", "<script>alert(1)</script>"),
+        ("question", "<script>alert(1)</script>"),
+        ("question", "Hello < SCRIPT src=//evil.example/x.js>"),
+        ("company", "Acme</script><img src=x>"),
+        ("utm_campaign", "<script>alert(1)</script>"),
+        ("lb_page", "https://www.example.com/?q=<script>alert(1)</script>"),
+    ],
+)
+def test_a_script_tag_in_any_field_is_refused_naming_the_field(client, personas, field, value):
+    do_create_form(
+        personas.workspace,
+        {
+            "name": "Ask",
+            "fields": [
+                {"key": "name"}, {"key": "email"}, {"key": "company"},
+                {"key": "question", "type": "textarea"},
+            ],
+        },
+        actor=None,
+    )
+
+    response = post_json(
+        client, {"name": "Edsger Dijkstra", "email": "ewd@example.org", field: value}, slug="ask"
+    )
 
     assert response.status_code == 400
-    assert (response.json()["code"], response.json()["field"]) == ("invalid_name", "name")
-    assert Submission.objects.get().status == "rejected"
+    assert response.json() == {
+        "error": "Script tags are not allowed here.",
+        "code": "markup_not_allowed",
+        "field": field,
+    }
+    row = Submission.objects.get()
+    assert (row.status, row.error) == ("rejected", "markup_not_allowed: Script tags are not allowed here.")
     assert_no_lead_written()
 
 
-def test_a_script_tag_in_another_field_is_stored_as_text_and_never_rendered(client, personas):
+def test_other_markup_in_a_field_is_stored_as_text_and_never_rendered(client, personas):
     form = do_create_form(
         personas.workspace,
         {
@@ -345,21 +375,17 @@ def test_a_script_tag_in_another_field_is_stored_as_text_and_never_rendered(clie
         },
         actor=None,
     )
-    post_json(
-        client,
-        {
-            "name": "Edsger Dijkstra",
-            "email": "ewd@example.org",
-            "question": "<script>alert(1)</script>",
-        },
-        slug="ask",
+    question = "Is <b>bold</b> ok? 3 < 4 and <img src=x onerror=alert(1)>; a description of scripts"
+    response = post_json(
+        client, {"name": "Edsger Dijkstra", "email": "ewd@example.org", "question": question}, slug="ask"
     )
 
-    assert Lead.objects.get().custom["question"] == "<script>alert(1)</script>"
+    assert response.status_code == 200
+    assert Lead.objects.get().custom["question"] == question
     client.force_login(personas.owner)
     page = client.get(f"/capture/forms/{form.pk}/submissions").content.decode()
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert "<script>alert(1)" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "<img src=x" not in page
 
 
 def test_an_email_the_lead_rules_refuse_is_400_with_the_field(client, form):
