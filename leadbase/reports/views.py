@@ -14,16 +14,18 @@ from dataclasses import dataclass
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from leadbase.leads.models import Source
 from leadbase.lib.spreadsheet import neutralize
-from leadbase.reports.charts import Series, line_chart
+from leadbase.reports.charts import Series, bar_chart, line_chart
 from leadbase.reports.queries import (
     DEFAULT_WEEKS,
     METRICS,
     PERIODS,
     WEEK_RANGES,
     ChannelTrend,
+    Period,
     SourceRow,
     owned_vs_rented,
     period_for,
@@ -35,17 +37,22 @@ from leadbase.reports.queries import (
 from leadbase.web.access import member_required
 
 NONE = "(none)"
+#: The figures of the channel chart, in the order of its bars: the three steps of the funnel
+#: (spam is noise, merged submissions brought nobody new, conversion is a ratio: the table
+#: has them).
+CHANNEL_CHART = (("clicks", "Clicks"), ("submissions", "Submissions"), ("new_leads", "New leads"))
 
 
 @dataclass
 class Table:
-    """One table of the Sources report, as shown and as exported."""
+    """One table of the Sources report, as shown and as exported; the page may chart it."""
 
     key: str
     title: str
     name_label: str
     detail_label: str
     rows: list[SourceRow]
+    chart: SafeString | None = None
 
     @property
     def total(self) -> SourceRow:
@@ -65,6 +72,18 @@ def _sources_tables(request: HttpRequest, since) -> list[Table]:
         Table("source", "By lead source", "Source", "Reference", by_source),
         Table("campaign", "By UTM campaign", "utm_source", "utm_campaign", by_campaign),
     ]
+
+
+def _channel_chart(rows: list[SourceRow], period: Period) -> SafeString:
+    """Clicks, submissions and new leads per channel, as bars, in the order of the table."""
+    return bar_chart(
+        chart_id="sources-channel",
+        title=f"Clicks, submissions and new leads per channel, {period.label.lower()}",
+        description=f"{period.label}, per channel, in the order of the table.",
+        categories=[str(row.channel) if row.channel else row.name for row in rows],
+        series=[Series(label, [getattr(row, key) for row in rows]) for key, label in CHANNEL_CHART],
+        empty="No clicks, submissions or new leads in this period",
+    )
 
 
 def _csv_response(
@@ -87,14 +106,13 @@ def index(request: HttpRequest) -> HttpResponse:
 @member_required
 def sources(request: HttpRequest) -> HttpResponse:
     """Clicks, submissions, spam, new leads, merges and conversion per channel, lead source and
-    UTM campaign, over the chosen period."""
+    UTM campaign, over the chosen period; the channel table is also drawn as bars."""
     period = period_for(request.GET.get("period"))
-    context = {
-        "period": period,
-        "periods": PERIODS,
-        "tables": _sources_tables(request, period.since),
-        "nav": "reports",
-    }
+    tables = _sources_tables(request, period.since)
+    for table in tables:
+        if table.key == "channel":
+            table.chart = _channel_chart(table.rows, period)
+    context = {"period": period, "periods": PERIODS, "tables": tables, "nav": "reports"}
     return render(request, "reports/sources.html", context)
 
 

@@ -1,4 +1,5 @@
-"""The SVG line chart: accessible, responsive, honest about empty data, safe with any text."""
+"""The SVG line and bar charts: accessible, responsive, honest about empty data, safe with any
+text."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ from xml.etree import ElementTree
 
 import pytest
 
-from leadbase.reports.charts import Series, line_chart, nice_ticks, short_number
+from leadbase.reports.charts import (
+    MAX_LABEL,
+    Series,
+    bar_chart,
+    line_chart,
+    nice_ticks,
+    short_number,
+    truncate,
+)
 
 SVG = "{http://www.w3.org/2000/svg}"
 WEEKS = [date(2025, 3, 3) + timedelta(weeks=i) for i in range(4)]
@@ -118,3 +127,161 @@ def test_axis_numbers_are_short():
         "4.5M",
         "1k",
     ]
+
+
+# --- Bars --------------------------------------------------------------------------------------
+
+FUNNEL = ("Clicks", "Submissions", "New leads")
+
+
+def bars(categories=("Instagram @acme", "Facebook @acmefb"), values=None, **kwargs) -> str:
+    values = values if values is not None else [[1200, 300], [40, 12], [10, 0]]
+    return bar_chart(
+        chart_id="b1",
+        title="Per channel",
+        description="Last 30 days, per channel.",
+        categories=list(categories),
+        series=[Series(name, v) for name, v in zip(FUNNEL, values, strict=True)],
+        **kwargs,
+    )
+
+
+def bar_widths(root: ElementTree.Element) -> dict[str, float]:
+    """Tooltip → width of every bar (a bar is the only rect with a tooltip)."""
+    return {
+        rect.find(f"{SVG}title").text: float(rect.get("width"))
+        for rect in root.iter(f"{SVG}rect")
+        if rect.find(f"{SVG}title") is not None
+    }
+
+
+def texts(root: ElementTree.Element, **attrs: str) -> list[str]:
+    """The visible text of every <text> with those attributes (a tooltip is not visible)."""
+    return [
+        "".join([t.text or "", *(child.tail or "" for child in t)])
+        for t in root.iter(f"{SVG}text")
+        if all(t.get(k.replace("_", "-")) == v for k, v in attrs.items())
+    ]
+
+
+def test_a_bar_chart_is_an_image_described_by_every_figure():
+    root = parse(bars())
+    assert root.get("role") == "img"
+    assert root.get("aria-labelledby") == "b1-title b1-desc"
+    assert root.find(f"{SVG}title").text == "Per channel"
+    assert root.find(f"{SVG}desc").text == (
+        "Last 30 days, per channel. "
+        "Instagram @acme: clicks 1,200, submissions 40, new leads 10; "
+        "Facebook @acmefb: clicks 300, submissions 12, new leads 0."
+    )
+    assert root.get("viewBox").startswith("0 0 640 ") and "width:100%" in root.get("style")
+
+
+def test_bars_are_proportional_to_their_figures_and_zero_has_no_bar():
+    widths = bar_widths(parse(bars()))
+    assert set(widths) == {
+        "Instagram @acme: clicks 1,200",
+        "Instagram @acme: submissions 40",
+        "Instagram @acme: new leads 10",
+        "Facebook @acmefb: clicks 300",
+        "Facebook @acmefb: submissions 12",
+    }
+    clicks = widths["Instagram @acme: clicks 1,200"]
+    for tooltip, width in widths.items():
+        value = int(tooltip.rsplit(" ", 1)[1].replace(",", ""))
+        assert width == pytest.approx(clicks * value / 1200, abs=0.1)
+
+
+def test_every_figure_is_printed_beside_its_bar_zero_included():
+    assert texts(parse(bars()), font_size="11") == ["1,200", "40", "10", "300", "12", "0"]
+
+
+def test_the_scale_ends_on_the_round_tick_at_or_above_the_largest_figure():
+    root = parse(bars())
+    assert texts(root, text_anchor="middle") == ["0", "500", "1k", "1.5k"]
+    plot = root.find(f"{SVG}rect")
+    longest = bar_widths(root)["Instagram @acme: clicks 1,200"]
+    assert longest == pytest.approx(float(plot.get("width")) * 1200 / 1500, abs=0.1)
+
+
+def test_the_chart_grows_with_the_number_of_categories():
+    one = parse(bars(categories=["A"], values=[[1], [1], [1]]))
+    three = parse(bars(categories=["A", "B", "C"], values=[[1, 2, 3]] * 3))
+    assert float(three.get("viewBox").split()[3]) > float(one.get("viewBox").split()[3])
+
+
+def test_series_are_told_apart_by_pattern_as_well_as_colour_and_named_in_a_legend():
+    root = parse(bars())
+    patterns = root.find(f"{SVG}defs").findall(f"{SVG}pattern")
+    assert [p.get("id") for p in patterns] == ["b1-fill-1", "b1-fill-2"]
+    styles = [
+        ("#2456d6", "#2456d6"),
+        ("url(#b1-fill-1)", "#c2410c"),
+        ("url(#b1-fill-2)", "#047857"),
+    ]
+    bars_drawn = [r for r in root.iter(f"{SVG}rect") if r.find(f"{SVG}title") is not None]
+    assert [(r.get("fill"), r.get("stroke")) for r in bars_drawn[:3]] == styles
+    swatches = [r for r in root.iter(f"{SVG}rect") if r.get("width") == "14"]
+    assert [(r.get("fill"), r.get("stroke")) for r in swatches] == styles
+    assert texts(root, fill="#1c2430")[:3] == list(FUNNEL)
+
+
+def test_a_channel_name_is_text_not_markup():
+    svg = bar_chart(
+        chart_id='x" onload="alert(1)',
+        title="<b>",
+        description="&",
+        categories=["<script>"],
+        series=[Series("<i>", [3])],
+    )
+    root = parse(svg)
+    assert "<script>" not in svg and "<i>" not in svg and "onload" not in root.attrib
+    assert root.find(f"{SVG}title").text == "<b>"
+    assert root.find(f"{SVG}desc").text == "& <script>: <i> 3."
+    assert texts(root, text_anchor="end") == ["<script>"]
+    assert list(bar_widths(root)) == ["<script>: <i> 3"]
+
+
+def test_a_long_name_is_cut_and_keeps_its_full_name_in_a_tooltip():
+    name = "Instagram @a-very-long-handle-for-a-small-bakery"
+    root = parse(bars(categories=[name, "X @short"], values=[[5, 1], [2, 1], [1, 0]]))
+    assert texts(root, text_anchor="end") == [truncate(name), "X @short"]
+    assert len(truncate(name)) == MAX_LABEL and truncate(name).endswith("…")
+    labels = [t for t in root.iter(f"{SVG}text") if t.get("text-anchor") == "end"]
+    assert labels[0].find(f"{SVG}title").text == name
+    assert labels[1].find(f"{SVG}title") is None
+    assert f"{name}: clicks 5" in bar_widths(root) and name in root.find(f"{SVG}desc").text
+
+
+@pytest.mark.parametrize(
+    ("name", "cut"),
+    [
+        ("", ""),
+        ("x" * MAX_LABEL, "x" * MAX_LABEL),
+        ("ab " + "x" * MAX_LABEL, "ab " + "x" * (MAX_LABEL - 4) + "…"),
+    ],
+)
+def test_only_names_longer_than_the_limit_are_cut(name, cut):
+    assert truncate(name) == cut
+
+
+@pytest.mark.parametrize(
+    ("categories", "values"),
+    [([], [[], [], []]), (["Instagram @acme", "Facebook @acmefb"], [[0, 0], [0, 0], [0, None]])],
+)
+def test_an_empty_bar_chart_says_there_is_nothing_to_chart(categories, values):
+    root = parse(bars(categories=categories, values=values))
+    assert [t.text for t in root.iter(f"{SVG}text")] == ["Nothing to chart"]
+    assert bar_widths(root) == {}
+    assert root.find(f"{SVG}title").text == "Per channel"
+
+
+def test_the_empty_message_can_be_given():
+    root = parse(bars(values=[[0, 0]] * 3, empty="No clicks in this period"))
+    assert [t.text for t in root.iter(f"{SVG}text")] == ["No clicks in this period"]
+    assert "clicks 0" in root.find(f"{SVG}desc").text
+
+
+def test_a_series_must_have_one_value_per_category():
+    with pytest.raises(ValueError, match="Clicks: 1 values for 2 categories"):
+        bars(values=[[1], [1, 2], [1, 2]])

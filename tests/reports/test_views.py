@@ -1,9 +1,12 @@
-"""Report pages and CSV downloads: every persona, neutralized cells, constant query counts."""
+"""Report pages and CSV downloads: every persona, neutralized cells, charts, constant query
+counts."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
+from xml.etree import ElementTree
 
 import pytest
 from django.db import connection
@@ -28,10 +31,19 @@ REPORTS = [
     "/reports/owned-vs-rented.csv",
 ]
 PAGES = ["/reports/", *REPORTS]
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 def rows_of(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+def charts_in(page: str) -> list[ElementTree.Element]:
+    """Every chart of the page, parsed."""
+    return [
+        ElementTree.fromstring(svg)
+        for svg in re.findall(r'<svg[^>]* role="img".*?</svg>', page, re.DOTALL)
+    ]
 
 
 @pytest.fixture
@@ -141,6 +153,59 @@ def test_the_sources_page_shows_the_period_and_every_table(client_as, channel):
     page = client_as("viewer").get("/reports/sources?period=90").content.decode()
     assert "Last 90 days" in page
     assert all(title in page for title in ("By channel", "By lead source", "By UTM campaign"))
+
+
+def test_the_sources_page_charts_each_channel_over_the_chosen_period(
+    client_as, channel, contact_page
+):
+    link = do_create_link(
+        channel.workspace, LinkSpec(channel=channel, page=contact_page), code="post", actor=None
+    )
+    LinkClick.objects.bulk_create(
+        [LinkClick(link=link, at=ago(days)) for days in (1, 1, 1, 20, 20)]
+    )
+    journal(
+        contact_page.form, outcome="created", link_code="post", lead=lead_with(channel.workspace)
+    )
+    journal(contact_page.form, status="spam", link_code="post")
+    journal(contact_page.form, outcome="merged", link_code="post", days_ago=20)
+    name = 'Instagram @=HYPERLINK("http://x")'
+    for period, label, figures in [
+        ("7", "Last 7 days", "clicks 3, submissions 1, new leads 1"),
+        ("30", "Last 30 days", "clicks 5, submissions 2, new leads 1"),
+    ]:
+        page = client_as("viewer").get(f"/reports/sources?period={period}").content.decode()
+        [chart] = charts_in(page)
+        assert chart.find(f"{SVG}title").text == (
+            f"Clicks, submissions and new leads per channel, {label.lower()}"
+        )
+        assert chart.find(f"{SVG}desc").text == (
+            f"{label}, per channel, in the order of the table. {name}: {figures}."
+        )
+        tooltips = {t.text for t in chart.iter(f"{SVG}title")}
+        assert {f"{name}: {figure}" for figure in figures.split(", ")} <= tooltips
+    # The chart is drawn above the table it charts, in the same section.
+    assert page.index("By channel") < page.index("<svg") < page.index("<table")
+
+
+def test_a_channel_named_like_markup_is_charted_as_text(client_as, personas):
+    do_create_channel(personas.workspace, platform="x", handle="<script>alert(1)", actor=None)
+    page = client_as("viewer").get("/reports/sources").content.decode()
+    assert "<script>alert(1)" not in page
+    [chart] = charts_in(page)
+    assert "X @<script>alert(1): clicks 0" in chart.find(f"{SVG}desc").text
+
+
+def test_the_sources_chart_says_when_the_period_has_nothing_to_chart(client_as, channel):
+    page = client_as("viewer").get("/reports/sources?period=7").content.decode()
+    [chart] = charts_in(page)
+    texts = [t.text for t in chart.iter(f"{SVG}text")]
+    assert texts == ["No clicks, submissions or new leads in this period"]
+
+
+def test_the_sources_page_without_channels_has_no_chart(client_as, personas):
+    page = client_as("viewer").get("/reports/sources").content.decode()
+    assert charts_in(page) == [] and "No channels yet." in page
 
 
 def queries_for(client: Client, path: str) -> int:
