@@ -14,12 +14,21 @@ minutes, have their own queue (``IMPORTS_QUEUE``) and their own worker process (
 
 On SIGTERM the task in hand finishes, its result and those already run are recorded, and the
 tasks claimed but not started go back to the queue, ready for the next worker.
+
+A worker that is killed (SIGKILL, out of memory, the machine reset) cannot give its tasks back:
+they would stay "running" for ever, and a web import would show "Importing…" for ever. So a
+worker's id says which process it is (``worker_identity``: host, process id and the process's
+start time), and every worker, when it starts, puts back on the queue the tasks left running by
+a worker of its own machine that no longer runs. Those tasks run again from the start: an
+import completes what the killed run left (re-importing rows already written changes nothing),
+an email may be sent twice rather than never.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
 import time
 import traceback
 from typing import Any
@@ -27,6 +36,7 @@ from typing import Any
 from django.db import close_old_connections, connection, transaction
 from django.db.utils import OperationalError
 from django.utils import timezone
+from django.utils.crypto import get_random_string
 from django_tasks_db.compat import TaskContext, task_finished, task_started
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult, TaskResultStatus
@@ -39,6 +49,34 @@ IMPORTS_QUEUE = "imports"
 DEFAULT_CLAIM = 100
 
 logger = logging.getLogger("django_tasks_db")
+
+
+def _started(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, from /proc), or None when there is
+    no such process. With the id, it names one process: ids are reused, start times are not."""
+    try:
+        stat = open(f"/proc/{pid}/stat", "rb").read()  # noqa: SIM115 (one read)
+    except OSError:
+        return None
+    return stat.rsplit(b")", 1)[1].split()[19].decode()  # field 22; the name may hold spaces
+
+
+def worker_identity() -> str:
+    """This process as a worker id: ``host/pid/start/random`` (at most 64 characters, as
+    django-tasks-db allows)."""
+    pid = os.getpid()
+    return f"{socket.gethostname()[:30]}/{pid}/{_started(pid) or 0}/{get_random_string(6)}"
+
+
+def is_gone(worker_id: str) -> bool:
+    """True when ``worker_id`` is a worker of this machine (``worker_identity``) that no longer
+    runs; False for one that runs, one of another machine, or an id of another form."""
+    host, _, rest = worker_id.partition("/")
+    pid, _, rest = rest.partition("/")
+    start = rest.partition("/")[0]
+    if host != socket.gethostname()[:30] or not pid.isdigit() or not start:
+        return False
+    return _started(int(pid)) != start
 
 
 def _update_rows(rows: list[DBTaskResult], fields: list[str]) -> None:
@@ -93,8 +131,25 @@ class BatchWorker(Worker):
             raise
         return batch
 
+    def recover(self) -> int:
+        """Put back on the queue the tasks of this worker's queues that a gone worker of this
+        machine left running (see the module's docstring); returns how many."""
+        running = DBTaskResult.objects.filter(backend_name=self.backend_name, status=TaskResultStatus.RUNNING)
+        if not self.process_all_queues:
+            running = running.filter(queue_name__in=self.queue_names)
+        left = [row.id for row in running.only("id", "worker_ids") if row.worker_ids and is_gone(row.worker_ids[-1])]
+        if not left:
+            return 0
+        with exclusive_transaction(DBTaskResult.objects.db):
+            count = DBTaskResult.objects.filter(id__in=left, status=TaskResultStatus.RUNNING).update(
+                status=TaskResultStatus.READY, started_at=None
+            )
+        logger.warning("Put back on the queue %s task(s) left running by a worker that is gone", count)
+        return count
+
     def run(self) -> None:
         logger.info("Starting worker worker_id=%s queues=%s", self.worker_id, ",".join(self.queue_names))
+        self.recover()
         while self.running:
             if self.parent and os.getppid() != self.parent:
                 logger.warning("The worker that started this one is gone; stopping")

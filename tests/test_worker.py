@@ -417,3 +417,116 @@ def test_the_lanes_stop_when_their_worker_is_killed(queue, tmp_path):
     for pid in alive:
         os.kill(pid, 9)
     assert not alive, "a lane outlived its killed worker"
+
+
+# --- a worker that was killed ------------------------------------------------------------------
+
+
+def _gone_identity() -> str:
+    """The worker id a process had that has exited since."""
+    from leadbase.worker import worker_identity
+
+    done = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); import leadbase.worker as w; print(w.worker_identity())"],
+        capture_output=True, text=True, check=True, env={**os.environ, "DJANGO_SETTINGS_MODULE": "leadbase.settings"},
+    )
+    assert worker_identity() != done.stdout.strip()
+    return done.stdout.strip()
+
+
+def test_a_worker_id_tells_whether_its_process_still_runs():
+    from leadbase.worker import is_gone, worker_identity
+
+    mine = worker_identity()
+    gone = _gone_identity()
+
+    assert len(mine) <= 64 and not is_gone(mine)
+    assert is_gone(gone)
+    host, pid, start, _ = mine.split("/")
+    assert is_gone(f"{host}/{pid}/{int(start) + 1}/abcdef")  # the same pid, another process
+    assert not is_gone(f"another-host/{pid[:-1]}/1/abcdef")  # not ours to judge
+    assert not is_gone("test-worker") and not is_gone("x" * 32)  # ids of another form
+
+
+def test_a_new_worker_puts_back_the_tasks_a_killed_worker_left_running(db_queue):
+    from django_tasks_db.models import DBTaskResult, TaskResultStatus
+
+    from leadbase.worker import worker_identity
+
+    left = [remember.enqueue(n) for n in range(3)]
+    alive = remember.enqueue(3)
+    DBTaskResult.objects.filter(id__in=[r.id for r in left]).update(
+        status=TaskResultStatus.RUNNING, worker_ids=[_gone_identity()]
+    )
+    DBTaskResult.objects.filter(id=alive.id).update(  # a worker still running it: left alone
+        status=TaskResultStatus.RUNNING, worker_ids=[worker_identity()]
+    )
+
+    _worker().run()
+
+    assert sorted(RAN) == [0, 1, 2]
+    rows = {str(row.id): row for row in DBTaskResult.objects.all()}
+    assert all(rows[r.id].status == TaskResultStatus.SUCCESSFUL for r in left)
+    assert rows[alive.id].status == TaskResultStatus.RUNNING
+
+
+IMPORT = """
+import sys
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from leadbase.accounts.actions import do_create_user
+from leadbase.accounts.models import Workspace
+from leadbase.leads.importer import do_set_import_mapping, do_start_import, do_upload_import
+do_create_user("w@example.com", "password-123", workspace_slug="w")
+ws = Workspace.objects.get(slug="w")
+data = open(sys.argv[-1], "rb").read()
+job = do_upload_import(ws, SimpleUploadedFile("big.csv", data, content_type="text/csv"), actor=None)
+job = do_set_import_mapping(job, job.mapping, "", actor=None)
+do_start_import(job, actor=None)
+"""
+JOB = """
+from leadbase.leads.models import ImportJob, Lead
+job = ImportJob.objects.get()
+leads = Lead.objects.filter(workspace=job.workspace)
+print(job.status, job.rows, job.report_path != "", leads.count())
+"""
+COUNT_LEADS = "from leadbase.leads.models import Lead; print(Lead.objects.count())"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_web_import_whose_worker_is_killed_is_completed_by_the_next_worker(tmp_path):
+    import sqlite3
+
+    from leadbase.leads.sample import write_csv
+
+    env = _migrated(tmp_path)
+    csv = tmp_path / "big.csv"
+    write_csv(csv, 100_000)
+    _leadbase(env, "shell", "--no-imports", "-c", IMPORT.replace("sys.argv[-1]", repr(str(csv))))
+    database = sqlite3.connect(tmp_path / "leadbase.sqlite3", timeout=30)
+    lane = subprocess.Popen(
+        [sys.executable, "-m", "leadbase", "worker", "--queue", "imports", "--interval", "0.1"], env=env
+    )
+    try:  # killed once the first batches are written
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            status, rows = database.execute("SELECT status, rows FROM leads_importjob").fetchone()
+            if status != "queued" and rows > 0:
+                break
+            time.sleep(0.02)
+    finally:
+        lane.kill()
+        lane.wait()
+        database.close()
+    assert status == "running" and 0 < rows < 100_000
+
+    _leadbase(env, "worker", "--queue", "imports", "--batch")
+
+    status, rows, report, leads = _leadbase(env, "shell", "--no-imports", "-c", JOB).split()
+    assert (status, rows, report) == ("done", "100000", "True")
+    # the same leads as the file imported once, without a kill: every person once
+    (tmp_path / "clean").mkdir()
+    clean = _migrated(tmp_path / "clean")
+    _leadbase(clean, "createuser", "w@example.com", "--password", "password-123", "--workspace", "w")
+    _leadbase(clean, "import", str(csv), "--workspace", "w")
+    assert leads == _leadbase(clean, "shell", "--no-imports", "-c", COUNT_LEADS).strip()

@@ -622,11 +622,15 @@ def do_start_import(job: ImportJob, *, actor: User | None) -> ImportJob:
 
 
 def run_import_job(job_id: int) -> None:
-    """Run a queued import job to the end, writing its report next to the upload."""
-    if not ImportJob.objects.filter(pk=job_id, status=ImportStatus.QUEUED).update(
-        status=ImportStatus.RUNNING, started_at=timezone.now()
-    ):
-        return  # already taken by another worker, or not queued
+    """Run a queued import job to the end, writing its report next to the upload.
+
+    A job already running is run again from the start: its task runs a second time only when
+    the worker running it was killed and the next worker put the task back on the queue
+    (``leadbase.worker``). The rows the killed run wrote are found again and change nothing."""
+    if not ImportJob.objects.filter(
+        pk=job_id, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]
+    ).update(status=ImportStatus.RUNNING, started_at=timezone.now()):
+        return  # finished, failed or not queued
     job = ImportJob.objects.select_related("workspace", "created_by").get(pk=job_id)
     ensure_lead_indexes()  # a previous import killed in bulk-load mode left some missing
     report_path = Path(job.path).with_suffix(".report.csv")
@@ -637,17 +641,21 @@ def run_import_job(job_id: int) -> None:
                 report_file=out, job=job,
             )
     except ImportFileError as exc:
-        ImportJob.objects.filter(pk=job_id).update(
-            status=ImportStatus.FAILED, error=exc.message, finished_at=timezone.now()
-        )
+        _failed(job_id, exc.message, report_path)
         return
     except Exception as exc:
-        ImportJob.objects.filter(pk=job_id).update(
-            status=ImportStatus.FAILED, error=f"Unexpected error: {exc}", finished_at=timezone.now()
-        )
+        _failed(job_id, f"Unexpected error: {exc}", report_path)
         raise
     ImportJob.objects.filter(pk=job_id).update(
         status=ImportStatus.DONE, rows=report.rows, created=report.created, merged=report.merged,
         rejected=report.rejected, warnings=report.warnings, report_path=str(report_path),
         finished_at=timezone.now(),
+    )
+
+
+def _failed(job_id: int, error: str, report_path: Path) -> None:
+    """Mark a job failed, keeping the report of the rows it wrote before it stopped."""
+    kept = str(report_path) if report_path.exists() else ""
+    ImportJob.objects.filter(pk=job_id).update(
+        status=ImportStatus.FAILED, error=error, report_path=kept, finished_at=timezone.now()
     )

@@ -243,3 +243,32 @@ def test_the_imports_list_makes_the_same_number_of_queries_for_1_and_6_imports(p
             workspace=personas.workspace, filename="b.csv", path="/b", created_by=user
         )
     assert count() == one
+
+
+def test_an_import_that_fails_part_way_keeps_the_report_of_the_rows_it_read(
+    personas, client_as, django_capture_on_commit_callbacks, monkeypatch
+):
+    from leadbase.leads import importer
+
+    real = importer.import_file
+
+    def fails_after_the_file(*args, **kwargs):
+        real(*args, **kwargs)
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(importer, "import_file", fails_after_the_file)
+    client = client_as("marketer")
+    upload(client, "leads.csv", GOOD)
+    job = ImportJob.objects.get()
+    form = client.get(reverse("web:import_mapping", kwargs={"pk": job.pk})).context["form"]
+    data = {f: form[f].value() or "" for f in form.columns} | {"region": "US"}
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("web:import_mapping", kwargs={"pk": job.pk}), data)
+
+    job.refresh_from_db()
+    assert (job.status, job.error) == (ImportStatus.FAILED, "Unexpected error: No space left on device")
+    body = client.get(reverse("web:import", kwargs={"pk": job.pk})).content.decode()
+    assert "The import failed" in body and "Download report (CSV)" in body
+    report = client.get(reverse("web:import_report", kwargs={"pk": job.pk}))
+    lines = b"".join(report.streaming_content).decode().splitlines()
+    assert lines[0] == "row,outcome,lead_id,code,message" and len(lines) == 4

@@ -20,9 +20,8 @@ import time
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.utils.crypto import get_random_string
 
-from leadbase.worker import DEFAULT_CLAIM, IMPORTS_QUEUE, BatchWorker
+from leadbase.worker import DEFAULT_CLAIM, IMPORTS_QUEUE, BatchWorker, worker_identity
 
 QUEUES = ("all", "default", IMPORTS_QUEUE)
 
@@ -93,7 +92,7 @@ class Command(BaseCommand):
             claim=1 if queue == IMPORTS_QUEUE else options["claim"],  # imports: one at a time
             queue_names=queues, interval=options["interval"], batch=batch,
             backend_name="default", startup_delay=False, max_tasks=None,
-            worker_id=get_random_string(32), excluded_queue_names=[], parent=options["parent"],
+            worker_id=worker_identity(), excluded_queue_names=[], parent=options["parent"],
         )
         worker.configure_signals()
         worker.run()
