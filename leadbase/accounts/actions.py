@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.text import slugify
 
@@ -33,10 +36,14 @@ def do_create_user(
     if role not in Role.values:
         raise AccountError("invalid_role", f"Role must be one of {', '.join(Role.values)}, not “{role}”.")
     email = email.strip().lower()
-    if "@" not in email:
-        raise AccountError("invalid_email", f"“{email}” is not an email address.")
-    if len(password) < 8:
-        raise AccountError("weak_password", "The password needs at least 8 characters.")
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise AccountError("invalid_email", f"“{email}” is not an email address.") from None
+    try:  # the rules the password-change page applies (AUTH_PASSWORD_VALIDATORS)
+        validate_password(password)
+    except ValidationError as exc:
+        raise AccountError("weak_password", " ".join(exc.messages)) from None
     workspace = Workspace.objects.filter(slug=workspace_slug).first() or do_create_workspace(workspace_slug)
     user = User.objects.filter(email=email).first()
     if user is None:
