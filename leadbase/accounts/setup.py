@@ -8,6 +8,7 @@ from django.conf import settings
 
 from leadbase.accounts.actions import do_create_user
 from leadbase.accounts.models import Role, User, Workspace
+from leadbase.accounts.queries import get_only_workspace
 
 
 def ensure_first_login() -> tuple[str, str] | None:
@@ -22,11 +23,26 @@ def ensure_first_login() -> tuple[str, str] | None:
             email, _, password = path.read_text(encoding="utf-8").strip().partition(" ")
             return email, password
         return None
-    if not Workspace.objects.exists():
-        Workspace.objects.create(slug="default", name="Default")
-    workspace = Workspace.objects.order_by("id").first()
+    workspace = ensure_a_workspace()
     email, password = "admin@example.com", secrets.token_urlsafe(12)
     do_create_user(email, password, workspace_slug=workspace.slug, role=Role.OWNER, name="Admin")
     path.write_text(f"{email} {password}\n", encoding="utf-8")
     path.chmod(0o600)
     return email, password
+
+
+def ensure_a_workspace() -> Workspace:
+    """The first workspace; on a fresh install, where there is none yet, workspace `default`."""
+    workspace = Workspace.objects.order_by("id").first()
+    if workspace is None:
+        workspace, _ = Workspace.objects.get_or_create(slug="default", defaults={"name": "Default"})
+    return workspace
+
+
+def workspace_for_command(slug: str | None) -> Workspace:
+    """The workspace an operator's command works in: ``--workspace SLUG``, else the only one;
+    on a fresh install `default`, created here as `leadbase serve` would, so that importing a
+    file is the first thing one can do. Raises AccountError otherwise."""
+    if not slug and not Workspace.objects.exists():
+        return ensure_a_workspace()
+    return get_only_workspace(slug)

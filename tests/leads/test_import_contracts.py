@@ -202,3 +202,23 @@ def test_the_row_country_wins_over_leadbase_default_region(personas, tmp_path, s
 
     assert Lead.objects.get(name="Rosa Parks").phone_e164 == "+12025550143"
     assert Lead.objects.get(name="Hans Meier").phone_e164 == "+4930901820"
+
+
+# --- a fresh install -----------------------------------------------------------------------------
+
+
+def test_on_a_fresh_install_import_and_export_use_the_default_workspace(tmp_path):
+    from leadbase.accounts.models import Workspace
+
+    assert not Workspace.objects.exists()
+    out = io.StringIO()
+    call_command("import", str(write(tmp_path, FILE)), "--workers", "1", "--json", stdout=out)
+    exported = tmp_path / "out.csv"
+    call_command("export", "-o", str(exported))
+
+    default = Workspace.objects.get()
+    assert default.slug == "default"
+    assert json.loads(out.getvalue())["created"] == Lead.objects.filter(workspace=default).count() == 4
+    assert exported.read_text(encoding="utf-8").count("\n") == 1 + 4
+    call_command("export", "-o", str(exported))  # a second command finds it, creates no other
+    assert Workspace.objects.count() == 1

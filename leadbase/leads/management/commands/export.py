@@ -5,7 +5,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from leadbase.accounts.errors import AccountError
-from leadbase.accounts.queries import get_only_workspace
+from leadbase.accounts.setup import workspace_for_command
 from leadbase.leads.export import stream_leads
 
 
@@ -25,7 +25,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            workspace = get_only_workspace(options["workspace"])
+            workspace = workspace_for_command(options["workspace"])
         except AccountError as exc:
             raise CommandError(exc.message) from None
         try:

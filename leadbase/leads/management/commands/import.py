@@ -9,7 +9,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from leadbase.accounts.errors import AccountError
-from leadbase.accounts.queries import get_only_workspace
+from leadbase.accounts.setup import workspace_for_command
 from leadbase.leads.importer import ImportFileError, ImportReport, import_file
 
 
@@ -39,7 +39,7 @@ class Command(BaseCommand):
             raise CommandError(f"No such file: {options['file']}")
         region = _region(options["region"])
         try:
-            workspace = get_only_workspace(options["workspace"])
+            workspace = workspace_for_command(options["workspace"])
         except AccountError as exc:
             raise CommandError(exc.message) from None
         try:
