@@ -11,6 +11,8 @@ from __future__ import annotations
 import unicodedata
 from typing import Any, NamedTuple
 
+from phonenumbers import SUPPORTED_REGIONS
+
 from leadbase.lib.cleaning import (
     Invalid,
     clean_email,
@@ -104,7 +106,9 @@ def clean_record(record: dict[str, Any], region: str | None) -> Candidate | Refu
         # this frame through its traceback, a cycle only the garbage collector frees.
         email_error = Refusal(exc.code, exc.message)
     try:
-        phone = clean_phone(raw_phone, country or region)
+        # A country with no numbering plan of its own (Antarctica, Bouvet Island…) tells
+        # nothing about how its people's numbers are written: the fallback region does.
+        phone = clean_phone(raw_phone, country if country in SUPPORTED_REGIONS else region)
     except Invalid as exc:
         phone_error = Refusal(exc.code, exc.message)
 

@@ -85,3 +85,19 @@ def test_every_value_of_a_record_lands_in_its_own_field():
         "utm_source": "src", "utm_medium": "med", "utm_campaign": "camp", "utm_term": "term",
         "utm_content": "cont", "referrer": "https://ref.example/", "custom": {"badge": "A-17"}, "problems": {},
     }
+
+
+@pytest.mark.parametrize("country", ["Antarctica", "AQ", "Bouvet Island"])
+def test_a_country_without_a_numbering_plan_leaves_the_phone_to_the_fallback_region(country):
+    record = {"name": "Ada Lovelace", "phone": "020 7946 0018", "country": country}
+
+    cleaned = clean_record(record, "GB")
+
+    assert isinstance(cleaned, Candidate)
+    assert (cleaned.phone_e164, cleaned.country) == ("+442079460018", "AQ" if country != "Bouvet Island" else "BV")
+
+
+def test_a_country_with_a_numbering_plan_wins_over_the_fallback_region():
+    cleaned = clean_record({"name": "Ada Lovelace", "phone": "030 901820", "country": "Germany"}, "GB")
+
+    assert isinstance(cleaned, Candidate) and cleaned.phone_e164 == "+4930901820"
