@@ -100,8 +100,9 @@ class ImportReport:
     merged: int = 0
     rejected: int = 0
     warnings: int = 0
-    rejections: list[dict[str, Any]] = field(default_factory=list)
+    rejections: list[dict[str, Any]] = field(default_factory=list)  # the first ``keep`` of them
     elapsed_s: float = 0.0
+    keep: int | None = None  # how many rejections to list (None: all)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -303,10 +304,13 @@ def import_file(
     progress: Callable[[ImportReport], None] | None = None,
     job: ImportJob | None = None,
     workers: int | None = None,
+    keep_rejections: int | None = None,
 ) -> ImportReport:
     """Import a CSV file into ``workspace``; see the module docstring for the guarantees.
 
     ``report_file`` receives one CSV line per data row (``row,outcome,lead_id,code,message``).
+    The returned report lists the first ``keep_rejections`` refused rows (None: all of them;
+    memory grows with their number, so callers that have the report file keep few).
     ``dry_run`` does everything inside one transaction and rolls it back.
     Raises ImportFileError when the file is not a usable CSV (nothing written).
     """
@@ -324,7 +328,7 @@ def import_file(
         actor_id=actor.pk if actor else None, actor_label=label, created_kind=TouchKind.IMPORTED,
         touch_data={"import": job.pk} if job else {"file": Path(path).name}, row_key_name="row",
     )
-    report = ImportReport()
+    report = ImportReport(keep=keep_rejections)
     writer = csv.writer(report_file) if report_file else None
     if writer:
         writer.writerow(REPORT_HEADER)
@@ -528,7 +532,8 @@ def _tally(
             report.merged += 1
         else:
             report.rejected += 1
-            report.rejections.append({"row": o.key, "code": o.code, "message": o.message})
+            if report.keep is None or len(report.rejections) < report.keep:
+                report.rejections.append({"row": o.key, "code": o.code, "message": o.message})
         if o.warnings:
             report.warnings += 1
         if emit is None:
@@ -638,7 +643,7 @@ def run_import_job(job_id: int) -> None:
         with report_path.open("w", newline="", encoding="utf-8") as out:
             report = import_file(
                 job.workspace, job.path, actor=job.created_by, mapping=job.mapping, region=job.region,
-                report_file=out, job=job,
+                report_file=out, job=job, keep_rejections=0,  # they are in the report file
             )
     except ImportFileError as exc:
         _failed(job_id, exc.message, report_path)

@@ -222,3 +222,17 @@ def test_on_a_fresh_install_import_and_export_use_the_default_workspace(tmp_path
     assert exported.read_text(encoding="utf-8").count("\n") == 1 + 4
     call_command("export", "-o", str(exported))  # a second command finds it, creates no other
     assert Workspace.objects.count() == 1
+
+
+def test_the_summary_lists_the_first_refused_rows_and_counts_them_all(personas, tmp_path):
+    rows = "".join(f"N/A,x{i}@example.org\n" for i in range(25))
+    path = write(tmp_path, "Name,Email\n" + rows)
+
+    out = io.StringIO()
+    call_command("import", str(path), "--workspace", "acme", "--workers", "1", stdout=out)
+    report = run_json(path)
+
+    summary = out.getvalue()
+    assert "Rejected rows (first 20)" in summary
+    assert summary.count("invalid_name") == 20
+    assert report["rejected"] == len(report["rejections"]) == 25  # --json lists every one

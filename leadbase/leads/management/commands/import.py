@@ -12,6 +12,8 @@ from leadbase.accounts.errors import AccountError
 from leadbase.accounts.setup import workspace_for_command
 from leadbase.leads.importer import ImportFileError, ImportReport, import_file
 
+SHOWN = 20  # rejected rows listed in the summary; --report FILE has them all
+
 
 class Command(BaseCommand):
     # Django's system checks load the whole URL configuration (the API and its schemas), about a
@@ -51,6 +53,7 @@ class Command(BaseCommand):
             report = import_file(
                 workspace, options["file"], region=region, dry_run=options["dry_run"], report_file=report_file,
                 progress=bar.update if bar else None, workers=options["workers"],
+                keep_rejections=None if options["json"] else SHOWN,  # --json lists them all
             )
         except ImportFileError as exc:
             raise CommandError(f"{options['file']}: {exc.message}") from None
@@ -76,11 +79,11 @@ class Command(BaseCommand):
         table.add_row(str(report.created), str(report.merged), str(report.rejected), str(report.warnings))
         console.print(table)
         if report.rejections:
-            shown = Table(title="Rejected rows" + (" (first 20)" if len(report.rejections) > 20 else ""))
+            shown = Table(title="Rejected rows" + (f" (first {SHOWN})" if report.rejected > SHOWN else ""))
             shown.add_column("row", justify="right")
             shown.add_column("code")
             shown.add_column("message")
-            for r in report.rejections[:20]:
+            for r in report.rejections:
                 shown.add_row(str(r["row"]), r["code"], r["message"])
             console.print(shown)
 
