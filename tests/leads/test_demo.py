@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from leadbase.capture.models import Channel, LandingPage, Submission
-from leadbase.leads.models import Consent, Lead
+from leadbase.leads.models import Consent, Lead, PossibleDuplicate
 
 pytestmark = pytest.mark.django_db
 
@@ -26,6 +26,12 @@ def test_the_demo_loads_leads_capture_and_channels_and_prints_the_login():
     assert Consent.objects.filter(status="granted").exists() and Consent.objects.filter(status="pending").exists()
     assert "demo@example.com" in out.getvalue() and "demo-password-1" in out.getvalue()
     assert "leadbase serve" in out.getvalue()  # the login is useless until the server runs
+    pairs = {
+        frozenset((pair.lead_a.name, pair.lead_b.name))
+        for pair in PossibleDuplicate.objects.filter(workspace__slug="demo").select_related("lead_a", "lead_b")
+    }
+    assert {frozenset(("Jonathan Pryce", "Jonathon Pryce")), frozenset(("Katarzyna Nowak", "Katarzina Nowak"))} <= pairs
+    assert len(pairs) >= 10  # and more among the imported leads, to review
     count = leads.count()
     call_command("demo", password="demo-password-1", stdout=io.StringIO())
     assert Lead.objects.filter(workspace__slug="demo").count() == count

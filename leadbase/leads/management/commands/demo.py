@@ -25,15 +25,15 @@ from leadbase.leads.models import Consent, Lead, Stage
 from leadbase.leads.sample import ascii_key, write_csv
 
 # People who found the business on a social channel, clicked a tracked link and left their
-# details on /p/contact. The first pairs are near-duplicates of each other (same company, name
-# spelled differently) to review. Their addresses are at reserved domains (RFC 2606): the demo
+# details on /p/contact. The first two pairs are possible duplicates of each other to review (the
+# same email domain, the given name spelled two ways). Their addresses are at reserved domains (RFC 2606): the demo
 # leaves confirmation emails queued for those who did not confirm, and the operator's worker
 # sends them through the real mail server.
 CAPTURED = [
     ({"name": "Jonathan Pryce", "email": "jon.pryce@globex.example"}, "instagram"),
-    ({"name": "Jon Pryce", "email": "j.pryce@globex.example"}, "facebook"),
+    ({"name": "Jonathon Pryce", "email": "j.pryce@globex.example"}, "facebook"),
     ({"name": "Katarzyna Nowak", "email": "k.nowak@initech.example"}, "facebook"),
-    ({"name": "Katarzyna Nowakowa", "phone": "+48 512 345 678", "email": "kasia@initech.example"}, "youtube"),
+    ({"name": "Katarzina Nowak", "phone": "+48 512 345 678", "email": "kasia@initech.example"}, "youtube"),
     ({"name": "Mei Chen", "email": "mei.chen@hooli.example", "phone": "+1 415 555 0134"}, "x"),
     ({"name": "Amara Okafor", "phone": "+234 803 123 4567", "email": "amara.okafor@example.com"}, "instagram"),
 ]
