@@ -108,6 +108,18 @@ def _children(pid: int, name: str) -> list[int]:
     return found
 
 
+def test_serve_serves_the_static_files_itself_with_a_cache_header(served):
+    """No collectstatic step and no other server: whitenoise answers /static/ from the app."""
+    port = served[0]
+    login = urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=10).read().decode()
+    css = next(part.split('"')[0] for part in login.split('href="')[1:] if part.split('"')[0].endswith(".css"))
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{css}", timeout=10) as response:
+        body = response.read()
+        assert response.headers["Content-Type"].startswith("text/css")
+        assert "max-age" in response.headers.get("Cache-Control", "")
+    assert css.startswith("/static/") and b"{" in body
+
+
 def test_serve_checkpoints_the_sqlite_log_itself_and_its_processes_only_as_a_backstop(served):
     """On SQLite, `leadbase serve` copies the write-ahead log into the database file from its own
     process, so the commits of its web and worker processes (which hold the write lock) don't."""
