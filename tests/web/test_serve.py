@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -118,6 +119,39 @@ def test_serve_serves_the_static_files_itself_with_a_cache_header(served):
         assert response.headers["Content-Type"].startswith("text/css")
         assert "max-age" in response.headers.get("Cache-Control", "")
     assert css.startswith("/static/") and b"{" in body
+
+
+FORM = """
+from leadbase.accounts.actions import do_create_user
+from leadbase.accounts.models import Workspace
+from leadbase.capture.actions import do_create_form
+do_create_user("rate@example.com", "rate-password-1", workspace_slug="rate")
+do_create_form(Workspace.objects.get(slug="rate"), {"name": "Rate", "slug": "rate", "fields": [{"key": "name"}, {"key": "email"}]}, actor=None)
+"""
+
+
+def test_the_per_ip_rate_limit_holds_across_the_web_processes(served):
+    """Each post on a new connection: the kernel spreads them over both web processes, which
+    count in the one database, so the limit is the limit of the whole server."""
+    port, data, _ = served
+    env = {**os.environ, "LEADBASE_DATA_DIR": str(data)}
+    env.pop("DATABASE_URL", None)
+    subprocess.run([sys.executable, "-m", "leadbase", "shell", "-c", FORM], env=env, check=True, timeout=120)
+    statuses = []
+    for i in range(30):
+        body = f'{{"name": "Rate Tester", "email": "rate{i}@example.org"}}'.encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/f/rate", body, {"Content-Type": "application/json", "Accept": "application/json"}
+        )
+        try:
+            statuses.append(urllib.request.urlopen(request, timeout=10).status)
+        except urllib.error.HTTPError as refused:
+            statuses.append(refused.code)
+            assert refused.code != 429 or int(refused.headers["Retry-After"]) > 0
+
+    assert statuses == [200] * 20 + [429] * 10  # LEADBASE_FORM_RATE_PER_IP's default
+    with sqlite3.connect(data / "leadbase.sqlite3") as database:
+        assert database.execute("SELECT COUNT(*) FROM leads_lead").fetchone() == (20,)
 
 
 def test_serve_checkpoints_the_sqlite_log_itself_and_its_processes_only_as_a_backstop(served):
