@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Iterator
 
 import pytest
 from django.test import Client
@@ -16,12 +17,20 @@ from leadbase.capture.actions import do_create_form
 from leadbase.hooks.actions import do_create_endpoint
 from leadbase.hooks.models import Delivery, Endpoint
 from leadbase.leads.models import Lead
-
-# The receiver and the immediate task backend of the webhook tests; the task backend is set
-# per test so a backend built while the apps loaded cannot be the one that runs the delivery.
-from tests.hooks.conftest import Receiver, _immediate_tasks, receiver  # noqa: F401
+from tests.receiver import IMMEDIATE_TASKS, Receiver, running_receiver
 
 pytestmark = pytest.mark.django_db
+
+@pytest.fixture(autouse=True)
+def _immediate_tasks(settings) -> None:
+    settings.TASKS = IMMEDIATE_TASKS
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with running_receiver() as running:
+        yield running
+
 
 ADA = {"name": "Ada Lovelace", "email": "ada@example.org", "company": "Analytical Engines"}
 

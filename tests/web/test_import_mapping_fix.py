@@ -12,10 +12,10 @@ from leadbase.leads.models import ImportJob, ImportStatus, Lead, Source
 pytestmark = pytest.mark.django_db
 
 FILE = (
-    "Full name,E-Mail,Mobile,Organization,Shoe size,Lead source\n"
-    "Hans Meier,hans@brauerei.example,030 901820,Chief Brewer,44,Trade fair\n"
-    "Grace Hopper,grace@navy.example,+1 415 555 2671,Rear Admiral,38,Webinar\n"
-).encode()
+    b"Full name,E-Mail,Mobile,Organization,Shoe size,Lead source\n"
+    b"Hans Meier,hans@brauerei.example,030 901820,Chief Brewer,44,Trade fair\n"
+    b"Grace Hopper,grace@navy.example,+1 415 555 2671,Rear Admiral,38,Webinar\n"
+)
 # "030 901820" is a number only in Germany; the +1 number is the same in every region.
 
 
