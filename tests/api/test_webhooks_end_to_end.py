@@ -21,6 +21,7 @@ from tests.receiver import IMMEDIATE_TASKS, Receiver, running_receiver
 
 pytestmark = pytest.mark.django_db
 
+
 @pytest.fixture(autouse=True)
 def _immediate_tasks(settings) -> None:
     settings.TASKS = IMMEDIATE_TASKS
