@@ -31,6 +31,7 @@ import os
 import socket
 import time
 import traceback
+from pathlib import Path
 from typing import Any
 
 from django.db import close_old_connections, connection, transaction
@@ -55,7 +56,7 @@ def _started(pid: int) -> str | None:
     """When process ``pid`` started (clock ticks since boot, from /proc), or None when there is
     no such process. With the id, it names one process: ids are reused, start times are not."""
     try:
-        stat = open(f"/proc/{pid}/stat", "rb").read()  # noqa: SIM115 (one read)
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
     except OSError:
         return None
     return stat.rsplit(b")", 1)[1].split()[19].decode()  # field 22; the name may hold spaces
@@ -74,8 +75,8 @@ def is_gone(worker_id: str) -> bool:
     host, _, rest = worker_id.partition("/")
     pid, _, rest = rest.partition("/")
     start = rest.partition("/")[0]
-    if host != socket.gethostname()[:30] or not pid.isdigit() or not start:
-        return False
+    if host != socket.gethostname()[:30] or not pid.isdigit() or start in ("", "0"):
+        return False  # another machine's, or a system without /proc: not ours to judge
     return _started(int(pid)) != start
 
 

@@ -446,6 +446,7 @@ def test_a_worker_id_tells_whether_its_process_still_runs():
     assert is_gone(f"{host}/{pid}/{int(start) + 1}/abcdef")  # the same pid, another process
     assert not is_gone(f"another-host/{pid[:-1]}/1/abcdef")  # not ours to judge
     assert not is_gone("test-worker") and not is_gone("x" * 32)  # ids of another form
+    assert not is_gone(f"{host}/{pid}/0/abcdef")  # made where /proc was missing: unknown
 
 
 def test_a_new_worker_puts_back_the_tasks_a_killed_worker_left_running(db_queue):
