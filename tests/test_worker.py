@@ -6,6 +6,7 @@ duplicate scan that was queued on commit. Once with the database queue, once wit
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import subprocess
@@ -520,6 +521,19 @@ def test_a_web_import_whose_worker_is_killed_is_completed_by_the_next_worker(tmp
         lane.wait()
         database.close()
     assert status == "running" and 0 < rows < 100_000
+    # Its cleaning processes die with it and hold no lock: every process's writes go on.
+    lock = os.open(tmp_path / "leadbase.sqlite3-writelock", os.O_RDWR)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                assert time.monotonic() < deadline, "the killed import's processes still hold the write lock"
+                time.sleep(0.1)
+    finally:
+        os.close(lock)
 
     _leadbase(env, "worker", "--queue", "imports", "--batch")
 
@@ -531,3 +545,62 @@ def test_a_web_import_whose_worker_is_killed_is_completed_by_the_next_worker(tmp
     _leadbase(clean, "createuser", "w@example.com", "--password", "password-123", "--workspace", "w")
     _leadbase(clean, "import", str(csv), "--workspace", "w")
     assert leads == _leadbase(clean, "shell", "--no-imports", "-c", COUNT_LEADS).strip()
+
+
+KILLED_WITH_IDLE_CLEANERS = """
+import multiprocessing, os, signal, time
+import django
+django.setup()
+from django.db import transaction
+from leadbase.leads.importer import _in_order
+with transaction.atomic():  # holds the SQLite write lock
+    results = _in_order(abs, iter([(-1,), (-2,), (-3,)]), 2)
+    next(results)
+    time.sleep(0.5)  # the cleaners have nothing left to do: they wait for work
+    print(" ".join(str(child.pid) for child in multiprocessing.active_children()), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_an_import_killed_while_its_cleaners_wait_leaves_no_process_and_no_lock(tmp_path):
+    env = _migrated(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_WITH_IDLE_CLEANERS], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == -9, done.stderr
+    cleaners = [int(pid) for pid in done.stdout.split()]
+    assert len(cleaners) == 2
+
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in cleaners) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [pid for pid in cleaners if Path(f"/proc/{pid}").exists()]
+    for pid in left:
+        os.kill(pid, 9)
+    assert not left, "cleaning processes outlived their killed import"
+    lock = os.open(tmp_path / "leadbase.sqlite3-writelock", os.O_RDWR)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError if still held
+    finally:
+        os.close(lock)
+
+
+CLEANER_SIGNALS = """
+import signal
+import django
+django.setup()
+from leadbase.leads.importer import _in_order
+signal.signal(signal.SIGTERM, lambda *_: None)  # as `leadbase worker`: SIGTERM stops it later
+jobs = iter([(signal.SIGTERM,), (signal.SIGINT,)])
+print(*(handler.name for _, handler in _in_order(signal.getsignal, jobs, 2)))
+"""
+
+
+def test_cleaning_processes_die_on_sigterm_even_when_forked_from_the_worker(tmp_path):
+    # The pool ends its processes with SIGTERM; one that kept the worker's handler lived on, and
+    # the import waited for it for ever.
+    env = _migrated(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", CLEANER_SIGNALS], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.split() == ["SIG_DFL", "SIG_IGN"], done.stderr

@@ -13,11 +13,13 @@ A UTF-16 file, whose line breaks cannot be found byte by byte, is parsed in the 
 from __future__ import annotations
 
 import csv
+import ctypes
 import gc
 import itertools
 import marshal
 import multiprocessing
 import os
+import signal
 import time
 import uuid
 from collections import deque
@@ -61,6 +63,7 @@ KEY_FILTER_MAX_LEADS = 50_000
 # The cleaners yield the CPU to the writer (the one process that cannot be spread over cores)
 # and to the web server and worker when they share the machine.
 CLEANER_NICE = 10
+PR_SET_PDEATHSIG = 1  # prctl(2)
 REPORT_HEADER = ("row", "outcome", "lead_id", "code", "message")
 
 MAPPING_CHOICES: list[tuple[str, str]] = [
@@ -221,7 +224,7 @@ def _in_order(func: Callable[..., bytes], jobs: Iterable[tuple], workers: int) -
     # connection they inherit; the parent's connection — possibly inside a transaction, as in a
     # dry run — stays valid.
     context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=os.nice, initargs=(CLEANER_NICE,)) as pool:
+    with context.Pool(workers, initializer=_start_cleaner, initargs=(os.getpid(),)) as pool:
         pending: deque = deque()
         for job in jobs:
             pending.append((job, pool.apply_async(func, job)))
@@ -231,6 +234,39 @@ def _in_order(func: Callable[..., bytes], jobs: Iterable[tuple], workers: int) -
         while pending:
             job, result = pending.popleft()
             yield job, result.get()
+
+
+def _start_cleaner(parent: int) -> None:
+    """Set up a forked cleaning process: lower priority, and nothing that outlives the import.
+
+    A forked child also gets its parent's signal handlers: in `leadbase worker`, SIGTERM only
+    asks the worker to stop after the task in hand, so the pool's own SIGTERM, sent when the
+    import is done with it, left a cleaner that was waiting for the pool's queue lock alive, and
+    the worker waited for it for ever. Here SIGTERM kills again, and Ctrl-C is the parent's
+    to handle (it ends the pool).
+
+    A forked child shares its parent's open files, the SQLite write lock's among them (see
+    ``leadbase.sqlite_backend``): a ``flock`` is held until every process sharing it has closed
+    it, so a cleaner left behind by a killed import would hold the lock, and every write of every
+    process would wait for ever. So the child closes its copy (only closes: unlocking would unlock
+    the parent too) and dies with its parent.
+    """
+    from django.db import connections
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.nice(CLEANER_NICE)
+    for conn in connections.all(initialized_only=True):
+        fd = getattr(conn, "_lock_fd", None)
+        if fd is not None:
+            os.close(fd)
+            conn._lock_fd = None  # type: ignore[attr-defined]
+    try:  # Linux: the kernel kills this process when the parent is gone
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (AttributeError, OSError):
+        pass
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
 
 
 def _cleaned(
