@@ -565,7 +565,7 @@ with transaction.atomic():  # holds the SQLite write lock
 def test_an_import_killed_while_its_cleaners_wait_leaves_no_process_and_no_lock(tmp_path):
     env = _migrated(tmp_path)
     done = subprocess.run(
-        [sys.executable, "-c", KILLED_WITH_IDLE_CLEANERS], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", KILLED_WITH_IDLE_CLEANERS], env=env, capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == -9, done.stderr
     cleaners = [int(pid) for pid in done.stdout.split()]
@@ -601,6 +601,6 @@ def test_cleaning_processes_die_on_sigterm_even_when_forked_from_the_worker(tmp_
     # the import waited for it for ever.
     env = _migrated(tmp_path)
     done = subprocess.run(
-        [sys.executable, "-c", CLEANER_SIGNALS], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", CLEANER_SIGNALS], env=env, capture_output=True, text=True, timeout=60, check=False
     )
     assert done.stdout.split() == ["SIG_DFL", "SIG_IGN"], done.stderr
