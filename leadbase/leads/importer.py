@@ -261,7 +261,9 @@ def _start_cleaner(parent: int) -> None:
         if fd is not None:
             os.close(fd)
             conn._lock_fd = None  # type: ignore[attr-defined]
-    try:  # Linux: the kernel kills this process when the parent is gone
+    # Linux: the kernel kills this process when the parent is gone (strictly, the parent's thread
+    # that started the pool; imports run in their process's main thread).
+    try:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except (AttributeError, OSError):
         pass
