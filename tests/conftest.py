@@ -41,3 +41,21 @@ def client_as(personas):
         return client
 
     return make
+
+
+@pytest.fixture
+def immediate_tasks(settings) -> None:
+    """Tasks run at once, by a backend built for this test: one built while the apps loaded
+    would keep the settings of that moment."""
+    from tests.receiver import IMMEDIATE_TASKS
+
+    settings.TASKS = IMMEDIATE_TASKS
+
+
+@pytest.fixture
+def receiver():  # type: ignore[no-untyped-def]
+    """A real HTTP receiver of webhook deliveries on 127.0.0.1 (``tests.receiver``)."""
+    from tests.receiver import running_receiver
+
+    with running_receiver() as running:
+        yield running

@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Iterator
 
 import pytest
 from django.test import Client
@@ -17,20 +16,9 @@ from leadbase.capture.actions import do_create_form
 from leadbase.hooks.actions import do_create_endpoint
 from leadbase.hooks.models import Delivery, Endpoint
 from leadbase.leads.models import Lead
-from tests.receiver import IMMEDIATE_TASKS, Receiver, running_receiver
+from tests.receiver import Receiver
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _immediate_tasks(settings) -> None:
-    settings.TASKS = IMMEDIATE_TASKS
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as running:
-        yield running
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("immediate_tasks")]
 
 
 ADA = {"name": "Ada Lovelace", "email": "ada@example.org", "company": "Analytical Engines"}

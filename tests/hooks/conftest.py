@@ -1,31 +1,22 @@
 """Webhook test helpers: a real HTTP receiver on 127.0.0.1, endpoints, and a task queue to step.
 
 Tasks run at once (the immediate backend), as in the rest of the suite.
-``receiver`` is the receiver of ``tests.receiver``, running for the test.
+``receiver`` (tests/conftest.py) is a real HTTP receiver on 127.0.0.1.
 ``queue`` swaps the immediate task backend for the dummy one, which keeps what is enqueued
 (with its ``run_after``) so a test can run the "worker" one step at a time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from leadbase.hooks.actions import do_create_endpoint
 from leadbase.hooks.models import Endpoint
-from tests.receiver import IMMEDIATE_TASKS, Receiver, running_receiver
 
 
 @pytest.fixture(autouse=True)
-def _immediate_tasks(settings) -> None:
-    settings.TASKS = IMMEDIATE_TASKS
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as running:
-        yield running
+def _immediate_tasks(immediate_tasks) -> None:
+    pass
 
 
 @pytest.fixture
