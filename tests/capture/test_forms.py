@@ -161,6 +161,7 @@ def test_the_landing_page_shows_the_headline_the_body_and_a_form_that_needs_no_s
     assert response.status_code == 200
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
     assert "<h1>Talk to us</h1>" in page and "<strong>there</strong>" in page and "x()" not in page
+    assert '<img class="lb-hero" src="https://cdn.example.com/hero.jpg" alt="">' in page
     assert '<form class="lb-form" method="post" action="/f/contact">' in page
     assert form.consents[0]["text"] in page
     assert 'name="lb_page" value="http://testserver/p/contact?utm_source=instagram"' in page
