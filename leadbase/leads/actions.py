@@ -373,7 +373,10 @@ def do_record_consent(
     _check_answer(purpose, status)
     proof = {"status": status, "at": timezone.now(), "method": method, "text": text, "ip": ip,
              "source_ref": source_ref}
-    touch = {"purpose": purpose, "status": status, "method": method, "source_ref": source_ref}
+    # The timeline keeps every answer's proof; the consent itself only the latest.
+    touch = {"purpose": purpose, "status": status, "method": method, "source_ref": source_ref} | (
+        {"ip": ip} if ip else {}
+    )
     with transaction.atomic():
         current = Consent.objects.filter(lead=lead, purpose=purpose).first()
         if current is not None and current.status == ConsentStatus.GRANTED and status == ConsentStatus.PENDING:
@@ -417,8 +420,9 @@ def do_confirm_consent(lead: Lead, purpose: str, *, ip: str | None, method: str 
         if consent is None:
             raise TransitionError("no_consent", "There is no consent request to confirm.")
         if updated:
+            # The request's time and IP stay on its own timeline entry (and the journal row).
             _touch(lead, TouchKind.CONSENT, None, {"purpose": purpose, "status": ConsentStatus.GRANTED,
-                                                    "method": method})
+                                                    "method": method} | ({"ip": ip} if ip else {}))
     return consent
 
 

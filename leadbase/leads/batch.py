@@ -526,8 +526,9 @@ def insert_new_consents(
             _insert_sql(Touch, touch_columns),
             [
                 (workspace, lead, TouchKind.CONSENT.value, stamp, None, "",
-                 adapt({"purpose": str(purpose), "status": str(status), "method": method, "source_ref": source_ref}))
-                for workspace, lead, purpose, status, _, _ in rows
+                 adapt({"purpose": str(purpose), "status": str(status), "method": method, "source_ref": source_ref}
+                       | ({"ip": str(ip)} if ip else {})))
+                for workspace, lead, purpose, status, _, ip in rows
             ],
         )
 

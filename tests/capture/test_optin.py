@@ -49,7 +49,7 @@ def link_path(text: str) -> str:
 
 @pytest.mark.django_db
 def test_submitting_sends_one_confirmation_email_with_a_working_link(
-    client, form, settings, django_capture_on_commit_callbacks
+    client, form, personas, settings, django_capture_on_commit_callbacks
 ):
     settings.BASE_URL = "https://leads.example.com"
     with django_capture_on_commit_callbacks(execute=True):
@@ -80,7 +80,14 @@ def test_submitting_sends_one_confirmation_email_with_a_working_link(
         "192.0.2.77",
     )
     assert consent.text == form.consents[0]["text"]  # the proof of what was agreed to stays
-    assert Touch.objects.filter(kind="consent", data__status="granted").count() == 1
+    # the timeline keeps both answers' proof: the request from the form, then the confirmation
+    asked, confirmed = Touch.objects.filter(kind="consent").order_by("at", "id")
+    assert (asked.data["status"], asked.data["ip"], asked.data["source_ref"]) == ("pending", "192.0.2.5", "contact")
+    assert (confirmed.data["status"], confirmed.data["ip"]) == ("granted", "192.0.2.77")
+    assert asked.at < confirmed.at
+    client.force_login(personas.owner)
+    timeline = client.get(f"/leads/{consent.lead_id}/").content.decode()
+    assert "192.0.2.5" in timeline and "192.0.2.77" in timeline
 
 
 @pytest.mark.django_db

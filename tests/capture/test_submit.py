@@ -75,6 +75,7 @@ def test_a_plain_form_post_creates_the_lead_its_journal_row_and_a_pending_consen
         "status": "pending",
         "method": "form",
         "source_ref": "contact",
+        "ip": "203.0.113.9",
     }
 
 
