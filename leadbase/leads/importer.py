@@ -257,10 +257,8 @@ def _start_cleaner(parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.nice(CLEANER_NICE)
     for conn in connections.all(initialized_only=True):
-        fd = getattr(conn, "_lock_fd", None)
-        if fd is not None:
-            os.close(fd)
-            conn._lock_fd = None  # type: ignore[attr-defined]
+        if hasattr(conn, "forget_write_lock"):  # leadbase.sqlite_backend
+            conn.forget_write_lock()
     # Linux: the kernel kills this process when the parent is gone (strictly, the parent's thread
     # that started the pool; imports run in their process's main thread).
     try:

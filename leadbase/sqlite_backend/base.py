@@ -141,6 +141,17 @@ class DatabaseWrapper(base.DatabaseWrapper):
             self._lock_fd = os.open(f"{self.settings_dict['NAME']}-writelock", os.O_RDWR | os.O_CREAT, 0o600)
         return self._lock_fd
 
+    def forget_write_lock(self) -> None:
+        """In a process forked from this one: close its copy of the lock file, without unlocking.
+
+        A ``flock`` belongs to the open file, which a fork shares: it stays held until every
+        process holding the file has closed it (so a child left behind by a killed parent would
+        hold it for ever), while unlocking it in the child would unlock the parent's too."""
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+        self._locked = False
+
     def _release(self) -> None:
         if self._locked and self._lock_fd is not None:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
