@@ -65,6 +65,35 @@ def _cmdline(pid: int) -> bytes:
         return b""
 
 
+def _still_running(pids: list[int], seconds: float) -> list[int]:
+    """The processes of ``pids`` still running after waiting up to ``seconds`` for them to end;
+    they are killed, so a failing test leaves nothing behind."""
+    deadline = time.monotonic() + seconds
+    while any(Path(f"/proc/{pid}").exists() for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = [pid for pid in pids if Path(f"/proc/{pid}").exists()]
+    for pid in alive:
+        os.kill(pid, 9)
+    return alive
+
+
+def _write_lock_is_free(data: Path, seconds: float = 0) -> bool:
+    """Whether the SQLite write lock of the database in ``data`` can be taken within ``seconds``."""
+    lock = os.open(data / "leadbase.sqlite3-writelock", os.O_RDWR)
+    try:
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.1)
+    finally:
+        os.close(lock)
+
+
 def _migrated(tmp_path: Path, queue: str = "database") -> dict:
     """The environment of `leadbase` processes on a new, migrated database in ``tmp_path``, with
     the database queue or (``queue="redis"``) an emptied Redis database."""
@@ -411,13 +440,7 @@ def test_the_lanes_stop_when_their_worker_is_killed(queue, tmp_path):
     finally:
         worker.kill()  # SIGKILL: no chance to stop its children
         worker.wait()
-    deadline = time.monotonic() + 30
-    while any(Path(f"/proc/{pid}").exists() for pid in lanes) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    alive = [pid for pid in lanes if Path(f"/proc/{pid}").exists()]
-    for pid in alive:
-        os.kill(pid, 9)
-    assert not alive, "a lane outlived its killed worker"
+    assert not _still_running(lanes, 30), "a lane outlived its killed worker"
 
 
 # --- a worker that was killed ------------------------------------------------------------------
@@ -522,18 +545,7 @@ def test_a_web_import_whose_worker_is_killed_is_completed_by_the_next_worker(tmp
         database.close()
     assert status == "running" and 0 < rows < 100_000
     # Its cleaning processes die with it and hold no lock: every process's writes go on.
-    lock = os.open(tmp_path / "leadbase.sqlite3-writelock", os.O_RDWR)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                assert time.monotonic() < deadline, "the killed import's processes still hold the write lock"
-                time.sleep(0.1)
-    finally:
-        os.close(lock)
+    assert _write_lock_is_free(tmp_path, 10), "the killed import's processes still hold the write lock"
 
     _leadbase(env, "worker", "--queue", "imports", "--batch")
 
@@ -571,18 +583,8 @@ def test_an_import_killed_while_its_cleaners_wait_leaves_no_process_and_no_lock(
     cleaners = [int(pid) for pid in done.stdout.split()]
     assert len(cleaners) == 2
 
-    deadline = time.monotonic() + 10
-    while any(Path(f"/proc/{pid}").exists() for pid in cleaners) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    left = [pid for pid in cleaners if Path(f"/proc/{pid}").exists()]
-    for pid in left:
-        os.kill(pid, 9)
-    assert not left, "cleaning processes outlived their killed import"
-    lock = os.open(tmp_path / "leadbase.sqlite3-writelock", os.O_RDWR)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError if still held
-    finally:
-        os.close(lock)
+    assert not _still_running(cleaners, 10), "cleaning processes outlived their killed import"
+    assert _write_lock_is_free(tmp_path)
 
 
 CLEANER_SIGNALS = """
