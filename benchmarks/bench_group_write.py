@@ -16,9 +16,9 @@ another process only the warm-up; the difference, divided by ``--groups``, is on
 instructions: Python, SQLite, the commit and the share of copying the log back into the
 database file (serve's checkpoint). Not counted: the HTTP request around each post, the
 kernel's work, and Python's cyclic garbage collector, which the measured processes turn off: its
-full collections come where a process's whole history puts them and cost millions of
-instructions each, so one more or less in a run moved the figure by up to 15 % (under load they
-are about 1 % of a web process's CPU).
+full collections come where a process's whole history puts them, not in proportion to the work
+measured, and cost millions of instructions each (under load the collector takes about 1-2 % of
+a web process's CPU).
 
 ``--compare DIR`` measures another checkout (``git worktree add DIR <commit>``) the same way,
 run for run alternating with this one, each run in a data dir migrated by that checkout's code.
@@ -101,7 +101,8 @@ def per_group(code: Path, data: Path, groups: int, size: int) -> float:
     another, each writing people no earlier process wrote."""
     shutil.rmtree(data, ignore_errors=True)
     set_up(code, data)
-    # person(i)'s phone number repeats every 10,000,000: the two stay clear of each other's
+    # The two processes' people share no email address nor phone number (person(i)'s phone
+    # number repeats every 10,000,000): a shared one would make merges of the second's posts.
     alone = instructions(code, data, 0, size, 1_000_000)
     more = instructions(code, data, groups, size, 2_000_000)
     return (more - alone) / groups
