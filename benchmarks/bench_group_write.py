@@ -7,7 +7,7 @@ database's one write lock (``leadbase.capture.intake``), so the cost of a group 
 posts per second ``leadbase serve`` takes. This shared machine's speed drifts by half within
 minutes (see docs/benchmarks.md), so timing a change to that path tells little unless the change
 is large. ``valgrind --tool=callgrind`` counts the instructions a process executes instead,
-whatever else the machine is doing: the same code gives the same count within about 0.3 %.
+whatever else the machine is doing: the same code gives the same count within 0.01 %.
 
 Each run, in a fresh data dir (migrated, the form ``bench`` of bench_forms.py without double
 opt-in), a process under callgrind works out (``prepare``) and writes (``do_submit_forms`` in one
@@ -18,7 +18,10 @@ database file (serve's checkpoint). Not counted: the HTTP request around each po
 kernel's work, and Python's cyclic garbage collector, which the measured processes turn off: its
 full collections come where a process's whole history puts them, not in proportion to the work
 measured, and cost millions of instructions each (under load the collector takes about 1-2 % of
-a web process's CPU).
+a web process's CPU); nor the pruning of the rate-limit table, which one post in a thousand
+does, drawn at random (each process of a run of 40 groups of 6 draws it about one time in
+five): its first run in a process took 1.2 ms, a few million instructions, and moved a run's
+figure by a few tenths of a percent.
 
 ``--compare DIR`` measures another checkout (``git worktree add DIR <commit>``) the same way,
 run for run alternating with this one, each run in a data dir migrated by that checkout's code.
@@ -31,6 +34,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -108,6 +112,16 @@ def per_group(code: Path, data: Path, groups: int, size: int) -> float:
     return (more - alone) / groups
 
 
+class _NoPruning:
+    """``secrets`` as the rate limits see it, drawing the one number that never prunes."""
+
+    token_hex = staticmethod(secrets.token_hex)
+
+    @staticmethod
+    def randbelow(n: int) -> int:
+        return n - 1
+
+
 def inner(code: str, groups: int, size: int, first: int) -> None:
     """The measured process: ``prepare`` and ``do_submit_forms`` as a web process's leader does."""
     sys.path.insert(0, code)
@@ -118,8 +132,11 @@ def inner(code: str, groups: int, size: int, first: int) -> None:
     from django.db import transaction
 
     from benchmarks.bench_forms import person
+    from leadbase.capture import spam
     from leadbase.capture.actions import SubmitJob, SubmitMeta, do_submit_forms, prepare
     from leadbase.capture.public import published_form
+
+    spam.secrets = _NoPruning  # see the module's docstring
 
     for number in range(WARMUP_GROUPS + groups):
         form = published_form("bench")
