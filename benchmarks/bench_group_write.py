@@ -151,12 +151,26 @@ def inner(code: str, groups: int, size: int, first: int) -> None:
             raise SystemExit(f"a post was not written: {[job.result or job.error for job in jobs]}")
 
 
+def count(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return number
+
+
+def _checkout(value: str) -> Path:
+    path = Path(value).resolve()
+    if not (path / "leadbase" / "capture" / "actions.py").is_file():
+        raise argparse.ArgumentTypeError(f"{value} is not a Leadbase checkout (git worktree add DIR <commit>)")
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--group", type=int, default=6, help="posts per group (under load: about 5)")
-    parser.add_argument("--groups", type=int, default=40, help="groups measured per run")
-    parser.add_argument("--runs", type=int, default=2)
-    parser.add_argument("--compare", type=Path, help="another checkout to measure alternately")
+    parser.add_argument("--group", type=count, default=6, help="posts per group (under load: about 5)")
+    parser.add_argument("--groups", type=count, default=40, help="groups measured per run")
+    parser.add_argument("--runs", type=count, default=2)
+    parser.add_argument("--compare", type=_checkout, help="another checkout to measure alternately")
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
     parser.add_argument("--inner", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -166,7 +180,7 @@ def main() -> None:
         return
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is needed (Debian: apt-get install valgrind)")
-    trees = {"this tree": HERE} | ({"compared": args.compare.resolve()} if args.compare else {})
+    trees = {"this tree": HERE} | ({"compared": args.compare} if args.compare else {})
     work = Path(tempfile.mkdtemp(prefix="lb-bench-group-"))
     counts: dict[str, list[float]] = {name: [] for name in trees}
     try:

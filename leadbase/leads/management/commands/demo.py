@@ -26,9 +26,9 @@ from leadbase.leads.sample import ascii_key, write_csv
 
 # People who found the business on a social channel, clicked a tracked link and left their
 # details on /p/contact. The first two pairs are possible duplicates of each other to review (the
-# same email domain, the given name spelled two ways). Their addresses are at reserved domains (RFC 2606): the demo
-# leaves confirmation emails queued for those who did not confirm, and the operator's worker
-# sends them through the real mail server.
+# same email domain, the given name spelled two ways). Their addresses are at reserved domains
+# (RFC 2606): the demo leaves confirmation emails queued for those who did not confirm, and the
+# operator's worker sends them through the real mail server.
 CAPTURED = [
     ({"name": "Jonathan Pryce", "email": "jon.pryce@globex.example"}, "instagram"),
     ({"name": "Jonathon Pryce", "email": "j.pryce@globex.example"}, "facebook"),
