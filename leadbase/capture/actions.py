@@ -34,7 +34,7 @@ from leadbase.leads.actions import (
     do_assign_owner,
     do_confirm_consent,
     do_create_leads,
-    do_record_consent,
+    do_record_consents,
     do_record_consents_of_new_leads,
     region_for,
 )
@@ -592,6 +592,15 @@ def _make_leads(
     ]
     if answers:
         do_record_consents_of_new_leads(answers, method="form", source_ref=form.slug)
+    # Then those of people known before (or made by an earlier row of the group), in row order.
+    again = [
+        (made[row.pk].lead, c["purpose"], status, c["text"], row.ip)
+        for _, row, values in group
+        if isinstance(made[row.pk], Created) and made[row.pk].outcome != "created"
+        for c in values.consents
+    ]
+    if again:
+        do_record_consents(again, method="form", source_ref=form.slug)
     results: list[SubmitResult] = []
     processed: list[tuple[str, str, int, int]] = []
     confirmations: list[tuple[int, int, list[str], str]] = []
@@ -601,10 +610,6 @@ def _make_leads(
             results.append(_reject(row, outcome, _field_at_fault(form, outcome.field)))
             continue
         lead = outcome.lead
-        if outcome.outcome != "created":
-            for consent in values.consents:
-                do_record_consent(lead, consent["purpose"], status, method="form", text=consent["text"],
-                                  ip=row.ip, source_ref=form.slug)
         confirmation = _after_lead(form, outcome, values)
         if confirmation is not None:
             confirmations.append(confirmation)

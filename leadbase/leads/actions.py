@@ -26,6 +26,7 @@ from leadbase.leads.batch import (
     identity_conflict,
     insert_new_consents,
     lock_workspace,
+    upsert_consents,
 )
 from leadbase.leads.errors import LeadError, LeadRejected, TransitionError
 from leadbase.leads.identity import merge_into
@@ -400,6 +401,21 @@ def do_record_consents_of_new_leads(
     )
 
 
+def do_record_consents(
+    answers: list[tuple[Lead, str, str, str, str | None]], *, method: str, source_ref: str
+) -> None:
+    """Record ``(lead, purpose, status, text, ip)`` answers in order, each as ``do_record_consent``
+    would (no actor), whether or not the leads have consents already: a group of form posts by
+    people already known records theirs with one read and two writes (``upsert_consents``)."""
+    for _, purpose, status, _, _ in answers:
+        _check_answer(purpose, status)
+    with transaction.atomic(savepoint=False):
+        upsert_consents(
+            [(lead.workspace_id, lead.pk, purpose, status, text, ip) for lead, purpose, status, text, ip in answers],
+            at=timezone.now(), method=method, source_ref=source_ref,
+        )
+
+
 _PURPOSES, _STATUSES = frozenset(Purpose.values), frozenset(ConsentStatus.values)  # ``values`` builds a list
 
 
@@ -461,6 +477,6 @@ def _touch(lead: Lead, kind: str, actor: User | None, data: dict[str, Any]) -> T
 
 __all__ = [
     "Created", "Outcome", "do_add_suppression", "do_assign_owner", "do_change_stage", "do_confirm_consent",
-    "do_create_lead", "do_create_leads", "do_record_consent", "do_record_consents_of_new_leads",
+    "do_create_lead", "do_create_leads", "do_record_consent", "do_record_consents", "do_record_consents_of_new_leads",
     "do_dismiss_duplicate", "do_erase_lead", "do_merge_leads", "do_update_lead",
 ]

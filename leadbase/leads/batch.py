@@ -36,6 +36,7 @@ from leadbase.leads.identity import (
 )
 from leadbase.leads.models import (
     Consent,
+    ConsentStatus,
     Lead,
     LeadAlias,
     PossibleDuplicate,
@@ -46,7 +47,7 @@ from leadbase.leads.models import (
 )
 from leadbase.leads.signals import leads_created, leads_updated
 from leadbase.lib.leadrow import Candidate, Refusal, warning_codes
-from leadbase.rows import IN_CHUNK, allocate_ids, json_dumps
+from leadbase.rows import IN_CHUNK, allocate_ids, json_dumps, select_in
 
 
 def contact_hash(kind: str, value: str) -> str:
@@ -507,19 +508,72 @@ def insert_new_consents(
     post while it holds SQLite's write lock, and building and preparing two instances a post
     cost more than the inserts (the values are checked by the caller).
     """
-    if not rows:
+    if rows:
+        _write_consents(_insert_sql(Consent, CONSENT_COLUMNS), rows, rows, at, method, source_ref)
+
+
+CONSENT_COLUMNS = ("lead_id", "purpose", "status", "at", "method", "text", "ip", "source_ref")
+
+
+def upsert_consents(
+    answers: list[tuple[int, int, str, str, str, str | None]], *, at: datetime, method: str, source_ref: str
+) -> None:
+    """Record ``(workspace_id, lead_id, purpose, status, text, ip)`` answers, in order, of leads
+    that may have consents already: the latest answer of a purpose replaces the consent and its
+    proof, except that a pending one never replaces a granted one (it is then left out, timeline
+    entry included). Each answer kept gets its timeline entry.
+
+    One read of the leads' consents (locked on PostgreSQL until the transaction ends) and one
+    upsert, instead of about ten statements an answer: the path of a group of form posts by
+    people already known. The upsert keeps the pending-after-granted rule itself too.
+    """
+    if not answers:
         return
+    current = {
+        (lead, purpose): status
+        for lead, purpose, status in select_in(
+            Consent, ("lead_id", "purpose", "status"), "lead_id", sorted({a[1] for a in answers}), for_update=True
+        )
+    }
+    kept, final = [], {}
+    for answer in answers:
+        key, status = (answer[1], str(answer[2])), str(answer[3])
+        if status == ConsentStatus.PENDING and current.get(key) == ConsentStatus.GRANTED:
+            continue
+        current[key] = status
+        kept.append(answer)
+        final[key] = answer  # a later answer of the same purpose replaces an earlier one
+    if not kept:
+        return
+    table, quote = Consent._meta.db_table, connection.ops.quote_name
+    proof = [c for c in CONSENT_COLUMNS if c not in ("lead_id", "purpose")]
+    sql = (
+        f"{_insert_sql(Consent, CONSENT_COLUMNS)} ON CONFLICT ({quote('lead_id')}, {quote('purpose')}) DO UPDATE SET "
+        + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in proof)
+        + f" WHERE NOT ({quote(table)}.{quote('status')} = '{ConsentStatus.GRANTED.value}'"
+        f" AND excluded.{quote('status')} = '{ConsentStatus.PENDING.value}')"
+    )
+    _write_consents(sql, list(final.values()), kept, at, method, source_ref)
+
+
+def _write_consents(
+    sql: str,
+    consents: list[tuple[int, int, str, str, str, str | None]],
+    touches: list[tuple[int, int, str, str, str, str | None]],
+    at: datetime, method: str, source_ref: str,
+) -> None:
+    """Run ``sql`` (an INSERT of ``CONSENT_COLUMNS``) for ``consents``, and insert a consent
+    timeline entry for each of ``touches``, all stamped ``at``."""
     stamp = connection.ops.adapt_datetimefield_value(at)
     adapt = _json_adapter()
     address = Consent._meta.get_field("ip").get_db_prep_save  # IPv6 written in its short form
-    consent_columns = ("lead_id", "purpose", "status", "at", "method", "text", "ip", "source_ref")
     touch_columns = ("workspace_id", "lead_id", "kind", "at", "actor_id", "actor_label", "data")
     with connection.cursor() as cur:
         cur.executemany(
-            _insert_sql(Consent, consent_columns),
+            sql,
             [
                 (lead, str(purpose), str(status), stamp, method, text, address(ip, connection), source_ref)
-                for _, lead, purpose, status, text, ip in rows
+                for _, lead, purpose, status, text, ip in consents
             ],
         )
         cur.executemany(
@@ -528,7 +582,7 @@ def insert_new_consents(
                 (workspace, lead, TouchKind.CONSENT.value, stamp, None, "",
                  adapt({"purpose": str(purpose), "status": str(status), "method": method, "source_ref": source_ref}
                        | ({"ip": str(ip)} if ip else {})))
-                for workspace, lead, purpose, status, _, ip in rows
+                for workspace, lead, purpose, status, _, ip in touches
             ],
         )
 

@@ -210,3 +210,70 @@ def test_consents_of_new_leads_are_written_as_recording_each_one_writes_them(per
     assert touches(together) == touches(one_by_one) and len(touches(together)) == 2
     assert {c.at for c in Consent.objects.filter(lead=together)} == {t.at for t in Touch.objects.filter(
         lead=together, kind="consent")}
+
+
+def test_answers_of_known_leads_recorded_together_end_as_recorded_one_by_one(personas):
+    """The form path's batch of answers (``do_record_consents``): the same consents and timeline
+    entries as ``do_record_consent`` answer after answer, a pending answer after a granted one
+    left out, and two answers of one purpose in one batch applied in order."""
+    from leadbase.leads.actions import do_record_consent, do_record_consents
+
+    def known(name: str) -> Lead:
+        lead = do_create_lead(personas.workspace, {"name": name, "email": f"{name.split()[0]}@example.org"},
+                              actor=None).lead
+        do_record_consent(lead, "email_marketing", "granted", method="import", source_ref="list.csv")
+        do_record_consent(lead, "calls", "withdrawn", method="manual")
+        return lead
+
+    one_by_one, together, other = known("Ada Lovelace"), known("Grace Hopper"), known("Mary Somerville")
+    answers = [
+        ("email_marketing", "pending", "Email me news.", "192.0.2.7"),  # left out: granted already
+        ("calls", "pending", "Call me.", "192.0.2.7"),
+        ("events", "granted", "Invite me.", None),  # a purpose without a consent yet
+        ("calls", "granted", "Call me, please.", "2001:db8:0:0:0:0:0:1"),  # the latest answer wins
+    ]
+    for purpose, status, text, ip in answers:
+        do_record_consent(one_by_one, purpose, status, method="form", text=text, ip=ip, source_ref="contact")
+    do_record_consents(
+        [(together, purpose, status, text, ip) for purpose, status, text, ip in answers]
+        + [(other, "calls", "granted", "Call me.", None)],
+        method="form", source_ref="contact",
+    )
+
+    def consents(lead: Lead) -> list[tuple]:
+        return list(Consent.objects.filter(lead=lead).order_by("purpose").values_list(
+            "purpose", "status", "method", "text", "ip", "source_ref"))
+
+    def touches(lead: Lead) -> list[tuple]:
+        return list(Touch.objects.filter(lead=lead, kind="consent").order_by("id").values_list(
+            "workspace_id", "kind", "actor_id", "actor_label", "data"))
+
+    assert consents(together) == consents(one_by_one) == [
+        ("calls", "granted", "form", "Call me, please.", "2001:db8::1", "contact"),
+        ("email_marketing", "granted", "import", "", None, "list.csv"),
+        ("events", "granted", "form", "Invite me.", None, "contact"),
+    ]
+    assert touches(together) == touches(one_by_one) and len(touches(together)) == 2 + 3
+    assert consents(other)[0][:2] == ("calls", "granted")
+
+
+def test_a_pending_answer_never_replaces_a_granted_consent_even_when_read_before_the_grant(personas, monkeypatch):
+    """The upsert keeps the rule itself: a pending answer decided on a stale read (the consent
+    granted by another transaction between the read and the write) leaves the grant in place."""
+    from leadbase.leads import batch
+
+    lead = make_lead(personas.workspace, name="Ada Lovelace", email="ada@example.org")
+    batch.upsert_consents([(lead.workspace_id, lead.pk, "calls", "withdrawn", "Call me.", None)],
+                          at=timezone.now(), method="form", source_ref="contact")
+    read = batch.select_in
+
+    def read_then_granted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        found = read(*args, **kwargs)
+        Consent.objects.filter(lead=lead).update(status="granted")
+        return found
+
+    monkeypatch.setattr(batch, "select_in", read_then_granted)
+    batch.upsert_consents([(lead.workspace_id, lead.pk, "calls", "pending", "Call me?", "192.0.2.7")],
+                          at=timezone.now(), method="form", source_ref="contact")
+    consent = Consent.objects.get(lead=lead)
+    assert (consent.status, consent.text) == ("granted", "Call me.")
