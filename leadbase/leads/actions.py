@@ -136,7 +136,9 @@ def do_create_leads(
         created_kind=touch_kind, touch_data=touch_data or {}, row_key_name=row_key_name,
         last_touches={key: touch for key, _, touch in rows} if moves else None,
     )
-    with transaction.atomic():
+    # No savepoint of its own inside the caller's atomic block: a failure fails that block (a
+    # group of form posts has its own savepoint around this, and falls back to one at a time).
+    with transaction.atomic(savepoint=False):
         outcomes = apply_batch(ctx, items)
         leads = by_ids(Lead, (o.lead_id for o in outcomes if o.lead_id), lead_fields)
         created = [o.lead_id for o in outcomes if o.outcome == "created"]

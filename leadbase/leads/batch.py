@@ -106,9 +106,10 @@ def apply_batch(
     """
     lock_workspace(ctx.workspace_id)
     candidates = [c for _, c in items if isinstance(c, Candidate)]
-    blocked = _suppressed(ctx.workspace_id, candidates)
+    any_suppression, any_alias = _has_suppressions_and_aliases(ctx.workspace_id)
+    blocked = _suppressed(ctx.workspace_id, candidates, any_suppression)
     emails, phones, matchable = _contacts(candidates, keys)
-    index = IdentityIndex(_load_known(ctx.workspace_id, emails, phones))
+    index = IdentityIndex(_load_known(ctx.workspace_id, emails, phones, any_alias))
     now = timezone.now()
 
     outcomes: list[Outcome] = []
@@ -250,17 +251,44 @@ def _contacts(
     return maybe_emails, maybe_phones, matchable
 
 
-def _load_known(workspace_id: int, emails: Iterable[str], phones: Iterable[str]) -> list[Known]:
-    aliased = _aliases(workspace_id, emails, phones)
+def _has_suppressions_and_aliases(workspace_id: int) -> tuple[bool, bool]:
+    """Whether the workspace has any suppression, and any alias, asked with one statement: in
+    most workspaces neither, and then a batch looks neither up."""
+    tables = [f'"{model._meta.db_table}"' for model in (Suppression, LeadAlias)]
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT " + ", ".join(f'EXISTS (SELECT 1 FROM {t} WHERE "workspace_id" = %s)' for t in tables),
+            [workspace_id] * len(tables),
+        )
+        suppressions, aliases = cur.fetchone()
+    return bool(suppressions), bool(aliases)
+
+
+def _load_known(
+    workspace_id: int, emails: Iterable[str], phones: Iterable[str], any_alias: bool | None = None
+) -> list[Known]:
+    """The leads that have one of these email keys or phone numbers, or one as an alias
+    (``any_alias``: whether the workspace has aliases, when the caller knows)."""
+    aliased = _aliases(workspace_id, emails, phones) if any_alias is not False else {}
     emails, phones = sorted(emails), sorted(phones)
     table = Lead._meta.db_table
     select = ", ".join(f'"{c}"' for c in KNOWN_COLUMNS)
     found: dict[int, Known] = {}
-    for column, values in (("email_key", emails), ("phone_e164", phones)):
-        sql = f'SELECT {select} FROM "{table}" WHERE "workspace_id" = %s AND "{column}" IN ({{}})'
-        for row in _select_in(sql, [workspace_id], values):
-            if row[0] not in found:
-                found[row[0]] = _as_known(row)
+    by = f'SELECT {select} FROM "{table}" WHERE "workspace_id" = %s AND "{{}}" IN ({{{{}}}})'
+    if emails and phones and len(emails) + len(phones) <= IN_CHUNK:  # a form post: one statement
+        sql = f'{by.format("email_key")} UNION ALL {by.format("phone_e164")}'
+        with connection.cursor() as cur:
+            cur.execute(
+                sql.format(", ".join(["%s"] * len(emails)), ", ".join(["%s"] * len(phones))),
+                [workspace_id, *emails, workspace_id, *phones],
+            )
+            rows = cur.fetchall()
+    else:
+        rows = [row for column, values in (("email_key", emails), ("phone_e164", phones))
+                for row in _select_in(by.format(column), [workspace_id], values)]
+    for row in rows:
+        if row[0] not in found:
+            found[row[0]] = _as_known(row)
     missing = sorted(set(aliased) - found.keys())
     if missing:
         sql = f'SELECT {select} FROM "{table}" WHERE "workspace_id" = %s AND "id" IN ({{}})'
@@ -296,13 +324,16 @@ def _as_known(row: tuple) -> Known:
     return known
 
 
-def _suppressed(workspace_id: int, candidates: list[Candidate]) -> dict[str, str]:
-    """Map contact hash -> suppression reason, for the contacts of this batch that have one."""
+def _suppressed(workspace_id: int, candidates: list[Candidate], any_suppression: bool | None = None) -> dict[str, str]:
+    """Map contact hash -> suppression reason, for the contacts of this batch that have one
+    (``any_suppression``: whether the workspace has any, when the caller knows)."""
     table = Suppression._meta.db_table
-    with connection.cursor() as cur:
-        cur.execute(f'SELECT 1 FROM "{table}" WHERE "workspace_id" = %s LIMIT 1', [workspace_id])
-        if cur.fetchone() is None:
-            return {}  # the common case: skip hashing every contact of the batch
+    if any_suppression is None:
+        with connection.cursor() as cur:
+            cur.execute(f'SELECT 1 FROM "{table}" WHERE "workspace_id" = %s LIMIT 1', [workspace_id])
+            any_suppression = cur.fetchone() is not None
+    if not any_suppression:
+        return {}  # the common case: skip hashing every contact of the batch
     hashes = [contact_hash("email", c.email_key) for c in candidates if c.email_key]
     hashes += [contact_hash("phone", c.phone_e164) for c in candidates if c.phone_e164]
     sql = f'SELECT "value_hash", "reason" FROM "{table}" WHERE "workspace_id" = %s AND "value_hash" IN ({{}})'
