@@ -7,7 +7,8 @@ In a fresh data dir: migrates, creates a workspace and the form `bench` through 
 form), starts `leadbase serve` (granian + the background worker, which sends the confirmation
 emails and scans for duplicates meanwhile) with the rate limits raised and the minimum fill time
 0, as an operator would for a load test. A second process posts JSON submissions on keep-alive
-connections (one thread, a selector), each a new person, or with ``--repeat-pct P`` P % of them
+connections (one thread, a selector; each connection carries 50 posts, then a new one is opened,
+``--posts-per-connection``), each a new person, or with ``--repeat-pct P`` P % of them
 by a person who posted 401 posts earlier (a second submission, merged into the lead; the people
 of such posts repeat spread evenly over the run). Then it checks that nothing was lost: every 2xx
 answer has its journal row, processed, and its person's lead. The confirmation emails go to an
@@ -127,9 +128,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def generate_load(port: int, first: int, count: int, connections: int, repeat_pct: int, out: str) -> None:
+def generate_load(
+    port: int, first: int, count: int, connections: int, repeat_pct: int, per_connection: int, out: str
+) -> None:
     """The load process: ``count`` posts over ``connections`` keep-alive connections, post ``n``
-    by person ``who(n, repeat_pct)``.
+    by person ``who(n, repeat_pct)``. A connection that has carried ``per_connection`` posts (0:
+    no limit) is closed and a new one opened, as visitors come and go: the kernel hands each new
+    connection to one of the web processes' sockets by a hash of its addresses, and 16
+    connections kept for a whole run were often spread 10/6 or worse (a web process's share of
+    the web CPU up to 61 %), the run then as slow as the busier process.
 
     One thread drives every connection through a selector and writes the requests itself, so
     the load generator takes little of the machine's CPU from the server it measures
@@ -153,7 +160,7 @@ def generate_load(port: int, first: int, count: int, connections: int, repeat_pc
         if i is None:
             return False
         body = json.dumps(person(who(i, repeat_pct))).encode()
-        state.update(i=i, buffer=b"", started=time.perf_counter())
+        state.update(i=i, buffer=b"", started=time.perf_counter(), posts=state.get("posts", 0) + 1)
         sock.sendall(head.format(port=port, length=len(body)).encode() + body)
         return True
 
@@ -194,14 +201,14 @@ def generate_load(port: int, first: int, count: int, connections: int, repeat_pc
                 if length is not None and len(state["buffer"]) < end + 4 + length:
                     continue  # the body is still coming
                 finish(state, int(headers[0].split()[1]))
-                if length is not None:  # the connection stays open: the next request
-                    if not send_next(sock, state):
+                if length is not None and not (per_connection and state["posts"] >= per_connection):
+                    if not send_next(sock, state):  # the connection stays open: the next request
                         selector.unregister(sock)
                         sock.close()
                     continue
             else:  # the server closed the connection: the request in flight failed
                 finish(state, 0)
-            selector.unregister(sock)  # then go on over a new connection
+            selector.unregister(sock)  # then go on over a new connection (also after its last post)
             sock.close()
             sock, state = connect(), {}
             if send_next(sock, state):
@@ -344,6 +351,13 @@ def verify(db: Path, accepted: list[int], repeat_pct: int) -> dict:
     }
 
 
+def at_least_zero(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return number
+
+
 def repeat_share(value: str) -> int:
     share = int(value)
     if not 0 <= share <= 50:
@@ -382,6 +396,12 @@ def main() -> None:
         default=0,
         help="the share of posts, in %% (0-50), by a person who posted before (merged into their lead)",
     )
+    parser.add_argument(
+        "--posts-per-connection",
+        type=at_least_zero,
+        default=50,
+        help="posts a connection carries before it is closed and a new one opened (0: no limit)",
+    )
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
     parser.add_argument(
         "--load", nargs=4, metavar=("PORT", "FIRST", "COUNT", "OUT"), help=argparse.SUPPRESS
@@ -389,7 +409,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.load:
         port, first, count, out = args.load
-        generate_load(int(port), int(first), int(count), args.connections, args.repeat_pct, out)
+        generate_load(int(port), int(first), int(count), args.connections, args.repeat_pct,
+                      args.posts_per_connection, out)
         return
 
     runs = []
@@ -433,7 +454,9 @@ def main() -> None:
           "cpu_ms_per_post": per_post, "non_2xx": errors, "lost": lost}
          | ({} if args.no_double_opt_in else {"emails_within_5s": within, "emails_expected": expected}))
     if not args.no_doc:
-        posts = f"{len(runs)} runs of {args.requests:,} posts, {args.connections} keep-alive connections"
+        posts = f"{len(runs)} runs of {args.requests:,} posts, {args.connections} keep-alive connections" + (
+            f" of {args.posts_per_connection} posts each" if args.posts_per_connection else ""
+        )
         repeats = f", {args.repeat_pct} % of posts by people known" if args.repeat_pct else ""
         rows = [
             (
@@ -485,7 +508,8 @@ def main() -> None:
             f"python benchmarks/bench_forms.py --requests {args.requests} --runs {args.runs} "
             f"--connections {args.connections} --workers {args.workers} --threads {args.threads}"
             + (" --no-double-opt-in" if args.no_double_opt_in else "")
-            + (f" --repeat-pct {args.repeat_pct}" if args.repeat_pct else ""),
+            + (f" --repeat-pct {args.repeat_pct}" if args.repeat_pct else "")
+            + (f" --posts-per-connection {args.posts_per_connection}" if args.posts_per_connection != 50 else ""),
             rows,
         )
 
@@ -556,6 +580,8 @@ def measure(args: argparse.Namespace) -> dict:
                     str(args.connections),
                     "--repeat-pct",
                     str(args.repeat_pct),
+                    "--posts-per-connection",
+                    str(args.posts_per_connection),
                     "--load",
                     str(port),
                     str(first),

@@ -529,6 +529,9 @@ def _insert_touches(
                 cur.executemany(_insert_sql(Touch, TOUCH_COLUMNS, {**constants, "kind": str(kind)}), rows)
 
 
+CONSENT_COLUMNS = ("lead_id", "purpose", "status", "at", "method", "text", "ip", "source_ref")
+
+
 def insert_new_consents(
     rows: list[tuple[int, int, str, str, str, str | None]], *, at: datetime, method: str, source_ref: str
 ) -> None:
@@ -541,9 +544,6 @@ def insert_new_consents(
     """
     if rows:
         _write_consents(_insert_sql(Consent, CONSENT_COLUMNS), rows, rows, at, method, source_ref)
-
-
-CONSENT_COLUMNS = ("lead_id", "purpose", "status", "at", "method", "text", "ip", "source_ref")
 
 
 def upsert_consents(
