@@ -6,10 +6,12 @@ probe it; counting those would inflate clicks by the number of places a link was
 the request's method, its User-Agent and the browser's prefetch hints are looked at: nothing
 about the person is kept or needed.
 
-In-app browsers are people and must not match: Instagram's and Facebook's own browsers send
-"Instagram 300.0…" and "[FBAN/FBIOS;…]" (their preview crawlers are facebookexternalhit and
-Facebot), and a phone brand such as "CUBOT" contains "bot" without being one, hence the
-word-boundary patterns below rather than a bare "bot" substring.
+In-app browsers are people and must not match: Instagram's, Facebook's and Pinterest's own
+browsers send "Instagram 300.0…", "[FBAN/FBIOS;…]" and "[Pinterest/iOS]" (their crawlers are
+facebookexternalhit, Facebot, Pinterestbot and "Pinterest/0.2 (+…bot.html)", so Pinterest is
+matched by its crawlers' names, not by its own), and a phone brand such as "CUBOT" contains
+"bot" without being one, hence the word-boundary patterns below rather than a bare "bot"
+substring.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ BOT_USER_AGENT = re.compile(
     r"""
       facebookexternalhit | facebot | twitterbot | linkedinbot | slackbot | slack-imgproxy
     | discordbot | whatsapp | telegrambot | googlebot | google-inspectiontool | adsbot-google
-    | bingbot | bingpreview | applebot | pinterest | embedly | iframely | skypeuripreview
-    | redditbot | mastodon | cardyb | vkshare | yandex | baiduspider | duckduckbot | petalbot
+    | bingbot | bingpreview | applebot | pinterestbot | pinterest/0\. | embedly | iframely
+    | skypeuripreview | redditbot | mastodon | cardyb | vkshare | yandex | baiduspider
+    | duckduckbot | petalbot
     | \b(?:curl|wget|python-requests|python-urllib|python-httpx|aiohttp|go-http-client|okhttp
          |axios|node-fetch|undici|libwww-perl|java|scrapy|httpclient)\b
     | headlesschrome | phantomjs | lighthouse

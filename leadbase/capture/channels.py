@@ -64,7 +64,15 @@ FOLLOWER_HEADERS = (
 
 _http_url = URLValidator(schemes=["http", "https"])
 _GROUPED_COUNT = re.compile(r"\d{1,3}(?:([,. '\u00a0\u202f])\d{3})(?:\1\d{3})*")
-_DOTTED_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
+#: A time of day after a date (ignored): 8:00, 08:00:00, 08:00:00.000Z, 08:00+01:00, 08:00 UTC.
+_TIME_OF_DAY = (
+    r"(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:[.,]\d+)?)?\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?"
+)
+_DASHED_DATE = re.compile(
+    rf"(\d{{4}})-(\d{{2}})-(\d{{2}})(?:[T ]{_TIME_OF_DAY})?", re.ASCII | re.IGNORECASE
+)
+_SLASHED_DATE = re.compile(r"(\d{4})/(\d{2})/(\d{2})", re.ASCII)
+_DOTTED_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", re.ASCII)
 
 
 class ChannelError(Exception):
@@ -270,21 +278,24 @@ def do_delete_snapshot(snapshot: FollowerSnapshot, *, actor: User | None) -> Non
 
 
 def parse_day(value: str) -> date:
-    """A date written ``YYYY-MM-DD`` (a time part is ignored), ``YYYY/MM/DD`` or ``DD.MM.YYYY``.
+    """A date written ``YYYY-MM-DD`` (a time after ``T`` or a space is ignored), ``YYYY/MM/DD``
+    or ``DD.MM.YYYY``, and nothing else: the follower CSV and the typed-in count share it.
 
-    Slashed day-first or month-first dates (03/04/2024) are refused: they are ambiguous.
+    The whole text must be one of these forms, so a typo (2025-03-011, 2025-03-10x) is refused
+    rather than read as another day. Slashed day-first or month-first dates (03/04/2024) are
+    refused: they are ambiguous.
     """
     text = value.strip()
+    if year_first := _DASHED_DATE.fullmatch(text) or _SLASHED_DATE.fullmatch(text):
+        year, month, day = year_first.groups()
+    elif day_first := _DOTTED_DATE.fullmatch(text):
+        day, month, year = day_first.groups()
+    else:
+        raise ValueError(f"“{text}” is not a date; write it as YYYY-MM-DD.")
     try:
-        return date.fromisoformat(text.replace("/", "-")[:10])
+        return date(int(year), int(month), int(day))
     except ValueError:
-        pass
-    if dotted := _DOTTED_DATE.fullmatch(text):
-        try:
-            return date(int(dotted.group(3)), int(dotted.group(2)), int(dotted.group(1)))
-        except ValueError:
-            pass
-    raise ValueError(f"“{text}” is not a date; write it as YYYY-MM-DD.")
+        raise ValueError(f"“{text}” is not a date; write it as YYYY-MM-DD.") from None
 
 
 def parse_count(value: str) -> int:
@@ -542,11 +553,21 @@ def with_query(url: str, params: dict[str, str]) -> str:
     return urlunsplit(parts._replace(query="&".join(kept + added)))
 
 
+def is_page_online(page: LandingPage) -> bool:
+    """True when ``/p/<slug>`` shows the page: it and its form are published, the form is not
+    archived (reads ``page.form``: select it with the page)."""
+    return page.is_published and page.form.is_published and page.form.archived_at is None
+
+
 def link_destination(link: TrackedLink) -> str | None:
     """Where ``/r/<code>`` sends a visitor: the landing page ``/p/<slug>`` (or the target URL)
-    with the link's non-empty UTM tags and ``lb_link=<code>``; None when it points nowhere
-    (its landing page was deleted)."""
-    base = f"/p/{link.page.slug}" if link.page_id else link.target_url
+    with the link's non-empty UTM tags and ``lb_link=<code>``; None when it points nowhere:
+    its landing page was deleted, or is offline (``is_page_online``), where the visitor would
+    only find a 404 page and the click would count a visit to nothing."""
+    if link.page_id:
+        base = f"/p/{link.page.slug}" if is_page_online(link.page) else ""
+    else:
+        base = link.target_url
     if not base:
         return None
     params = {name: getattr(link, name) for name in UTM_FIELDS if getattr(link, name)}

@@ -131,15 +131,20 @@ def get_link_for_user(membership: Membership, pk: int) -> TrackedLink:
 def landing_pages_for_user(
     membership: Membership, keep: int | None = None
 ) -> QuerySet[LandingPage]:
-    """The workspace's landing pages a link may point at, by headline: those of forms not
-    archived, plus ``keep`` (the page a link being edited points at)."""
-    return LandingPage.objects.filter(
-        Q(form__archived_at__isnull=True) | Q(pk=keep), workspace_id=membership.workspace_id
-    ).order_by("headline")
+    """The workspace's landing pages a link may point at, by headline, with their form: those
+    online (published, of a published form not archived: a link to any other answers 404), plus
+    ``keep`` (the page a link being edited points at, online or not, so the link can be saved
+    without changing where it leads)."""
+    online = Q(is_published=True, form__is_published=True, form__archived_at__isnull=True)
+    return (
+        LandingPage.objects.filter(online | Q(pk=keep), workspace_id=membership.workspace_id)
+        .select_related("form")
+        .order_by("headline")
+    )
 
 
 def get_link_by_code(code: str) -> TrackedLink | None:
-    """The tracked link behind the public ``/r/<code>``, with its landing page (codes are
-    stored lowercase, so a code typed in capitals still works). Archived links are found too:
-    they keep redirecting."""
-    return TrackedLink.objects.select_related("page").filter(code=code.lower()).first()
+    """The tracked link behind the public ``/r/<code>``, with its landing page and the page's
+    form (codes are stored lowercase, so a code typed in capitals still works). Archived links
+    are found too: they keep redirecting."""
+    return TrackedLink.objects.select_related("page__form").filter(code=code.lower()).first()

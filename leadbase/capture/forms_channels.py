@@ -7,11 +7,20 @@ syntax) live in ``leadbase.capture.channels`` and come back as ``ChannelError``s
 
 from __future__ import annotations
 
+from datetime import date
+
 from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from leadbase.capture.channels import MAX_FOLLOWERS, UTM_FIELDS, ChannelError, LinkSpec
+from leadbase.capture.channels import (
+    UTM_FIELDS,
+    ChannelError,
+    LinkSpec,
+    is_page_online,
+    parse_count,
+    parse_day,
+)
 from leadbase.capture.models import Channel, LandingPage, Platform
 
 #: A follower CSV is a few hundred lines; anything larger is not one.
@@ -36,17 +45,31 @@ class ChannelForm(forms.Form):
 
 
 class SnapshotForm(forms.Form):
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    followers = forms.IntegerField(
-        min_value=0,
-        max_value=MAX_FOLLOWERS,
-        widget=forms.TextInput({"inputmode": "numeric", "autocomplete": "off"}),
+    """A follower count typed in, read by the follower CSV's rules (``parse_day``,
+    ``parse_count``) with its messages, so a day or a count is taken by both or by neither:
+    03/04/2025 is refused as ambiguous, 12,000 is twelve thousand."""
+
+    date = forms.CharField(widget=forms.DateInput(attrs={"type": "date"}))
+    followers = forms.CharField(
+        widget=forms.TextInput({"inputmode": "numeric", "autocomplete": "off"})
     )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["date"].initial = timezone.localdate()
         self.fields["date"].widget.attrs["max"] = timezone.localdate().isoformat()
+
+    def clean_date(self) -> date:
+        try:
+            return parse_day(self.cleaned_data["date"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc), code="invalid_date") from None
+
+    def clean_followers(self) -> int:
+        try:
+            return parse_count(self.cleaned_data["followers"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc), code="invalid_followers") from None
 
 
 class SnapshotImportForm(forms.Form):
@@ -66,6 +89,14 @@ class SnapshotImportForm(forms.Form):
         return upload
 
 
+class PageChoiceField(forms.ModelChoiceField):
+    """Landing pages by headline. The page of a link being edited is offered even when it is
+    offline, and says so: ``/r/<code>`` answers 404 until it is published again."""
+
+    def label_from_instance(self, obj: LandingPage) -> str:
+        return str(obj) if is_page_online(obj) else f"{obj} (not published)"
+
+
 class LinkForm(forms.Form):
     """A tracked link: target (landing page or web address), optional custom code, UTM tags."""
 
@@ -75,7 +106,7 @@ class LinkForm(forms.Form):
     label = forms.CharField(
         required=False, max_length=200, help_text="Which post or bio this link is for."
     )
-    page = forms.ModelChoiceField(
+    page = PageChoiceField(
         queryset=LandingPage.objects.none(),
         required=False,
         label="Landing page",

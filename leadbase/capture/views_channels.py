@@ -453,7 +453,8 @@ def link_restore(request: HttpRequest, pk: int) -> HttpResponse:
 def follow_link(request: HttpRequest, code: str) -> HttpResponse:
     """Public ``/r/<code>``: 302 to the link's destination, counting the click when a person
     (not a bot or a link preview) made it; archived links too (they are still in posts). An
-    unknown code is a 404 page."""
+    unknown code, or a link to a landing page deleted or offline (``link_destination``), is a
+    404 page and counts no click."""
     link = get_link_by_code(code) if len(code) <= 32 else None
     destination = link_destination(link) if link is not None else None
     if destination is None:

@@ -1,10 +1,10 @@
 """The report queries: *Sources* and *Owned vs rented* (docs/reports.md explains every figure).
 
-Each table is ONE grouped SQL statement whatever the number of leads, clicks or submissions:
-its parts (clicks, journal rows, leads) are grouped by the ORM, glued with UNION ALL and
-summed by an outer GROUP BY, so SQLite and PostgreSQL run the same portable SQL and nothing
-is counted in Python. Python only shapes the few grouped rows (labels, ratios, weeks); the
-channel table also reads the channels, to list those without traffic.
+Each table's figures come from ONE grouped SQL statement whatever the number of leads, clicks or
+submissions: its parts (clicks, journal rows, leads) are grouped by the ORM, glued with UNION
+ALL and summed by an outer GROUP BY, so SQLite and PostgreSQL run the same portable SQL and
+nothing is counted in Python. Python only shapes the few grouped rows (labels, ratios, weeks);
+the channel table also reads the channels, to list those without traffic.
 
 Attribution, in short:
 - a *click* belongs to its tracked link's channel, landing page form and UTM tags;

@@ -109,6 +109,9 @@ class TestSnapshots:
             ("2025/03/10", date(2025, 3, 10)),
             ("10.03.2025", date(2025, 3, 10)),
             ("2025-03-10T08:00:00Z", date(2025, 3, 10)),
+            ("2025-03-10T08:00:00.000+01:00", date(2025, 3, 10)),
+            ("2025-03-10 08:00", date(2025, 3, 10)),
+            ("1.3.2025", date(2025, 3, 1)),
         ],
     )
     def test_it_reads_unambiguous_dates(self, text, day):
@@ -116,6 +119,23 @@ class TestSnapshots:
 
     @pytest.mark.parametrize("text", ["03/10/2025", "yesterday", "2025-02-30", ""])
     def test_it_refuses_ambiguous_or_impossible_dates(self, text):
+        with pytest.raises(ValueError):
+            parse_day(text)
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "2025-03-011",
+            "2025-03-10garbage",
+            "2025-03-10 garbage",
+            "2025-03-10T",
+            "20250308",
+            "2025-W10-7",
+            "2025/03/10 08:00",
+            "2025-3-10",
+        ],
+    )
+    def test_it_refuses_anything_but_the_whole_of_a_documented_form(self, text):
         with pytest.raises(ValueError):
             parse_day(text)
 
@@ -162,6 +182,22 @@ class TestFollowerImport:
             (6, "malformed_row"),
         ]
         assert "already on row 1" in error.value.problems[2].message
+        assert not FollowerSnapshot.objects.exists()
+
+    def test_a_date_with_a_typo_is_refused_not_read_as_another_day(self, channel, tmp_path):
+        path = write_csv(
+            tmp_path,
+            "date,followers\n2025-03-011,100\n2025-03-10garbage,110\n20250308,120\n"
+            "2025-W10-7,130\n",
+        )
+        with pytest.raises(SnapshotImportError) as error:
+            do_import_snapshots(channel, path, actor=None)
+        assert [(p.row, p.code) for p in error.value.problems] == [
+            (1, "invalid_date"),
+            (2, "invalid_date"),
+            (3, "invalid_date"),
+            (4, "invalid_date"),
+        ]
         assert not FollowerSnapshot.objects.exists()
 
     def test_a_file_without_the_two_columns_is_refused(self, channel, tmp_path):
@@ -263,6 +299,49 @@ def test_a_future_follower_count_is_refused_on_the_page(client_as, channel):
     assert response.status_code == 400
     assert b"in the future" in response.content
     assert not FollowerSnapshot.objects.exists()
+
+
+def csv_problem(tmp_path: Path, channel: Channel, row: str) -> str:
+    """The message the follower CSV import gives for ``row``, its one bad row."""
+    with pytest.raises(SnapshotImportError) as error:
+        do_import_snapshots(channel, write_csv(tmp_path, f"date,followers\n{row}\n"), actor=None)
+    (problem,) = error.value.problems
+    return problem.message
+
+
+@pytest.mark.parametrize(
+    ("date_text", "followers", "field"),
+    [
+        ("03/04/2025", "100", "date"),
+        ("2025-03-011", "100", "date"),
+        ("2025-03-03", "12k", "followers"),
+    ],
+)
+def test_a_typed_count_is_refused_as_the_csv_refuses_it(
+    client_as, channel, tmp_path, date_text, followers, field
+):
+    response = client_as("owner").post(
+        f"/capture/channels/{channel.pk}/followers", {"date": date_text, "followers": followers}
+    )
+    assert response.status_code == 400
+    assert response.context["form"].errors[field] == [
+        csv_problem(tmp_path, channel, f"{date_text},{followers}")
+    ]
+    assert not FollowerSnapshot.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("date_text", "followers"),
+    [("2025-03-03", "12,000"), ("03.03.2025", "12.000"), ("2025/03/03", "12 000")],
+)
+def test_a_typed_count_is_read_as_the_csv_reads_it(client_as, channel, date_text, followers):
+    response = client_as("owner").post(
+        f"/capture/channels/{channel.pk}/followers", {"date": date_text, "followers": followers}
+    )
+    assert response.status_code == 302
+    assert list(FollowerSnapshot.objects.values_list("date", "followers")) == [
+        (date(2025, 3, 3), 12000)
+    ]
 
 
 @pytest.mark.parametrize("persona", ["sales", "viewer"])

@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from leadbase.capture import views_channels
 from leadbase.capture.bots import is_bot
@@ -57,6 +58,24 @@ def link(personas, channel, page):
 
 def follow(code: str, user_agent: str = CHROME, method: str = "get", **headers: str):
     return getattr(Client(), method)(f"/r/{code}", headers={"User-Agent": user_agent, **headers})
+
+
+#: The ways a landing page goes offline (``/p/<slug>`` would not show it).
+OFFLINE = ["page unpublished", "form unpublished", "form archived"]
+
+
+def take_offline(page: LandingPage, how: str) -> None:
+    if how == "page unpublished":
+        LandingPage.objects.filter(pk=page.pk).update(is_published=False)
+    elif how == "form unpublished":
+        Form.objects.filter(pk=page.form_id).update(is_published=False)
+    else:  # archived alone: the redirect must not rely on archiving also unpublishing
+        Form.objects.filter(pk=page.form_id).update(archived_at=timezone.now())
+
+
+def bring_online(page: LandingPage) -> None:
+    LandingPage.objects.filter(pk=page.pk).update(is_published=True)
+    Form.objects.filter(pk=page.form_id).update(is_published=True, archived_at=None)
 
 
 class TestLinkActions:
@@ -197,6 +216,18 @@ class TestRedirect:
         assert follow("spring").status_code == 404
         assert not LinkClick.objects.exists()
 
+    @pytest.mark.parametrize("how", OFFLINE)
+    def test_a_link_whose_page_is_offline_is_a_404_without_a_click(self, link, page, how):
+        take_offline(page, how)
+        response = follow("spring")
+        assert response.status_code == 404
+        assert b"does not lead anywhere" in response.content
+        assert not LinkClick.objects.exists()
+
+        bring_online(page)
+        assert follow("spring").status_code == 302
+        assert LinkClick.objects.count() == 1
+
     def test_a_failing_click_write_still_redirects(self, link, monkeypatch):
         def broken(*args, **kwargs):
             raise RuntimeError("database is locked")
@@ -226,6 +257,7 @@ BOTS = [
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/13.1.1 "
     "Safari/605.1.15 (Applebot/0.1; +http://www.apple.com/go/applebot)",
     "Pinterest/0.2 (+https://www.pinterest.com/bot.html)",
+    "Mozilla/5.0 (compatible; Pinterestbot/1.0; +http://www.pinterest.com/bot.html)",
     "Mozilla/5.0 (compatible; Embedly/0.2; +http://support.embed.ly/)",
     "Iframely/1.3.1 (+https://iframely.com/docs/about)",
     "Mozilla/5.0 (Windows NT 6.1; WOW64) SkypeUriPreview Preview/0.5",
@@ -245,6 +277,10 @@ PEOPLE = [
     "Mobile/15E148 Instagram 326.0.3.30.91 (iPhone14,5; iOS 17_4; en_US; en; scale=3.00; 1170x2532; 589012345)",
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
     "Mobile/15E148 [FBAN/FBIOS;FBAV/458.0.0.37.104;FBBV/580000000;FBDV/iPhone14,5;FBMD/iPhone;FBSN/iOS]",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Mobile/15E148 [Pinterest/iOS]",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/UQ1A.240205.004; wv) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Version/4.0 Chrome/122.0.6261.105 Mobile Safari/537.36 [Pinterest/Android]",
     "Mozilla/5.0 (Linux; Android 12; CUBOT P60 Build/SP1A.210812.016) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/120.0.6099.144 Mobile Safari/537.36",
     "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0",
@@ -316,6 +352,40 @@ def test_a_taken_code_is_shown_on_the_form(client_as, link, page):
     )
     assert response.status_code == 400
     assert b"already used" in response.content
+
+
+@pytest.mark.parametrize("how", OFFLINE)
+def test_the_link_form_offers_only_pages_that_are_online(client_as, personas, page, how):
+    offline = LandingPage.objects.create(
+        workspace=personas.workspace,
+        slug="old-offer",
+        form=Form.objects.create(workspace=personas.workspace, slug="old-offer", name="Old"),
+        headline="Old offer",
+    )
+    take_offline(offline, how)
+    client = client_as("marketer")
+    form = client.get("/capture/channels/links/new").content.decode()
+    assert "Talk to us" in form and "Old offer" not in form
+
+    response = client.post("/capture/channels/links/new", {"page": offline.pk})
+    assert response.status_code == 400
+    assert not TrackedLink.objects.exists()
+
+
+@pytest.mark.parametrize("how", OFFLINE)
+def test_a_link_whose_page_went_offline_can_still_be_edited(client_as, link, page, how):
+    take_offline(page, how)
+    client = client_as("marketer")
+    form = client.get(f"/capture/channels/links/{link.pk}/edit")
+    assert form.status_code == 200
+    assert "Talk to us (not published)" in form.content.decode()
+
+    response = client.post(
+        f"/capture/channels/links/{link.pk}/edit", {"page": page.pk, "label": "Bio"}
+    )
+    assert response.status_code == 302
+    link.refresh_from_db()
+    assert (link.page, link.label) == (page, "Bio")
 
 
 def test_the_edit_form_has_no_code_field(client_as, link):
