@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
 from django.db import connection
 from django.http import (
     HttpRequest,
@@ -158,7 +159,10 @@ def read_payload(request: HttpRequest) -> dict[str, Any]:
             "or application/json.",
         )
     body = request.body
+    pairs = _multipart_pairs(request) if content_type == MULTIPART else []
     try:
+        # A multipart body too: Django decodes its parts with errors="replace", so a field in
+        # another encoding would otherwise be stored garbled instead of refused.
         text = body.decode("utf-8")
         if content_type == JSON:
             return _json_fields(text)
@@ -170,13 +174,9 @@ def read_payload(request: HttpRequest) -> dict[str, Any]:
                 errors="strict",
                 max_num_fields=MAX_FIELDS,
             )
-        else:
-            if request.FILES:
-                raise BadPayload("file_not_accepted", "Files cannot be sent with this form.")
-            pairs = [(k, v) for k, values in request.POST.lists() for v in values]
     except UnicodeDecodeError:
         raise BadPayload("invalid_encoding", "The submission is not valid UTF-8 text.") from None
-    except (ValueError, MultiPartParserError):  # too many fields, or a broken multipart body
+    except ValueError:  # too many fields
         raise BadPayload("malformed_body", "The submission could not be read.") from None
     fields: dict[str, Any] = {}
     for key, value in pairs:
@@ -184,6 +184,24 @@ def read_payload(request: HttpRequest) -> dict[str, Any]:
             raise BadPayload("repeated_field", f"“{key[:60]}” was sent more than once.", key[:60])
         fields[key] = value
     return _storable(fields)
+
+
+def _multipart_pairs(request: HttpRequest) -> list[tuple[str, str]]:
+    """The text parts of a multipart body, read before the body is checked as UTF-8: a file's
+    bytes need not be text, and a file is refused as a file (``file_not_accepted``). At most
+    ``MAX_FIELDS`` parts, as for the other bodies."""
+    try:
+        files, post = request.FILES, request.POST
+    except TooManyFilesSent:
+        raise BadPayload("file_not_accepted", "Files cannot be sent with this form.") from None
+    except (TooManyFieldsSent, MultiPartParserError):
+        raise BadPayload("malformed_body", "The submission could not be read.") from None
+    if files:
+        raise BadPayload("file_not_accepted", "Files cannot be sent with this form.")
+    pairs = [(k, v) for k, values in post.lists() for v in values]
+    if len(pairs) > MAX_FIELDS:
+        raise BadPayload("malformed_body", "The submission has too many fields.")
+    return pairs
 
 
 def _json_fields(text: str) -> dict[str, Any]:

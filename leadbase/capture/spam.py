@@ -3,7 +3,7 @@
 Every check runs on our own server with our own data; no visitor data leaves it.
 
 - **Honeypot**: an input named ``fax`` hidden from people (off-screen, ``aria-hidden``, no tab
-  stop). Form-filling bots fill every input they find; a value there is spam.
+  stop). Form-filling bots fill every input they find; a value there is spam (see ``is_filled``).
 - **Minimum fill time**: the page or embed script renders a signed timestamp ``lb_ts``; a post
   sooner than ``FORM_MIN_FILL_SECONDS`` after it, or with a forged token, is spam. A post
   *without* the field is not spam: plain HTML forms copied onto another site and server-side
@@ -89,13 +89,25 @@ def _signed_parts(signer: signing.Signer, token: Any, form: Form) -> list[str] |
     return parts
 
 
+def is_filled(value: Any) -> bool:
+    """True when the honeypot holds a value: anything but absent, ``null``, ``false`` or "".
+
+    Our pages post the untouched input as "", and a JSON client may send ``null`` or ``false``
+    for a field it leaves alone; a bot that fills the input types text or a number, ``0``
+    included (hence ``is False``, not ``== False``: ``0 == False`` in Python). Any other value
+    (a list, ``true``) is filled too, so that such a post gets the spam answer rather than a
+    400 that names the honeypot.
+    """
+    return not (value is None or value is False or value == "")
+
+
 def spam_reason(form: Form, payload: dict[str, Any]) -> str:
     """Why this post looks automated (``honeypot``, ``bad_token``, ``too_fast``, ``pow_*``), or "".
 
     Cheap checks first; the single-use proof-of-work record is written last, only for a post
     that passed everything else.
     """
-    if payload.get(HONEYPOT) not in (None, "", False):
+    if is_filled(payload.get(HONEYPOT)):
         return "honeypot"
     token = payload.get(TOKEN_FIELD)
     now_ms = time.time_ns() // 1_000_000

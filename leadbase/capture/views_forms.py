@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from leadbase.accounts.models import Membership, User
 from leadbase.capture.actions import (
     FIELD_TYPES,
+    UTM_KEYS,
     do_create_form,
     do_remove_form,
     do_restore_form,
@@ -257,17 +258,28 @@ def _builder(request: HttpRequest, form: Form | None) -> HttpResponse:
 
 
 def _snippets(request: HttpRequest, form: Form) -> dict[str, Any]:
-    """The script tag to embed, and a plain HTML form for sites that cannot run the script
-    (it posts without a fill-time token or a proof of work: see leadbase.capture.spam)."""
+    """The script tag to embed, and a plain HTML form for sites that cannot run the script.
+
+    The plain form carries no fill-time token and no proof of work (see leadbase.capture.spam),
+    so a proof-of-work form gets none: every post of one would be spam (``pow_missing``), and
+    the page warns instead. It has hidden inputs for the page and its UTM tags, which a small
+    inline script fills as it posts: a browser's Referer to another site is only the origin.
+    """
     base = settings.BASE_URL
-    plain = render_to_string(
-        "capture/forms/_plain_form.html",
-        {"action": base + reverse("capture:submit", args=[form.slug]), "form": form},
-    )
+    plain = ""
+    if not form.proof_of_work:
+        plain = render_to_string(
+            "capture/forms/_plain_form.html",
+            {
+                "action": base + reverse("capture:submit", args=[form.slug]),
+                "form": form,
+                "context_keys": ("lb_page", "lb_referrer", *UTM_KEYS),
+            },
+        ).strip()
     script = base + reverse("capture:embed", args=[form.slug])
     return {
         "embed_snippet": f'<script src="{script}"></script>',
-        "html_snippet": plain.strip(),
+        "html_snippet": plain,
         "page": form.pages.order_by("pk").first(),
     }
 

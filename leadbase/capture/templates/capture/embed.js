@@ -96,13 +96,21 @@
     status.textContent = "";
     var old = form.querySelectorAll(".lb-field .lb-error");
     for (var i = 0; i < old.length; i++) { old[i].parentNode.removeChild(old[i]); }
+    for (var key in inputs) {
+      inputs[key].removeAttribute("aria-invalid");
+      inputs[key].removeAttribute("aria-describedby");
+    }
   }
 
+  /* As the server-rendered form does: the input is marked invalid and described by its error,
+   * so a screen reader reads the message when the focus lands on the input. */
   function showError(body) {
     var target = body.field && inputs[body.field];
     if (target) {
-      var wrap = target.closest(".lb-field");
-      wrap.appendChild(el("p", { "class": "lb-error" }, body.error));
+      var wrap = target.closest(".lb-field"), id = target.id + "-error";
+      wrap.appendChild(el("p", { "class": "lb-error", id: id }, body.error));
+      target.setAttribute("aria-invalid", "true");
+      target.setAttribute("aria-describedby", id);
       target.focus();
     } else {
       status.textContent = body.error || "The form could not be sent.";
