@@ -13,7 +13,7 @@ COMMANDS = {
     "serve": "migrate, then run the web server and the background worker",
     "worker": "run background tasks only (for scale-out)",
     "createuser": "create a user (and the workspace when it does not exist)",
-    "token": "create an API token: token create --user EMAIL --workspace SLUG",
+    "token": "API tokens: token create --user EMAIL --workspace SLUG, token list, token revoke TOKEN",
     "import": "import leads from a CSV file",
     "export": "export leads as CSV or JSONL",
     "demo": "load the realistic demo workspace `demo`",

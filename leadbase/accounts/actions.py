@@ -9,6 +9,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from leadbase.accounts.errors import AccountError
@@ -68,8 +69,22 @@ def do_create_api_token(
         raise AccountError("not_member", f"{user.email} is not a member of the workspace “{workspace.slug}”.")
     if scope not in TokenScope.values:
         raise AccountError("invalid_scope", f"Scope must be one of {', '.join(TokenScope.values)}.")
+    limit = ApiToken._meta.get_field("name").max_length
+    if len(name) > limit:
+        raise AccountError("name_too_long", f"A token name has at most {limit} characters (this one has {len(name)}).")
     secret = "lb_" + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         workspace=workspace, user=user, name=name, prefix=secret[:10], digest=hash_token(secret), scope=scope
     )
     return token, secret
+
+
+def do_revoke_api_token(token: ApiToken) -> bool:
+    """Revoke ``token`` for good: from now on it gets 401. True when this call revoked it, False
+    when it was revoked already (its ``revoked_at`` stays the first revocation's).
+
+    A conditional update, so two revocations at once record one time between them.
+    """
+    revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    token.refresh_from_db(fields=["revoked_at"])
+    return bool(revoked)

@@ -39,6 +39,8 @@ _PYDANTIC_MESSAGES = {
 }
 #: Leading parts of a pydantic error location that name where a value came from, not a field.
 _SOURCES = {"body", "query", "path", "header"}
+#: pydantic error types that, about the body itself, mean it is not a JSON object.
+_NOT_AN_OBJECT = {"model_attributes_type", "model_type", "dict_type"}
 
 
 class ApiError(Exception):
@@ -97,13 +99,22 @@ class JsonParser(Parser):
     """
 
     def parse_body(self, request: HttpRequest) -> Any:
-        content_type = request.content_type or ""
+        content_type = (request.content_type or "").lower()
         if content_type != "application/json" and not content_type.endswith("+json"):
             raise ApiError(
                 415,
                 "unsupported_media_type",
                 "Send the body as JSON with Content-Type: application/json "
                 f"(not “{content_type or 'none'}”).",
+            )
+        # JSON is UTF-8 (RFC 8259); a body declared in another charset is refused as the forms
+        # refuse it, rather than read as UTF-8 and stored garbled or called undecodable.
+        charset = (request.content_params.get("charset") or "utf-8").lower()
+        if charset not in ("utf-8", "utf8"):
+            raise ApiError(
+                415,
+                "unsupported_media_type",
+                f"Send the body as UTF-8 JSON (not charset “{charset}”).",
             )
         try:
             text = request.body.decode("utf-8")
@@ -137,8 +148,15 @@ def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespons
         if field:
             code = _PYDANTIC_CODES.get(error["type"], error["type"])
             message = _PYDANTIC_MESSAGES.get(error["type"]) or _message(error)
-        else:
+        elif error["type"] in _NOT_AN_OBJECT:
             code, message = "invalid_body", "The body must be a JSON object."
+        elif error["type"] == "string_unicode":
+            # An object, but a key of it is not valid Unicode (a lone surrogate): pydantic
+            # reports that against the body, as the key cannot be quoted.
+            code = "invalid_field_name"
+            message = "A field name in the body is not valid Unicode (an unpaired surrogate)."
+        else:
+            code, message = error["type"], _message(error)
         detail.append({"field": field or None, "code": code, "message": message})
     fields = ", ".join(sorted({d["field"] for d in detail if d["field"]}))
     message = f"Invalid input: {fields}." if fields else detail[0]["message"]

@@ -7,7 +7,7 @@ The journal pages newest first on the ``(received_at, id)`` keyset.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -17,6 +17,7 @@ from ninja import Query, Router
 from leadbase.api.auth import require_all_leads
 from leadbase.api.schemas import (
     ERROR_RESPONSES,
+    MAX_ID,
     FormList,
     FormOut,
     SubmissionOut,
@@ -52,7 +53,9 @@ def get_form(request: HttpRequest, form_id: int) -> Form:
 )
 def list_submissions(
     request: HttpRequest,
-    form: int | None = Query(None, description="Only this form's submissions (its id)."),
+    form: int | None = Query(
+        None, ge=1, le=MAX_ID, description="Only this form's submissions (its id)."
+    ),
     status: SubmissionStatusName | None = Query(None),
     cursor: str | None = Query(
         None, max_length=200, description="next_cursor of the previous page."
@@ -96,11 +99,20 @@ def _page(qs: QuerySet[Submission], cursor: str | None, limit: int) -> dict[str,
 
 
 def _after(cursor: str) -> tuple[datetime, int]:
+    """The ``(received_at, id)`` a cursor of ``_page`` holds, in UTC; BadCursor for anything else.
+
+    ``_page`` writes an aware time and an id. An edited cursor may hold a naive time (which
+    Django would read in the server's zone) or an offset that moves the time past year 9999 or
+    before year 1, which Python cannot represent: converting to UTC here finds it, not the query.
+    """
     values = decode_cursor(cursor)
     try:
         received_at, last_id = values
-        if not isinstance(last_id, int):
+        if not isinstance(last_id, int) or isinstance(last_id, bool) or not 0 <= last_id <= MAX_ID:
             raise ValueError(last_id)
-        return datetime.fromisoformat(received_at), last_id
-    except (TypeError, ValueError):
+        at = datetime.fromisoformat(received_at)
+        if at.tzinfo is None:
+            raise ValueError(received_at)
+        return at.astimezone(timezone.utc), last_id
+    except (TypeError, ValueError, OverflowError):
         raise BadCursor(cursor) from None

@@ -19,6 +19,7 @@ from leadbase.api.auth import actor_label, require_manage, source_ref
 from leadbase.api.idempotency import idempotency_header, run_idempotent
 from leadbase.api.schemas import (
     ERROR_RESPONSES,
+    MAX_ID,
     LeadCreatedOut,
     LeadIn,
     LeadOut,
@@ -137,13 +138,16 @@ def update_lead(request: HttpRequest, lead_id: int, payload: LeadPatch) -> Lead:
 
 def _check_cursor(cursor: str | None) -> None:
     """Refuse an edited cursor carrying text no lead key holds and PostgreSQL cannot even
-    compare (NUL, an unpaired surrogate)."""
+    compare (NUL, an unpaired surrogate), or a number no id or score can be (the query would
+    find nothing or everything, silently)."""
     for value in decode_cursor(cursor) if cursor else ():
         if isinstance(value, str):
             try:
                 plain_text(value)
             except ValueError:
                 raise BadCursor(cursor) from None
+        elif isinstance(value, int) and not -MAX_ID <= value <= MAX_ID:
+            raise BadCursor(cursor)
 
 
 def _with_details(leads: Iterable[Lead]) -> list[Lead]:

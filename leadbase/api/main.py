@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.views.decorators.http import require_GET
 from ninja import NinjaAPI
 from ninja.operation import Operation
 
@@ -28,6 +29,8 @@ api = LeadbaseAPI(
     urls_namespace="api",
     docs=LocalSwagger(),
     docs_url="/docs",
+    # The document and the docs page are read-only: any other method gets the API's JSON 405.
+    docs_decorator=require_GET,
     openapi_url="/openapi.json",
     auth=TokenAuth(),
     parser=JsonParser(),

@@ -2,7 +2,8 @@
 
 Request bodies forbid unknown fields (a typo is a 422 naming the field, not silently dropped).
 Every text refuses NUL and other control characters and unpaired surrogates: neither is
-something a person typed, and PostgreSQL cannot store them.
+something a person typed, and PostgreSQL cannot store them. Every text, custom values and keys
+included, also refuses a script tag (``markup_not_allowed``), as the public forms do.
 """
 
 import math
@@ -21,12 +22,17 @@ from pydantic import (
     StringConstraints,
     WithJsonSchema,
 )
+from pydantic_core import PydanticCustomError
 
 from leadbase.capture.channels import MAX_FOLLOWERS
 from leadbase.capture.models import Platform, SubmissionStatus
 from leadbase.leads.models import ConsentStatus, Purpose, Stage
+from leadbase.lib.markup import has_script_tag
 
 _ALLOWED_CONTROLS = frozenset("\t\n\r")
+#: The largest id a row can have (a signed 64-bit column). A larger number in a query would
+#: overflow the database driver (a 500) instead of finding nothing.
+MAX_ID = 2**63 - 1
 
 
 def plain_text(value: str) -> str:
@@ -40,11 +46,19 @@ def plain_text(value: str) -> str:
     return value
 
 
+def no_markup(value: str) -> str:
+    """``value``, unless it holds a script tag (``markup_not_allowed``, naming the field)."""
+    if has_script_tag(value):
+        raise PydanticCustomError("markup_not_allowed", "Script tags are not allowed here.")
+    return value
+
+
 def _text(max_length: int, min_length: int = 0) -> Any:
     return Annotated[
         str,
         StringConstraints(max_length=max_length, min_length=min_length),
         AfterValidator(plain_text),
+        AfterValidator(no_markup),
     ]
 
 
@@ -55,7 +69,7 @@ def _custom_value(value: Any) -> Any:
     if isinstance(value, float) and math.isfinite(value):
         return value
     if isinstance(value, str) and len(value) <= 2000:
-        return plain_text(value)
+        return no_markup(plain_text(value))
     raise ValueError(
         "A custom field holds text (up to 2,000 characters), a number, true, false or null."
     )

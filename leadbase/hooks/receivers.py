@@ -45,8 +45,8 @@ def on_leads_updated(
 def on_lead_stage_changed(
     sender: Any, *, workspace_id: int, lead_id: int, old: str, new: str, **kwargs: Any
 ) -> None:
-    # The change itself travels with the event: by the time the payload is read the lead may
-    # have moved on again, so its current stage alone would not say what happened.
+    # The move itself travels with the event: the lead in the payload (read now, as the event
+    # happens, and resent as it was then on every retry) shows where it went, not where from.
     _queue_lead_event(
         "lead.stage_changed", workspace_id, [lead_id], {"stage_change": {"from": old, "to": new}}
     )

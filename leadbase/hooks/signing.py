@@ -18,7 +18,7 @@ VERSION = "v1"
 TOLERANCE_SECONDS = 300
 
 
-def sign(secret: str, timestamp: int, body: bytes) -> str:
+def sign(secret: str, timestamp: int | str, body: bytes) -> str:
     """The ``Leadbase-Signature`` value for ``body`` sent at ``timestamp`` (unix seconds)."""
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     return f"{VERSION}={digest}"
@@ -34,12 +34,18 @@ def verify(
     tolerance: int = TOLERANCE_SECONDS,
 ) -> bool:
     """True when ``signature`` is the endpoint's signature of ``body`` at ``timestamp`` and the
-    timestamp is within ``tolerance`` seconds of ``now``: an old timestamp is a replay."""
-    try:
-        sent_at = int(timestamp or "")
-    except ValueError:
+    timestamp is within ``tolerance`` seconds of ``now``: an old timestamp is a replay.
+
+    Anything else is False, never an exception, whatever the headers hold (missing, not text,
+    not ASCII). The timestamp must be ASCII digits only: ``int()`` would also take " 17…",
+    "17_95…" or other scripts' digits, and the signature is checked over the timestamp exactly
+    as sent, so a timestamp Leadbase did not write cannot verify.
+    """
+    if not isinstance(timestamp, str) or not (timestamp.isascii() and timestamp.isdigit()):
         return False
-    if abs((time.time() if now is None else now) - sent_at) > tolerance:
+    if not isinstance(signature, str) or not signature.isascii():
+        return False
+    if abs((time.time() if now is None else now) - int(timestamp)) > tolerance:
         return False
     # compare_digest: constant time, so the signature cannot be guessed byte by byte from timings.
-    return hmac.compare_digest(sign(secret, sent_at, body), signature or "")
+    return hmac.compare_digest(sign(secret, timestamp, body).encode(), signature.encode())

@@ -8,7 +8,7 @@ Creation from every source — web form, API, import, manual entry — goes thro
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -147,13 +147,18 @@ def do_create_leads(
     candidates = dict(items)
     for o in outcomes:
         if o.outcome == "rejected":
-            results[o.key] = LeadRejected(o.code, o.message)
+            results[o.key] = LeadRejected(o.code, o.message, field=_field_for(o.code, candidates[o.key]))
         else:
             results[o.key] = Created(leads[o.lead_id], o.outcome, o.warnings, candidates[o.key])
     return results
 
 
-def _field_for(code: str) -> str:
+def _field_for(code: str, candidate: Candidate | None = None) -> str:
+    """The input field a refusal is about. A suppressed person is refused for every channel they
+    have (or for being erased): the email names it when there is one, as ``identity_conflict``
+    does for an edit."""
+    if code == "suppressed":
+        return "email" if candidate is not None and candidate.email_key else "phone"
     return {"invalid_name": "name", "invalid_email": "email", "invalid_phone": "phone", "no_contact": "email"}.get(
         code, ""
     )
@@ -390,31 +395,35 @@ def do_record_consent(
 
 
 def do_record_consents_of_new_leads(
-    answers: list[tuple[Lead, str, str, str, str | None]], *, method: str, source_ref: str
+    answers: list[tuple[Lead, str, str, str, str | None]], *, method: str, source_ref: str,
+    at: datetime | None = None,
 ) -> None:
     """Record ``(lead, purpose, status, text, ip)`` answers of leads created in this transaction,
-    with their timeline entries. Such a lead has no consent yet and no other transaction can
-    see it, so the answers are inserted without looking for earlier ones (a form post's hot path)."""
+    with their timeline entries, given ``at`` (default: now). Such a lead has no consent yet and
+    no other transaction can see it, so the answers are inserted without looking for earlier
+    ones (a form post's hot path)."""
     for _, purpose, status, _, _ in answers:
         _check_answer(purpose, status)
     insert_new_consents(
         [(lead.workspace_id, lead.pk, purpose, status, text, ip) for lead, purpose, status, text, ip in answers],
-        at=timezone.now(), method=method, source_ref=source_ref,
+        at=at or timezone.now(), method=method, source_ref=source_ref,
     )
 
 
 def do_record_consents(
-    answers: list[tuple[Lead, str, str, str, str | None]], *, method: str, source_ref: str
+    answers: list[tuple[Lead, str, str, str, str | None]], *, method: str, source_ref: str,
+    at: datetime | None = None,
 ) -> None:
     """Record ``(lead, purpose, status, text, ip)`` answers in order, each as ``do_record_consent``
-    would (no actor), whether or not the leads have consents already: a group of form posts by
-    people already known records theirs with one read and two writes (``upsert_consents``)."""
+    would (no actor), given ``at`` (default: now), whether or not the leads have consents
+    already: a group of form posts by people already known records theirs with one read and two
+    writes (``upsert_consents``)."""
     for _, purpose, status, _, _ in answers:
         _check_answer(purpose, status)
     with transaction.atomic(savepoint=False):
         upsert_consents(
             [(lead.workspace_id, lead.pk, purpose, status, text, ip) for lead, purpose, status, text, ip in answers],
-            at=timezone.now(), method=method, source_ref=source_ref,
+            at=at or timezone.now(), method=method, source_ref=source_ref,
         )
 
 

@@ -1,4 +1,5 @@
-"""`leadbase token create`: the token is printed once, only its hash is kept, and it works."""
+"""`leadbase token create`: the token is printed once, only its hash is kept, and it works;
+`token list` shows every token by its prefix; `token revoke` turns one off for good."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from leadbase.accounts.models import ApiToken
 from leadbase.leads.models import Lead
@@ -21,8 +23,13 @@ ADA = {"name": "Ada Lovelace", "email": "ada@example.org"}
 
 def create_token(*args: str) -> str:
     """Run the command as `leadbase token create …` would; what it printed."""
+    return token("create", *args)
+
+
+def token(*args: str) -> str:
+    """Run `leadbase token …`; what it printed."""
     out = StringIO()
-    call_command("token", "create", *args, stdout=out)
+    call_command("token", *args, stdout=out)
     return out.getvalue()
 
 
@@ -166,3 +173,123 @@ def test_the_user_is_required(personas):
         create_token("--workspace", "acme")
 
     assert not ApiToken.objects.exists()
+
+
+def test_a_name_longer_than_the_column_is_a_clear_error_and_creates_nothing(personas):
+    with pytest.raises(CommandError) as caught:
+        create_token("--user", "owner@acme.test", "--workspace", "acme", "--name", "x" * 101)
+
+    assert str(caught.value) == "A token name has at most 100 characters (this one has 101)."
+    assert not ApiToken.objects.exists()
+    create_token("--user", "owner@acme.test", "--workspace", "acme", "--name", "x" * 100)
+    assert ApiToken.objects.get().name == "x" * 100
+
+
+# --- list -----------------------------------------------------------------------------------
+
+
+def test_list_shows_every_token_by_its_prefix_and_never_the_token(personas):
+    crm = create_token(
+        "--user", "owner@acme.test", "--workspace", "acme", "--scope", "read", "--name", "CRM sync"
+    ).strip()
+    other = create_token("--user", "outsider@other.test", "--workspace", "other").strip()
+    api(crm, "GET")
+
+    lines = token("list").splitlines()
+
+    assert lines[0].split() == [
+        "id", "prefix", "name", "workspace", "user", "scope", "created", "last", "used", "revoked"
+    ]
+    assert len(lines) == 3
+    acme, theirs = ApiToken.objects.get(workspace__slug="acme"), ApiToken.objects.get(
+        workspace__slug="other"
+    )
+    row = lines[1].split()
+    assert row[:6] == [str(acme.pk), crm[:10], "CRM", "sync", "acme", "owner@acme.test"]
+    assert row[6] == "read"
+    assert timezone.now().strftime("%Y-%m-%d") in lines[1]
+    assert lines[1].rstrip().endswith("UTC  -"), "used just now, not revoked"
+    assert lines[2].split()[:3] == [str(theirs.pk), other[:10], "-"]
+    assert "never" in lines[2]
+    text = "\n".join(lines)
+    assert crm not in text and other not in text
+
+
+def test_list_can_keep_to_one_workspace_and_says_when_there_is_none(personas):
+    assert token("list") == "No API tokens.\n"
+    create_token("--user", "outsider@other.test", "--workspace", "other")
+
+    assert token("list", "--workspace", "acme") == "No API tokens.\n"
+    assert len(token("list", "--workspace", "other").splitlines()) == 2
+    with pytest.raises(CommandError, match="There is no workspace “nope”."):
+        token("list", "--workspace", "nope")
+
+
+# --- revoke ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("by", ["prefix", "id", "token"])
+def test_a_revoked_token_gets_401_from_then_on(personas, by):
+    secret = create_token("--user", "owner@acme.test", "--workspace", "acme", "--name", "CRM").strip()
+    kept = create_token("--user", "owner@acme.test", "--workspace", "acme").strip()
+    assert api(secret, "GET").status_code == 200
+    target = ApiToken.objects.get(prefix=secret[:10])
+    given = {"prefix": secret[:10], "id": str(target.pk), "token": secret}[by]
+
+    out = token("revoke", given)
+
+    assert out == f"Revoked token {secret[:10]}… (CRM) of workspace “acme”.\n"
+    refused = api(secret, "GET")
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "unauthorized"
+    assert api(kept, "GET").status_code == 200, "only that token is revoked"
+    target.refresh_from_db()
+    assert target.revoked_at is not None
+    assert target.revoked_at.strftime("%Y-%m-%d %H:%M UTC") in token("list")
+
+
+def test_revoking_a_revoked_token_again_changes_nothing_and_says_so(personas):
+    secret = create_token("--user", "owner@acme.test", "--workspace", "acme").strip()
+    token("revoke", secret[:10])
+    first = ApiToken.objects.get().revoked_at
+
+    out = token("revoke", secret[:10])
+
+    assert out == (
+        f"Token {secret[:10]}… was already revoked on {first:%Y-%m-%d %H:%M} UTC; nothing changed.\n"
+    )
+    assert ApiToken.objects.get().revoked_at == first
+
+
+@pytest.mark.parametrize("given", ["lb_nope123", "999", "lb_" + "x" * 40])
+def test_revoking_an_unknown_token_is_a_clear_error(personas, given):
+    create_token("--user", "owner@acme.test", "--workspace", "acme")
+
+    with pytest.raises(CommandError) as caught:
+        token("revoke", given)
+
+    assert str(caught.value) == f"There is no API token “{given}”; `leadbase token list` shows them."
+    assert ApiToken.objects.get().revoked_at is None
+
+
+def test_two_tokens_with_one_prefix_are_revoked_by_id(personas):
+    create_token("--user", "owner@acme.test", "--workspace", "acme")
+    create_token("--user", "owner@acme.test", "--workspace", "acme")
+    ApiToken.objects.update(prefix="lb_same123")
+    first, second = ApiToken.objects.order_by("pk")
+
+    with pytest.raises(CommandError) as caught:
+        token("revoke", "lb_same123")
+
+    assert str(caught.value) == (
+        f"Several tokens have the prefix “lb_same123” (ids {first.pk}, {second.pk}): "
+        "revoke one by its id."
+    )
+    assert not ApiToken.objects.filter(revoked_at__isnull=False).exists()
+    token("revoke", str(second.pk))
+    assert list(ApiToken.objects.filter(revoked_at__isnull=False)) == [second]
+
+
+def test_revoke_needs_a_token(personas):
+    with pytest.raises(CommandError, match="token"):
+        token("revoke")

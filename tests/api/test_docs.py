@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.test import Client
+from django.test import Client, RequestFactory
+from django.urls import resolve
 
 pytestmark = pytest.mark.django_db
 
@@ -54,3 +55,39 @@ def test_the_api_root_points_at_the_document_and_the_docs():
         "openapi": "/api/v1/openapi.json",
         "docs": "/api/v1/docs",
     }
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/", "/api/v1/openapi.json", "/api/v1/docs", "/api/v1/docs/assets/swagger-ui.css"],
+)
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_the_documents_answer_another_method_with_a_json_405_not_a_csrf_page(path, method):
+    response = getattr(Client(enforce_csrf_checks=True), method)(path)
+    assert response.status_code == 405
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["code"] == "method_not_allowed"
+    assert response["Allow"] == "GET, HEAD, OPTIONS"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/", "/api/v1/openapi.json", "/api/v1/docs", "/api/v1/docs/assets/swagger-ui.css"],
+)
+def test_head_on_the_documents_is_get_without_the_body(path):
+    get, head = Client().get(path), Client().head(path)
+    body = b"".join(get.streaming_content) if get.streaming else get.content
+    assert (get.status_code, head.status_code) == (200, 200)
+    assert head["Content-Type"] == get["Content-Type"]
+    assert int(head["Content-Length"]) == len(body) > 0
+    assert (b"".join(head.streaming_content) if head.streaming else head.content) == b""
+
+
+@pytest.mark.parametrize("path", ["/api/v1/openapi.json", "/api/v1/docs/assets/swagger-ui.css"])
+def test_head_leaves_the_body_out_itself_whatever_the_server_does(path):
+    # Called without the test client, which drops a HEAD answer's body on its own.
+    response = resolve(path).func(RequestFactory().head(path), **resolve(path).kwargs)
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    response.close()
+    assert response.status_code == 200
+    assert body == b"" and int(response["Content-Length"]) > 0

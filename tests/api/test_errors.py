@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import hypothesis
 import pytest
 from hypothesis import HealthCheck, given
+from django.test import Client
 from hypothesis import strategies as st
 
 from leadbase.leads.models import Lead
@@ -29,7 +31,7 @@ def errors(response) -> list[tuple[str | None, str]]:
         ({"name": "N/A", "email": "ada@example.org"}, [("name", "invalid_name")]),
         (
             {"name": "<script>alert(1)</script>", "email": "ada@example.org"},
-            [("name", "invalid_name")],
+            [("name", "markup_not_allowed")],
         ),
         ({"name": "Ada Lovelace", "email": "ada@@example"}, [("email", "invalid_email")]),
         ({"name": "Ada Lovelace", "phone": "12"}, [("phone", "invalid_phone")]),
@@ -74,6 +76,78 @@ def test_a_lone_surrogate_is_refused_rather_than_stored(owner_api):
     assert errors(response) == [("name", "string_unicode")]
 
 
+def test_a_field_name_with_a_lone_surrogate_is_called_a_bad_field_name_not_a_bad_body(owner_api):
+    response = owner_api.post(
+        "/leads", raw='{"name": "Ada Lovelace", "email": "ada@example.org", "\\ud800": "y"}'
+    )
+    assert response.status_code == 422
+    assert errors(response) == [(None, "invalid_field_name")]
+    assert "field name" in response.json()["message"]
+    assert "JSON object" not in response.json()["message"]
+    assert Lead.objects.count() == 0
+
+
+# --- script tags ---------------------------------------------------------------------------
+
+SCRIPTS = ["<script>alert(1)</script>", "Acme </SCRIPT>", "< script src=//x.test/a.js>"]
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"company": "{}"}, "company"),
+        ({"job_title": "{}"}, "job_title"),
+        ({"first_name": "{}", "last_name": "Lovelace"}, "first_name"),
+        ({"country": "{}"}, "country"),
+        ({"utm_source": "{}"}, "utm_source"),
+        ({"utm_content": "{}"}, "utm_content"),
+        ({"referrer": "https://example.org/?q={}"}, "referrer"),
+        ({"custom": {"x": "{}"}}, "custom.x"),
+        ({"custom": {"{}": "y"}}, "custom.{}"),
+        ({"consents": {"calls": {"status": "granted", "text": "{}"}}}, "consents.calls.text"),
+    ],
+)
+def test_a_script_tag_in_any_field_is_refused_naming_the_field(owner_api, extra, field, script):
+    body = ADA | json.loads(json.dumps(extra).replace("{}", script.replace('"', '\\"')))
+    response = owner_api.post("/leads", body)
+    assert response.status_code == 422, response.json()
+    assert errors(response) == [(field.replace("{}", script), "markup_not_allowed")]
+    assert response.json()["detail"][0]["message"] == "Script tags are not allowed here."
+    assert Lead.objects.count() == 0
+
+
+@pytest.mark.parametrize("field", ["company", "job_title", "name", "email"])
+def test_a_script_tag_in_an_edit_is_refused_and_changes_nothing(owner_api, personas, field):
+    lead = make_lead(personas.workspace, company="Engines")
+    response = owner_api.patch(f"/leads/{lead.pk}", {field: "<script>x</script>"})
+    assert response.status_code == 422
+    assert errors(response) == [(field, "markup_not_allowed")]
+    lead.refresh_from_db()
+    assert lead.company == "Engines"
+
+
+def test_a_script_tag_as_a_custom_value_in_an_edit_is_refused(owner_api, personas):
+    lead = make_lead(personas.workspace)
+    response = owner_api.patch(f"/leads/{lead.pk}", {"custom": {"x": "<script>x</script>"}})
+    assert errors(response) == [("custom.x", "markup_not_allowed")]
+
+
+@pytest.mark.parametrize(
+    "value", ["a < b", "<b>Acme</b>", "<scripture>", "description: script", "x<scripts"]
+)
+def test_text_with_other_markup_or_the_word_script_is_taken(owner_api, value):
+    response = owner_api.post("/leads", {**ADA, "company": value, "custom": {"note": value}})
+    assert response.status_code == 201, response.json()
+    assert Lead.objects.get().company == value
+
+
+def test_a_search_for_a_script_tag_is_refused_naming_q(owner_api):
+    response = owner_api.get("/leads", {"q": "<script>"})
+    assert response.status_code == 422
+    assert errors(response) == [("q", "markup_not_allowed")]
+
+
 @pytest.mark.parametrize(
     ("raw", "code"),
     [
@@ -97,7 +171,13 @@ def test_a_body_that_is_not_an_object_gets_a_422(owner_api, raw):
 
 @pytest.mark.parametrize(
     "content_type",
-    ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x"],
+    [
+        "application/x-www-form-urlencoded",
+        "text/plain",
+        "multipart/form-data; boundary=x",
+        "application/json; charset=iso-8859-1",
+        "application/json; charset=utf-16",
+    ],
 )
 def test_a_body_that_is_not_json_gets_a_415(owner_api, content_type):
     response = owner_api.post(
@@ -105,6 +185,29 @@ def test_a_body_that_is_not_json_gets_a_415(owner_api, content_type):
     )
     assert response.status_code == 415
     assert response.json()["code"] == "unsupported_media_type"
+
+
+def test_a_json_body_in_another_charset_gets_a_415_not_a_decoding_error(owner_api):
+    # The test client encodes the text in the charset named: José arrives as latin-1 bytes.
+    body = '{"name": "José Núñez", "email": "jose@example.org"}'
+    response = owner_api.post(
+        "/leads", raw=body, content_type="application/json; charset=iso-8859-1"
+    )
+    assert response.status_code == 415
+    assert response.json()["code"] == "unsupported_media_type"
+    assert "UTF-8" in response.json()["message"]
+    assert Lead.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json; charset=utf-8", "application/json; charset=UTF-8", "Application/JSON"],
+)
+def test_utf8_json_is_taken_whatever_the_case_of_its_content_type(owner_api, content_type):
+    body = '{"name": "José Núñez", "email": "jose@example.org"}'
+    response = owner_api.post("/leads", raw=body, content_type=content_type)
+    assert response.status_code == 201, response.json()
+    assert Lead.objects.get().name == "José Núñez"
 
 
 def test_an_oversized_body_gets_a_413(owner_api, settings):
@@ -132,6 +235,10 @@ def test_bad_list_parameters_get_a_422_naming_them(owner_api, params):
         {"q": "ada", "cursor": encode_cursor([0, "ada\x00", 1])},
         {"q": "ada", "cursor": base64.urlsafe_b64encode(b'[0, "ada\\ud800", 1]').decode()},
         {"q": "ada", "cursor": encode_cursor(["0", "ada", 1])},
+        {"cursor": encode_cursor([2**63])},
+        {"cursor": encode_cursor([-(2**63) - 1])},
+        {"q": "ada", "cursor": encode_cursor([0, "ada", 2**63])},
+        {"q": "ada", "cursor": encode_cursor([2**70, "ada", 1])},
     ],
 )
 def test_an_edited_cursor_gets_a_422(owner_api, personas, params):
@@ -156,7 +263,48 @@ def test_a_method_the_path_does_not_take_is_a_json_405(owner_api):
     )
     assert response.status_code == 405
     assert response.json()["code"] == "method_not_allowed"
-    assert set(response["Allow"].replace(" ", "").split(",")) == {"GET", "POST"}
+    assert response["Allow"] == "GET, HEAD, OPTIONS, POST"
+
+
+@pytest.mark.parametrize(
+    ("path", "allow"),
+    [
+        ("/api/v1/leads", "GET, HEAD, OPTIONS, POST"),
+        ("/api/v1/leads/1", "GET, HEAD, OPTIONS, PATCH"),
+        ("/api/v1/channels/1/snapshots", "OPTIONS, POST"),
+        ("/api/v1/openapi.json", "GET, HEAD, OPTIONS"),
+        ("/api/v1/docs/assets/swagger-ui.css", "GET, HEAD, OPTIONS"),
+    ],
+)
+def test_options_lists_the_methods_of_a_path_without_a_token(path, allow):
+    response = Client().options(path)
+    assert response.status_code == 204
+    assert response["Allow"] == allow
+    assert response.content == b""
+
+
+def test_head_is_answered_like_get_without_the_body(api_as, personas):
+    make_lead(personas.workspace)
+    client = api_as("owner", scope="read")
+    headers = {"Authorization": f"Bearer {client.secret}"}
+    get = client.client.get("/api/v1/leads", headers=headers)
+    head = client.client.head("/api/v1/leads", headers=headers)
+    assert (get.status_code, head.status_code) == (200, 200)
+    assert head["Content-Type"] == get["Content-Type"]
+    assert int(head["Content-Length"]) == len(get.content) > 0
+    assert head.content == b""
+
+
+def test_head_without_a_token_or_on_a_path_without_get_is_refused_as_get_would_be(api_as):
+    anonymous = Client().head("/api/v1/leads")
+    assert anonymous.status_code == 401
+    assert anonymous["WWW-Authenticate"] == "Bearer"
+    client = api_as("owner")
+    no_get = client.client.head(
+        "/api/v1/channels/1/snapshots", headers={"Authorization": f"Bearer {client.secret}"}
+    )
+    assert no_get.status_code == 405
+    assert no_get["Allow"] == "OPTIONS, POST"
 
 
 JSON_SCALARS = (

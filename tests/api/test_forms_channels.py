@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import date, timedelta
+from datetime import timezone as dt_timezone
 
 import pytest
 from django.utils import timezone
@@ -84,6 +87,57 @@ def test_submissions_page_newest_first_filtered_by_form_and_status(api_as, perso
     assert seen == ids[::-1]
 
 
+@pytest.mark.parametrize(
+    "form", ["9223372036854775808", "99999999999999999999999", "0", "-1", "-9223372036854775809"]
+)
+def test_a_form_id_no_row_can_have_is_a_422_naming_form(api_as, personas, form):
+    make_submission(make_form(personas.workspace))
+    response = api_as("owner").get("/submissions", {"form": form})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "form"
+
+
+def test_the_largest_form_id_is_searched_and_finds_nothing(api_as, personas):
+    make_submission(make_form(personas.workspace))
+    response = api_as("owner").get("/submissions", {"form": "9223372036854775807"})
+    assert (response.status_code, response.json()["items"]) == (200, [])
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["9999-12-31T23:59:59-23:59", 5],
+        ["0001-01-01T00:00:00+14:00", 5],
+        ["2025-01-01T00:00:00", 5],
+        ["2025-01-01", 5],
+        ["2025-01-01T00:00:00+00:00", 9223372036854775808],
+        ["2025-01-01T00:00:00+00:00", -1],
+        ["2025-01-01T00:00:00+00:00", True],
+        ["2025-01-01T00:00:00+00:00", 5.0],
+        [20250101, 5],
+        ["2025-01-01T00:00:00+00:00"],
+    ],
+)
+def test_an_edited_submissions_cursor_gets_a_422(api_as, personas, values):
+    make_submission(make_form(personas.workspace))
+    cursor = base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
+    response = api_as("owner").get("/submissions", {"cursor": cursor})
+    assert response.status_code == 422
+    assert [(e["field"], e["code"]) for e in response.json()["detail"]] == [
+        ("cursor", "invalid_cursor")
+    ]
+
+
+def test_a_cursor_with_another_utc_offset_pages_from_the_same_moment(api_as, personas):
+    contact = make_form(personas.workspace)
+    start = timezone.now().replace(microsecond=0) - timedelta(hours=1)
+    ids = [make_submission(contact, at=start + timedelta(minutes=i)).pk for i in range(3)]
+    moment = (start + timedelta(minutes=2)).astimezone(dt_timezone(timedelta(hours=-5)))
+    cursor = base64.urlsafe_b64encode(json.dumps([moment.isoformat(), ids[2]]).encode()).decode()
+    body = api_as("owner").get("/submissions", {"cursor": cursor}).json()
+    assert [s["id"] for s in body["items"]] == ids[1::-1]
+
+
 def test_submissions_are_for_roles_that_see_every_lead(api_as, personas):
     make_submission(make_form(personas.workspace))
     assert api_as("sales").get("/submissions").status_code == 403
@@ -117,12 +171,15 @@ def test_it_adds_a_channel_and_refuses_the_same_handle_twice(api_as, personas):
         ({"platform": "x", "handle": "   "}, "handle"),
         ({"platform": "x", "handle": "acme", "url": "javascript:alert(1)"}, "url"),
         ({"platform": "x", "handle": "acme", "followers": 3}, "followers"),
+        ({"platform": "x", "handle": "<script>alert(1)</script>"}, "handle"),
+        ({"platform": "x", "handle": "acme", "url": "https://x.com/acme<script>"}, "url"),
     ],
 )
 def test_a_bad_channel_is_refused_naming_the_field(api_as, body, field):
     response = api_as("owner").post("/channels", body)
     assert response.status_code == 422
     assert response.json()["detail"][0]["field"] == field
+    assert not Channel.objects.exists()
 
 
 def test_only_owners_and_marketers_add_channels(api_as):
@@ -166,3 +223,18 @@ def test_a_channel_of_another_workspace_is_not_found(api_as, personas):
     )
     assert snapshot.status_code == 404
     assert client.get("/channels").json()["items"] == []
+
+
+@pytest.mark.parametrize("kind", ["forms", "submissions", "channels", "leads"])
+@pytest.mark.parametrize("pk", ["9223372036854775807", "9223372036854775808", "1" * 30])
+def test_an_id_in_a_path_too_large_for_any_row_is_a_404(api_as, kind, pk):
+    response = api_as("owner").get(f"/{kind}/{pk}")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_a_follower_count_for_a_channel_id_too_large_for_any_row_is_a_404(api_as):
+    response = api_as("owner").post(
+        f"/channels/{'9' * 30}/snapshots", {"date": date.today().isoformat(), "followers": 1}
+    )
+    assert response.status_code == 404

@@ -87,16 +87,22 @@ def test_a_concurrent_duplicate_that_loses_the_race_rolls_back_and_answers_with_
     winner = owner_api.post("/leads", ADA, **{"Idempotency-Key": "k-1"})
     touches = Touch.objects.count()
     # The loser read before the winner committed: its first lookup finds nothing, so it writes,
-    # then its key insert hits the unique constraint.
-    real_find = idempotency._find
-    lookups = iter([None])
-    monkeypatch.setattr(
-        idempotency, "_find", lambda request, key: next(lookups, None) or real_find(request, key)
-    )
+    # then its key insert hits the unique constraint; its second lookup, after the rollback,
+    # finds the winner's key.
+    real_find, lookups = idempotency._find, []
+
+    def find_before_the_winner_committed(request, key):
+        lookups.append(key)
+        return None if len(lookups) == 1 else real_find(request, key)
+
+    monkeypatch.setattr(idempotency, "_find", find_before_the_winner_committed)
     loser = owner_api.post("/leads", ADA, **{"Idempotency-Key": "k-1"})
+    assert lookups == ["k-1", "k-1"], "the loser hit the unique constraint and looked again"
     assert loser.status_code == 201
     assert loser.json() == winner.json()
+    assert loser["Idempotent-Replayed"] == "true"
     assert Touch.objects.count() == touches, "the loser's merge was rolled back"
+    assert IdempotencyKey.objects.count() == 1
 
 
 @pytest.mark.skipif(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from leadbase.leads.actions import do_add_suppression
 from leadbase.leads.models import Consent, Lead, Touch
 from tests.factories import make_lead
 
@@ -230,3 +231,40 @@ def test_a_list_page_takes_a_fixed_number_of_queries(
     # token, membership, rate count, the page, its full rows, their consents
     with django_assert_max_num_queries(6):
         assert len(owner_api.get("/leads", {"limit": 30}).json()["items"]) == 30
+
+
+@pytest.mark.parametrize(
+    ("record", "suppressed", "field"),
+    [
+        ({"email": "ada@example.org"}, [("email", "ada@example.org", "unsubscribed")], "email"),
+        ({"phone": "+1 415 555 0132"}, [("phone", "+14155550132", "do_not_call")], "phone"),
+        (
+            {"email": "ada@example.org", "phone": "+1 415 555 0132"},
+            [("email", "ada@example.org", "bounced"), ("phone", "+14155550132", "do_not_call")],
+            "email",
+        ),
+        (
+            {"email": "ada@example.org", "phone": "+1 415 555 0132"},
+            [("phone", "+14155550132", "erased")],
+            "email",
+        ),
+    ],
+)
+def test_a_suppressed_person_is_refused_naming_the_field(
+    owner_api, personas, record, suppressed, field
+):
+    for kind, value, reason in suppressed:
+        do_add_suppression(personas.workspace, kind, value, reason)
+    response = owner_api.post("/leads", {"name": "Ada Lovelace", **record})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "suppressed"
+    assert [(d["field"], d["code"]) for d in body["detail"]] == [(field, "suppressed")]
+    assert not Lead.objects.exists()
+
+
+def test_an_email_address_is_searched_only_with_its_at_sign(owner_api, personas):
+    ada = make_lead(personas.workspace, name="Grace Hopper", email="ada.rev@example.org")
+    assert owner_api.get("/leads", {"q": "ada.rev"}).json()["items"] == []
+    found = owner_api.get("/leads", {"q": "ada.rev@"}).json()["items"]
+    assert [lead["id"] for lead in found] == [ada.pk]

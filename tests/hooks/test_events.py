@@ -252,3 +252,22 @@ def test_a_webhook_delivery_is_written_with_the_lead_and_rolled_back_with_it(
         assert Delivery.objects.count() == 1  # written in the lead's own transaction
         raise RuntimeError("the request failed after the lead was written")
     assert not Delivery.objects.exists()
+
+
+def test_a_retry_sends_the_lead_as_it_was_when_the_event_happened(
+    personas, endpoint, receiver, queue, django_capture_on_commit_callbacks
+):
+    receiver.respond(503, 200, 200)
+    with django_capture_on_commit_callbacks(execute=True):
+        lead = make_lead(personas.workspace, company="Engines")
+    queue.run(limit=1)  # the first attempt fails
+    with django_capture_on_commit_callbacks(execute=True):
+        do_update_lead(lead, {"company": "Analytical Engines"}, actor=personas.owner)
+
+    queue.run()
+
+    created = [r for r in receiver.requests if r.headers["Leadbase-Event"] == "lead.created"]
+    updated = [r for r in receiver.requests if r.headers["Leadbase-Event"] == "lead.updated"]
+    assert len(created) == 2 and created[0].body == created[1].body
+    assert json.loads(created[1].body)["data"]["lead"]["company"] == "Engines"
+    assert json.loads(updated[0].body)["data"]["lead"]["company"] == "Analytical Engines"
