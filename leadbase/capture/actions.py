@@ -41,6 +41,7 @@ from leadbase.leads.actions import (
 from leadbase.leads.errors import LeadRejected, TransitionError
 from leadbase.leads.models import Consent, ConsentStatus, Lead, Purpose, Source, TouchKind
 from leadbase.lib.leadrow import Candidate, Refusal, clean_record
+from leadbase.lib.markup import has_script_tag
 from leadbase.rows import insert as insert_rows
 from leadbase.tasks import enqueue_with_write
 
@@ -54,8 +55,6 @@ CONTEXT_KEYS = ("lb_page", "lb_referrer", "lb_link")
 RESERVED_PREFIXES = ("lb_", "utm_", "consent_")
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 FALSE_WORDS = frozenset({"", "0", "false", "off", "no"})
-#: An HTML script tag, opening or closing, as browsers read it (any case, spaces after ``<``).
-SCRIPT_TAG = re.compile(r"<\s*/?\s*script\b", re.IGNORECASE)
 
 # ---------------------------------------------------------------------------------------------
 # The form builder
@@ -132,6 +131,8 @@ def clean_origin(value: str) -> str:
         host = parts.hostname.encode("idna").decode("ascii")
     except UnicodeError:
         raise _refuse("invalid_origin", value) from None
+    if ":" in host:  # an IPv6 address, in brackets as browsers send it
+        host = f"[{host}]"
     suffix = f":{port}" if port and port != DEFAULT_PORTS[parts.scheme] else ""
     return f"{parts.scheme}://{host}{suffix}"
 
@@ -339,14 +340,22 @@ def _attribution(payload: dict[str, Any], meta: SubmitMeta) -> dict[str, Any]:
         query = parse_qs(urlsplit(page_url).query)
     except ValueError:  # a page address that is no URL (any client can send any Referer): kept as text
         query = {}
-    utm = {k: _text(payload.get(k), 200) or _text(query.get(k, [""])[0], 200) for k in UTM_KEYS}
-    link = _text(payload.get("lb_link"), 32) or _text(query.get("lb_link", [""])[0], 32)
+    utm = {k: _text(payload.get(k), 200) or _from_url(query, k, 200) for k in UTM_KEYS}
+    link = _text(payload.get("lb_link"), 32) or _from_url(query, "lb_link", 32)
     return {
         "page_url": page_url,
         "referrer": _text(payload.get("lb_referrer"), 2000),
         "utm": {k: v for k, v in utm.items() if v},
         "link_code": link,
     }
+
+
+def _from_url(query: dict[str, list[str]], key: str, limit: int) -> str:
+    """A tag of the page address's query; left out when it holds a script tag. Posted fields
+    with one are refused (``_validate``), but the address is whatever a link said, so the post
+    is taken without the tag rather than refused for a link the visitor did not write."""
+    value = _text(query.get(key, [""])[0], limit)
+    return "" if has_script_tag(value) else value
 
 
 def _validate(form: Form, payload: dict[str, Any]) -> _Values:
@@ -365,7 +374,7 @@ def _validate(form: Form, payload: dict[str, Any]) -> _Values:
         # Every value is stored and shown as text, escaped; a script tag in one is still refused,
         # as no visitor types one in good faith and a marketer would otherwise find it in the
         # lead's fields, the journal and the exports.
-        if isinstance(value, str) and "<" in value and SCRIPT_TAG.search(value):
+        if isinstance(value, str) and has_script_tag(value):
             raise CaptureError("markup_not_allowed", "Script tags are not allowed here.", key)
     record: dict[str, Any] = {}
     custom: dict[str, Any] = {}
@@ -441,6 +450,7 @@ def do_submit_form(form: Form, payload: dict[str, Any], meta: SubmitMeta) -> Sub
             raise
         log.exception("submission to form %s could not be processed; kept for replay", form.slug)
         row.pk, row.status, row.error = None, SubmissionStatus.FAILED, _describe(exc)
+        row.consent_texts = _consent_texts(form)
         row.save()
         return SubmitResult(SubmissionStatus.FAILED, row.pk)
 
@@ -555,7 +565,7 @@ _LEAD_FIELDS = ("id", "workspace_id", "owner_id", "email_key")
 
 
 def _make_leads(
-    form: Form, group: list[tuple[SubmitJob | None, Submission, _Values]]
+    form: Form, group: list[tuple[SubmitJob | None, Submission, _Values]], consent_at: datetime | None = None
 ) -> list[SubmitResult]:
     """The leads, consents and confirmation emails of journal rows of ``form`` (one, or a group
     taken together); must run in a savepoint of the transaction that holds the rows. A row the
@@ -591,7 +601,7 @@ def _make_leads(
         for c in values.consents
     ]
     if answers:
-        do_record_consents_of_new_leads(answers, method="form", source_ref=form.slug)
+        do_record_consents_of_new_leads(answers, method="form", source_ref=form.slug, at=consent_at)
     # Then those of people known before (or made by an earlier row of the group), in row order.
     again = [
         (made[row.pk].lead, c["purpose"], status, c["text"], row.ip)
@@ -600,7 +610,7 @@ def _make_leads(
         for c in values.consents
     ]
     if again:
-        do_record_consents(again, method="form", source_ref=form.slug)
+        do_record_consents(again, method="form", source_ref=form.slug, at=consent_at)
     results: list[SubmitResult] = []
     processed: list[tuple[str, str, int, int]] = []
     confirmations: list[tuple[int, int, list[str], str]] = []
@@ -673,22 +683,28 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
 
 
-def _process(form: Form, row: Submission, values: _Values) -> SubmitResult:
+def _process(form: Form, row: Submission, values: _Values, consent_at: datetime | None = None) -> SubmitResult:
     """Make the lead of a journal row; must run inside the transaction that holds the row.
 
     The lead work runs in a savepoint: a failure undoes it but not the row, which is then kept
-    ``failed`` with the error (a refusal by the lead rules marks it ``rejected``).
+    ``failed`` with the error and the consent texts the form showed (a refusal by the lead rules
+    marks it ``rejected``). ``consent_at``: when the consents were given (default: now).
     """
     try:
         with transaction.atomic():
-            (result,) = _make_leads(form, [(None, row, values)])
+            (result,) = _make_leads(form, [(None, row, values)], consent_at)
     except Exception as exc:
         log.exception("submission #%s to form %s failed; kept for replay", row.pk, form.slug)
         Submission.objects.filter(pk=row.pk).update(
-            status=SubmissionStatus.FAILED, error=_describe(exc)
+            status=SubmissionStatus.FAILED, error=_describe(exc),
+            consent_texts=row.consent_texts or _consent_texts(form),  # a replay's keeps the first
         )
         return SubmitResult(SubmissionStatus.FAILED, row.pk)
     return result
+
+
+def _consent_texts(form: Form) -> dict[str, str]:
+    return {c["purpose"]: c["text"] for c in form.consents}
 
 
 def _field_at_fault(form: Form, field: str) -> str:
@@ -735,7 +751,10 @@ def _after_lead(form: Form, made: Created, values: _Values) -> tuple[int, int, l
 
 
 def do_replay_submission(row: Submission) -> SubmitResult:
-    """Process a ``failed`` journal row again, with the form's current definition.
+    """Process a ``failed`` journal row again, with the form's current definition, except for
+    the consents: each one the visitor ticked is recorded with the text the form showed them
+    (kept on the row when it failed; the current text for rows kept before that) and the time
+    the post came in.
 
     Claimed with a conditional update inside the transaction, so two replays of one row (two
     operators, two machines) cannot both make its lead: the second finds it no longer failed.
@@ -752,7 +771,9 @@ def do_replay_submission(row: Submission) -> SubmitResult:
             values = _validate(form, row.payload)
         except CaptureError as exc:
             return _reject(row, exc, exc.field)
-        return _process(form, row, values)
+        shown = row.consent_texts or {}
+        values.consents = [{**c, "text": shown.get(c["purpose"], c["text"])} for c in values.consents]
+        return _process(form, row, values, consent_at=row.received_at)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -105,6 +105,11 @@ class Submission(models.Model):
     outcome = models.CharField(max_length=16, blank=True, help_text="created or merged")
     lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     attempts = models.PositiveSmallIntegerField(default=1)
+    consent_texts = models.JSONField(
+        default=dict, blank=True,
+        help_text="Of a post that failed: {purpose: text} of the consent boxes as the form showed them when "
+                  "it came in, which its replay records as what the visitor agreed to.",
+    )
 
     class Meta:
         indexes = [

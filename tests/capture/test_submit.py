@@ -132,6 +132,22 @@ def test_utm_tags_come_from_posted_fields_first_then_from_the_page_url(client, f
     assert lead.last_touch["page"] == page and lead.last_touch["link"] == "ig42"
 
 
+def test_a_tag_of_the_page_address_holding_a_script_tag_is_left_out_and_the_post_taken(client, form):
+    page = "https://x.example/offer?utm_source=%3Cscript%3Ealert(1)%3C/script%3E&utm_campaign=spring"
+    response = post_json(client, {**ADA, "lb_page": page})
+    referred = post_json(
+        client, {**ADA, "email": "bob@example.org"},
+        HTTP_REFERER="https://x.example/?utm_campaign=<SCRIPT>alert(2)</SCRIPT>&lb_link=<script>",
+    )
+
+    assert (response.status_code, referred.status_code) == (200, 200)
+    first, second = Submission.objects.order_by("id")
+    assert (first.utm, second.utm, second.link_code) == ({"utm_campaign": "spring"}, {}, "")
+    assert first.page_url == page  # the address itself is kept as it came, as text
+    assert not Lead.objects.filter(utm_source__contains="<").exists()
+    assert not Lead.objects.filter(utm_campaign__contains="<").exists()
+
+
 def test_the_referer_header_is_the_page_when_no_page_is_posted(client, form):
     client.post(
         "/f/contact", ADA, HTTP_REFERER="http://testserver/p/contact?utm_source=x&utm_medium=social"
@@ -532,6 +548,19 @@ def test_an_origin_typed_with_its_default_port_or_a_unicode_host_matches_what_br
     assert caught.value.code == "invalid_origin"
 
 
+def test_an_ipv6_origin_is_kept_in_brackets_as_browsers_send_it(client, form):
+    definition = {
+        f: getattr(form, f)
+        for f in ("name", "slug", "fields", "consents", "hidden_fields", "tags", "double_opt_in")
+    }
+    typed = ["http://[::1]:8080", "https://[2001:DB8::1]:443"]
+    form = do_update_form(form, {**definition, "allowed_origins": typed}, actor=None)
+
+    assert form.allowed_origins == ["http://[::1]:8080", "https://[2001:db8::1]"]
+    response = post_json(client, ADA, HTTP_ORIGIN="http://[::1]:8080")
+    assert (response.status_code, response["Access-Control-Allow-Origin"]) == (200, "http://[::1]:8080")
+
+
 def test_this_sites_own_pages_may_always_post(client, form):
     assert post_json(client, ADA, HTTP_ORIGIN="http://testserver").status_code == 200
 
@@ -586,6 +615,40 @@ def test_replay_processes_a_failed_row_and_prints_the_counts(client, form, monke
     assert Consent.objects.get(lead=lead).status == "pending"
     call_command("replay")
     assert "Replayed 0 failed submission(s)" in capsys.readouterr().out
+
+
+def test_replay_records_the_consent_text_the_visitor_was_shown_at_the_time_they_posted(
+    client, form, monkeypatch
+):
+    shown = form.consents[0]["text"]
+    mend = _fail_lead_work(monkeypatch)
+    post_json(client, {**ADA, "consent_email_marketing": True})
+    row = Submission.objects.get()
+    assert row.consent_texts == {"email_marketing": shown}
+    form.consents = [{**form.consents[0], "text": "A text written after the visitor posted."}]
+    form.save()
+    mend()
+
+    call_command("replay")
+
+    consent = Consent.objects.get()
+    assert (consent.status, consent.text, consent.at) == ("pending", shown, row.received_at)
+    touch = Touch.objects.get(kind="consent")
+    assert touch.at == row.received_at
+    assert Submission.objects.get().consent_texts == {"email_marketing": shown}
+
+
+def test_a_replay_that_fails_again_keeps_the_consent_texts_of_the_first_failure(client, form, monkeypatch):
+    _fail_lead_work(monkeypatch)
+    post_json(client, {**ADA, "consent_email_marketing": True})
+    shown = form.consents[0]["text"]
+    form.consents = [{**form.consents[0], "text": "Edited since."}]
+    form.save()
+
+    call_command("replay")
+
+    row = Submission.objects.get()
+    assert (row.status, row.attempts, row.consent_texts) == ("failed", 2, {"email_marketing": shown})
 
 
 def test_replay_takes_every_failed_row_in_order_chunk_by_chunk(client, form, monkeypatch, capsys):
