@@ -335,6 +335,12 @@ def _removal_context(form: Form) -> dict[str, Any]:
             "It leaves the forms list; “Archived forms” lists it, and you can restore it.",
             f"The address /f/{form.slug} stays reserved for it.",
         ]
+        if links:
+            codes = ", ".join(f"/r/{code}" for code in links)
+            details.append(
+                f"These tracked links will answer “not found” and count no clicks until the form "
+                f"is restored and published again: {codes}."
+            )
     else:
         lead = "This form has no submissions, so it will be deleted for good."
         details = [f"Its landing page /p/{slug} is deleted with it." for slug in pages]

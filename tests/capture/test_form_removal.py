@@ -178,6 +178,15 @@ def test_the_confirmation_page_says_archive_or_delete_and_changes_nothing(client
     assert form.archived_at is None and form.is_published
 
 
+def test_the_confirmation_page_names_the_tracked_links_an_archive_turns_off(client_as, personas, used_form):
+    do_create_link(personas.workspace, LinkSpec(page=used_form.pages.get()), code="bio", actor=None)
+
+    page = client_as("marketer").get(f"/capture/forms/{used_form.pk}/remove")
+
+    assert b"Archive the form" in page.content
+    assert b"count no clicks until the form is restored" in page.content and b"/r/bio" in page.content
+
+
 @pytest.mark.parametrize(("persona", "removed"), [("owner", True), ("marketer", True)])
 def test_owners_and_marketers_archive_a_used_form_from_its_page(
     client_as, used_form, persona, removed
