@@ -28,6 +28,8 @@ MERGED_FIELDS = (
     "email", "phone", "company", "job_title", "country",
     "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer",
 )
+#: The first touch: kept as a unit, so that it is one visit's tags (see ``merge_into``).
+FIRST_TOUCH = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer")
 #: Fields that come along with a merged field (normalized forms).
 COMPANION = {"email": ("email_key",), "phone": ("phone_e164", "phone_ext")}
 #: Columns loaded for matching and merging.
@@ -105,15 +107,23 @@ def merge_into(lead: Known, c: Candidate) -> tuple[dict[str, Any], dict[str, Any
     Returns (changes, conflicts): the fields whose value changed on the lead, and the values of
     the candidate that conflicted and were added to ``alternates``. Both are empty when the
     candidate brings nothing new, which is what makes re-importing a file change nothing.
+
+    A blank field takes the candidate's value, except in the first touch (``FIRST_TOUCH``): a
+    lead with any of those set keeps the others blank, or a second visit's campaign would join
+    the first visit's source in a touch that never happened. A lead without any takes the
+    candidate's whole first touch.
     """
     expand(lead)
     changes: dict[str, Any] = {}
     conflicts: dict[str, Any] = {}
+    touched = any(lead.get(name) for name in FIRST_TOUCH)
     for name in MERGED_FIELDS:
         new = getattr(c, name)
         if not new:
             continue
         old = lead.get(name) or ""
+        if not old and touched and name in FIRST_TOUCH:
+            continue
         if name == "email" and c.email_key is None:
             continue  # an invalid address never replaces or conflicts with anything
         if name == "phone" and c.phone_e164 is None:

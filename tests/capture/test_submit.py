@@ -148,6 +148,26 @@ def test_a_tag_of_the_page_address_holding_a_script_tag_is_left_out_and_the_post
     assert not Lead.objects.filter(utm_campaign__contains="<").exists()
 
 
+def test_the_first_touch_is_one_visits_tags_and_the_last_touch_the_latest(client, form):
+    post_json(client, {**ADA, "lb_page": "https://x.example/?utm_source=first&utm_medium=cpc"})
+    post_json(client, {**ADA, "lb_page": "https://x.example/?utm_source=second&utm_campaign=c2"})
+
+    lead = Lead.objects.get()
+    assert (lead.utm_source, lead.utm_medium, lead.utm_campaign) == ("first", "cpc", "")
+    assert (lead.last_touch["utm_source"], lead.last_touch["utm_campaign"]) == ("second", "c2")
+    assert "utm_medium" not in lead.last_touch
+
+
+def test_a_lead_without_a_first_touch_takes_a_later_posts_whole(client, form, personas):
+    from leadbase.leads.actions import do_create_lead
+
+    do_create_lead(personas.workspace, {"name": "Ada Lovelace", "email": "ada@example.org"}, actor=None)
+    post_json(client, {**ADA, "lb_page": "https://x.example/?utm_source=second&utm_campaign=c2"})
+
+    lead = Lead.objects.get()
+    assert (lead.utm_source, lead.utm_medium, lead.utm_campaign) == ("second", "", "c2")
+
+
 def test_the_referer_header_is_the_page_when_no_page_is_posted(client, form):
     client.post(
         "/f/contact", ADA, HTTP_REFERER="http://testserver/p/contact?utm_source=x&utm_medium=social"
