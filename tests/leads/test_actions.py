@@ -180,6 +180,16 @@ def test_editing_other_fields_of_a_lead_on_a_shared_mailbox_still_works(personas
     assert do_update_lead(maria, {"job_title": "Baker"}, actor=personas.owner).job_title == "Baker"
 
 
+def _consents(lead: Lead) -> list[tuple]:
+    return list(Consent.objects.filter(lead=lead).order_by("purpose").values_list(
+        "purpose", "status", "method", "text", "ip", "source_ref"))
+
+
+def _touches(lead: Lead) -> list[tuple]:
+    return list(Touch.objects.filter(lead=lead, kind="consent").order_by("id").values_list(
+        "workspace_id", "kind", "actor_id", "actor_label", "data"))
+
+
 def test_consents_of_new_leads_are_written_as_recording_each_one_writes_them(personas):
     """The form path's plain-parameter insert writes the rows the ORM path writes."""
     from leadbase.leads.actions import do_record_consent, do_record_consents_of_new_leads
@@ -197,17 +207,9 @@ def test_consents_of_new_leads_are_written_as_recording_each_one_writes_them(per
         method="form", source_ref="contact",
     )
 
-    def consents(lead: Lead) -> list[tuple]:
-        return list(Consent.objects.filter(lead=lead).order_by("purpose").values_list(
-            "purpose", "status", "method", "text", "ip", "source_ref"))
-
-    def touches(lead: Lead) -> list[tuple]:
-        return list(Touch.objects.filter(lead=lead, kind="consent").order_by("id").values_list(
-            "workspace_id", "kind", "actor_id", "actor_label", "data"))
-
-    assert consents(together) == consents(one_by_one)
-    assert consents(together)[1][4] == "2001:db8::1"  # the short form, as the field writes it
-    assert touches(together) == touches(one_by_one) and len(touches(together)) == 2
+    assert _consents(together) == _consents(one_by_one)
+    assert _consents(together)[1][4] == "2001:db8::1"  # the short form, as the field writes it
+    assert _touches(together) == _touches(one_by_one) and len(_touches(together)) == 2
     assert {c.at for c in Consent.objects.filter(lead=together)} == {t.at for t in Touch.objects.filter(
         lead=together, kind="consent")}
 
@@ -240,21 +242,13 @@ def test_answers_of_known_leads_recorded_together_end_as_recorded_one_by_one(per
         method="form", source_ref="contact",
     )
 
-    def consents(lead: Lead) -> list[tuple]:
-        return list(Consent.objects.filter(lead=lead).order_by("purpose").values_list(
-            "purpose", "status", "method", "text", "ip", "source_ref"))
-
-    def touches(lead: Lead) -> list[tuple]:
-        return list(Touch.objects.filter(lead=lead, kind="consent").order_by("id").values_list(
-            "workspace_id", "kind", "actor_id", "actor_label", "data"))
-
-    assert consents(together) == consents(one_by_one) == [
+    assert _consents(together) == _consents(one_by_one) == [
         ("calls", "granted", "form", "Call me, please.", "2001:db8::1", "contact"),
         ("email_marketing", "granted", "import", "", None, "list.csv"),
         ("events", "granted", "form", "Invite me.", None, "contact"),
     ]
-    assert touches(together) == touches(one_by_one) and len(touches(together)) == 2 + 3
-    assert consents(other)[0][:2] == ("calls", "granted")
+    assert _touches(together) == _touches(one_by_one) and len(_touches(together)) == 2 + 3
+    assert _consents(other)[0][:2] == ("calls", "granted")
 
 
 def test_a_pending_answer_never_replaces_a_granted_consent_even_when_read_before_the_grant(personas, monkeypatch):
