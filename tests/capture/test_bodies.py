@@ -1,6 +1,5 @@
 """Bodies POST /f/<slug> refuses before anything is written: files, however their bytes read,
-and more fields than any form has, in every encoding; and the browser's answer when processing
-fails on a form that redirects."""
+and more fields than any form has, in every encoding."""
 
 from __future__ import annotations
 
@@ -10,8 +9,6 @@ from urllib.parse import urlencode
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from leadbase.capture import actions
-from leadbase.capture.actions import do_create_form
 from leadbase.capture.demo import load_demo_forms
 from leadbase.capture.models import Submission
 from leadbase.capture.public import MAX_FIELDS
@@ -119,27 +116,3 @@ def test_a_multipart_body_of_max_fields_fields_is_read(client, form):
     response = post_multipart(client, [(k, v.encode(), None) for k, v in fields.items()])
 
     assert response.json()["code"] == "unknown_field"  # read, then refused by the form
-
-
-def test_a_processing_failure_on_a_form_that_redirects_sends_the_browser_there_too(
-    client, personas, monkeypatch
-):
-    do_create_form(
-        personas.workspace,
-        {
-            "name": "Trial",
-            "fields": [{"key": "name"}, {"key": "email"}],
-            "redirect_url": "https://www.example.com/welcome",
-        },
-        actor=None,
-    )
-
-    def fail(*args, **kwargs):
-        raise RuntimeError("disk on fire")
-
-    monkeypatch.setattr(actions, "do_create_leads", fail)
-
-    response = client.post("/f/trial", ADA, HTTP_ACCEPT="text/html")
-
-    assert (response.status_code, response["Location"]) == (303, "https://www.example.com/welcome")
-    assert Submission.objects.get().status == "failed"

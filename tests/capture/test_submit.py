@@ -230,7 +230,10 @@ def test_the_form_owner_tags_and_hidden_fields_are_given_to_new_leads(client, pe
     assert lead.custom == {"team_size": "12", "campaign": "q3", "tags": ["webinar"]}
 
 
-def test_a_redirect_url_sends_the_browser_there(client, personas):
+@pytest.mark.parametrize("failing", [False, True], ids=["processed", "kept_for_replay"])
+def test_a_redirect_url_sends_the_browser_there_also_when_processing_fails(
+    client, personas, monkeypatch, failing
+):
     do_create_form(
         personas.workspace,
         {
@@ -240,10 +243,13 @@ def test_a_redirect_url_sends_the_browser_there(client, personas):
         },
         actor=None,
     )
+    if failing:
+        _fail_lead_work(monkeypatch)
 
     response = client.post("/f/trial", {"name": "Alan Turing", "email": "alan@example.org"}, **HTML)
 
     assert (response.status_code, response["Location"]) == (303, "https://www.example.com/welcome")
+    assert Submission.objects.get().status == ("failed" if failing else "processed")
 
 
 # --- bad input ------------------------------------------------------------------------------
