@@ -7,8 +7,8 @@ import json
 
 import hypothesis
 import pytest
-from hypothesis import HealthCheck, given
 from django.test import Client
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from leadbase.leads.models import Lead
