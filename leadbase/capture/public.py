@@ -124,11 +124,21 @@ def _form_row(slug: str) -> tuple[Any, ...] | None:
     return None if row is None else tuple(row)
 
 
+def header(request: HttpRequest, name: str) -> str | None:
+    """The request header ``name`` (None when absent), read from ``request.META``: the first use
+    of ``request.headers`` builds a dict of every header, which under granian means going
+    through every environment variable of the server too (CGI puts them in the environ): with
+    47 entries, a post's request outside its write took 1.29 million instructions that way and
+    1.08 million this way (callgrind), for the four or five headers a post reads."""
+    return request.META.get("HTTP_" + name.upper().replace("-", "_"))
+
+
 def client_ip(request: HttpRequest) -> str | None:
     """The visitor's address: the proxy's last X-Forwarded-For hop when behind a trusted proxy."""
     candidate = request.META.get("REMOTE_ADDR", "")
-    if settings.SECURE_PROXY_SSL_HEADER and request.headers.get("X-Forwarded-For"):
-        candidate = request.headers["X-Forwarded-For"].split(",")[-1].strip()
+    forwarded = header(request, "X-Forwarded-For") if settings.SECURE_PROXY_SSL_HEADER else None
+    if forwarded:
+        candidate = forwarded.split(",")[-1].strip()
     try:
         return str(ipaddress.ip_address(candidate))
     except ValueError:
@@ -254,7 +264,7 @@ def _encodable(text: str) -> bool:
 
 def origin_allowed(request: HttpRequest, form: Form) -> bool:
     """True for requests without Origin (servers, curl), from this site, or an allowed origin."""
-    origin = request.headers.get("Origin")
+    origin = header(request, "Origin")
     if origin is None:
         return True
     return origin in form.allowed_origins or origin in (
@@ -264,15 +274,15 @@ def origin_allowed(request: HttpRequest, form: Form) -> bool:
 
 
 def wants_json(request: HttpRequest) -> bool:
-    return (request.content_type or "").lower() == JSON or "text/html" not in request.headers.get(
-        "Accept", ""
+    return (request.content_type or "").lower() == JSON or "text/html" not in (
+        header(request, "Accept") or ""
     )
 
 
 def _cors(request: HttpRequest, form: Form | None, response: HttpResponseBase) -> HttpResponseBase:
     """Let an allowed origin read the answer (no credentials: the endpoint uses no cookies)."""
     response["Vary"] = "Origin"
-    origin = request.headers.get("Origin")
+    origin = header(request, "Origin")
     if form is not None and origin and origin in form.allowed_origins:
         response["Access-Control-Allow-Origin"] = origin
     return response
@@ -353,7 +363,7 @@ def _form_context(
         "pow": spam.pow_challenge(form) if form.proof_of_work else "",
         "pow_bits": spam.POW_BITS,
         "lb_page": values.get("lb_page") or request.build_absolute_uri(),
-        "lb_referrer": values.get("lb_referrer") or request.headers.get("Referer", ""),
+        "lb_referrer": values.get("lb_referrer") or header(request, "Referer") or "",
     }
 
 
@@ -435,7 +445,7 @@ def _preflight(request: HttpRequest, form: Form, methods: str) -> HttpResponseBa
 
 
 def _origin_error(request: HttpRequest) -> CaptureError:
-    origin = request.headers.get("Origin", "")[:200]
+    origin = (header(request, "Origin") or "")[:200]
     return CaptureError(
         "origin_not_allowed",
         f"This form does not accept submissions from {origin}. "
@@ -463,8 +473,8 @@ def submit(request: HttpRequest, slug: str) -> HttpResponseBase:
         payload = read_payload(request)
         meta = SubmitMeta(
             ip=client_ip(request),
-            user_agent=request.headers.get("User-Agent", ""),
-            referer=request.headers.get("Referer", ""),
+            user_agent=header(request, "User-Agent") or "",
+            referer=header(request, "Referer") or "",
         )
         result = intake.take(form, payload, meta)
     except CaptureError as exc:
