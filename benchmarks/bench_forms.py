@@ -41,7 +41,7 @@ from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import emit, machine, speed_gauge_ms, update_doc  # noqa: E402
+from benchmarks.common import emit, machine, speed_gauge_ms, update_doc, whole_number  # noqa: E402
 
 SETUP = """
 from leadbase.accounts.actions import do_create_user
@@ -351,20 +351,6 @@ def verify(db: Path, accepted: list[int], repeat_pct: int) -> dict:
     }
 
 
-def at_least_zero(value: str) -> int:
-    number = int(value)
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
-    return number
-
-
-def repeat_share(value: str) -> int:
-    share = int(value)
-    if not 0 <= share <= 50:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 50, not {value}")
-    return share
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=20_000)
@@ -392,13 +378,13 @@ def main() -> None:
     )
     parser.add_argument(
         "--repeat-pct",
-        type=repeat_share,
+        type=whole_number(0, 50),
         default=0,
         help="the share of posts, in %% (0-50), by a person who posted before (merged into their lead)",
     )
     parser.add_argument(
         "--posts-per-connection",
-        type=at_least_zero,
+        type=whole_number(0),
         default=50,
         help="posts a connection carries before it is closed and a new one opened (0: no limit)",
     )

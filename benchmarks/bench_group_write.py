@@ -45,7 +45,7 @@ from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import emit, update_doc
+from benchmarks.common import emit, update_doc, whole_number
 
 HERE = Path(__file__).resolve().parents[1]
 WARMUP_GROUPS = 30
@@ -151,13 +151,6 @@ def inner(code: str, groups: int, size: int, first: int) -> None:
             raise SystemExit(f"a post was not written: {[job.result or job.error for job in jobs]}")
 
 
-def count(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
-    return number
-
-
 def _checkout(value: str) -> Path:
     path = Path(value).resolve()
     if not (path / "leadbase" / "capture" / "actions.py").is_file():
@@ -167,9 +160,9 @@ def _checkout(value: str) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--group", type=count, default=6, help="posts per group (under load: about 5)")
-    parser.add_argument("--groups", type=count, default=40, help="groups measured per run")
-    parser.add_argument("--runs", type=count, default=2)
+    parser.add_argument("--group", type=whole_number(1), default=6, help="posts per group (under load: about 5)")
+    parser.add_argument("--groups", type=whole_number(1), default=40, help="groups measured per run")
+    parser.add_argument("--runs", type=whole_number(1), default=2)
     parser.add_argument("--compare", type=_checkout, help="another checkout to measure alternately")
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
     parser.add_argument("--inner", nargs=4, help=argparse.SUPPRESS)
