@@ -41,6 +41,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from leadbase.accounts.models import Workspace
 from leadbase.capture import spam
 from leadbase.capture.actions import (
+    UTM_KEYS,
     SubmitMeta,
     SubmitResult,
     do_confirm_optin,
@@ -57,6 +58,7 @@ from leadbase.capture.errors import (
 from leadbase.capture.intake import intake
 from leadbase.capture.markdown import render_markdown
 from leadbase.capture.models import Form, LandingPage, SubmissionStatus
+from leadbase.leads.models import Consent, ConsentStatus
 
 URLENCODED, MULTIPART, JSON = (
     "application/x-www-form-urlencoded",
@@ -332,8 +334,15 @@ def _form_context(
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """What ``capture/_form.html`` renders: inputs with their value and error, hidden fields."""
-    values, errors = values or {}, dict(errors or {})
+    """What ``capture/_form.html`` renders: inputs with their value and error, hidden fields.
+
+    ``values`` is a refused post shown again: its page, referrer, UTM tags and tracked link
+    are carried as they were posted, so the next try is attributed as the first one would
+    have been (this request's Referer is then our own form, and its URL ``/f/<slug>``). The
+    first input at fault gets the focus, so the browser scrolls to it and a screen reader
+    reads its error.
+    """
+    again, values, errors = values is not None, values or {}, dict(errors or {})
     inputs = [
         {
             **f,
@@ -352,19 +361,39 @@ def _form_context(
         }
         for c in form.consents
     ]
+    at_fault = next((c for c in (*inputs, *consents) if c["error"]), None)
+    if at_fault is not None:
+        at_fault["focus"] = True
+    if again:
+        # A plain HTML form on another site may post no page: its Referer was the page.
+        page_url = _text_value(values.get("lb_page")) or header(request, "Referer") or ""
+        referrer = _text_value(values.get("lb_referrer"))
+    else:
+        page_url, referrer = request.build_absolute_uri(), header(request, "Referer") or ""
     return {
         "form": form,
         "action": reverse("capture:submit", args=[form.slug]),
         "inputs": inputs,
         "consents": consents,
         "error": " ".join(errors.values()),  # errors about no visible input
+        "focus_error": at_fault is None,
         "honeypot": spam.HONEYPOT,
         "token": values.get(spam.TOKEN_FIELD) or spam.fill_token(form),
         "pow": spam.pow_challenge(form) if form.proof_of_work else "",
         "pow_bits": spam.POW_BITS,
-        "lb_page": values.get("lb_page") or request.build_absolute_uri(),
-        "lb_referrer": values.get("lb_referrer") or header(request, "Referer") or "",
+        "lb_page": page_url,
+        "lb_referrer": referrer,
+        "carried": [
+            (key, _text_value(values.get(key)))
+            for key in (*UTM_KEYS, "lb_link")
+            if _text_value(values.get(key))
+        ],
     }
+
+
+def _text_value(value: Any) -> str:
+    """A posted value as the text a hidden input carries ("" for none, true or false)."""
+    return "" if value is None or isinstance(value, bool) else str(value)
 
 
 def _page_for(form: Form) -> LandingPage | None:
@@ -522,11 +551,16 @@ def _answer(
 @csrf_exempt  # the signed token in the URL is the credential; no session is involved
 @require_http_methods(["GET", "POST"])
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
-    """``/c/<token>``: GET shows a button, POST confirms (link scanners only GET)."""
+    """``/c/<token>``: GET shows a button, POST confirms (link scanners only GET).
+
+    A consent withdrawn since the link was sent (the person unsubscribed) stays withdrawn, and
+    the page says so rather than "confirmed".
+    """
+    answers: list[Consent] = []
     try:
         wanted = read_confirm_token(token)
         if request.method == "POST":
-            do_confirm_optin(wanted.lead_id, wanted.purposes, ip=client_ip(request))
+            answers = do_confirm_optin(wanted.lead_id, wanted.purposes, ip=client_ip(request))
     except ConfirmLinkError as exc:
         return render(
             request,
@@ -536,5 +570,12 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         )
     form = Form.objects.select_related("workspace").filter(pk=wanted.form_id).first()
     texts = [c["text"] for c in (form.consents if form else []) if c["purpose"] in wanted.purposes]
-    context = {"form": form, "texts": texts, "done": request.method == "POST"}
+    granted = [a for a in answers if a.status == ConsentStatus.GRANTED]
+    context = {
+        "form": form,
+        "texts": texts,
+        "done": request.method == "POST",
+        "withdrawn": len(granted) < len(answers),
+        "granted": bool(granted),
+    }
     return render(request, "capture/confirm.html", context)

@@ -121,9 +121,15 @@ class FieldRow(forms.Form):
     required = forms.BooleanField(required=False)
     options = forms.CharField(required=False, help_text="For a list: options separated by commas.")
 
+    def has_changed(self) -> bool:
+        """An empty extra row is one with nothing typed in it. A browser posts the type list's
+        first option (and its tick boxes) for a row left alone, which Django would take as
+        changed and then refuse for its missing key, so no form could be saved."""
+        return any(self[name].data for name in ("key", "label", "options"))
+
 
 class ConsentRow(forms.Form):
-    purpose = forms.ChoiceField(choices=Purpose.choices)
+    purpose = forms.ChoiceField(choices=[("", "Choose…"), *Purpose.choices])
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
     required = forms.BooleanField(required=False)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+from typing import Any
+
 import pytest
 from django.test import Client
 
@@ -378,3 +381,106 @@ def test_an_htmx_filter_of_the_journal_gets_only_the_table(personas, form):
     assert response.status_code == 200
     assert "<html" not in response.content.decode()
     assert "No submissions with this status yet." in response.content.decode()
+
+
+class _BrowserForm(HTMLParser):
+    """What a browser posts for the builder's <form method="post">: every named input with its
+    value (checkboxes when checked), each textarea's text, and each select's selected option,
+    or its first one when none is selected."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: list[tuple[str, str]] = []
+        self._inside = False
+        self._textarea: list[str] | None = None
+        self._select: dict[str, Any] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and a.get("method") == "post" and "action" not in a:
+            self._inside = True
+        if not self._inside or (tag not in ("option",) and "name" not in a):
+            return
+        if tag == "input" and (a.get("type") not in ("checkbox", "radio") or "checked" in a):
+            self.data.append((a["name"], a.get("value", "on" if a.get("type") == "checkbox" else "")))
+        elif tag == "textarea":
+            self.data.append((a["name"], ""))
+            self._textarea = []
+        elif tag == "select":
+            self._select = {"name": a["name"], "first": None, "selected": None}
+        elif tag == "option" and self._select is not None:
+            self._option = a.get("value")
+            self._option_selected = "selected" in a
+            self._option_text: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea is not None:
+            self._textarea.append(data)
+        elif self._select is not None and hasattr(self, "_option_text"):
+            self._option_text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._inside = False
+        elif tag == "textarea" and self._textarea is not None:
+            name, _ = self.data.pop()
+            self.data.append((name, "".join(self._textarea).removeprefix("\n")))
+            self._textarea = None
+        elif tag == "option" and self._select is not None:
+            value = self._option if self._option is not None else "".join(self._option_text)
+            if self._select["first"] is None:
+                self._select["first"] = value
+            if self._option_selected:
+                self._select["selected"] = value
+        elif tag == "select" and self._select is not None:
+            chosen = self._select["selected"]
+            self.data.append((self._select["name"], self._select["first"] if chosen is None else chosen))
+            self._select = None
+
+
+def as_a_browser_posts(page: str) -> dict[str, list[str]]:
+    parser = _BrowserForm()
+    parser.feed(page)
+    posted: dict[str, list[str]] = {}
+    for name, value in parser.data:
+        posted.setdefault(name, []).append(value)
+    return posted
+
+
+def test_a_new_form_saves_as_a_browser_posts_it_with_the_empty_rows_left_alone(personas):
+    client = logged_in(personas.marketer)
+    posted = as_a_browser_posts(client.get("/capture/forms/new").content.decode())
+    posted["name"] = ["Spring webinar"]
+
+    response = client.post("/capture/forms/new", posted)
+
+    form = Form.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/capture/forms/{form.pk}/"
+    assert [f["key"] for f in form.fields] == ["name", "email", "phone"]
+    assert [c["purpose"] for c in form.consents] == ["email_marketing"]
+
+
+def test_saving_a_form_untouched_in_the_browser_keeps_its_definition(personas, form):
+    client = logged_in(personas.owner)
+    before = (form.fields, form.consents, form.hidden_fields, form.allowed_origins, form.tags)
+    posted = as_a_browser_posts(client.get(f"/capture/forms/{form.pk}/").content.decode())
+
+    response = client.post(f"/capture/forms/{form.pk}/", posted)
+
+    assert response.status_code == 302
+    form.refresh_from_db()
+    assert (form.fields, form.consents, form.hidden_fields, form.allowed_origins, form.tags) == before
+
+
+def test_every_input_of_the_fields_table_has_a_label_and_its_error_is_tied_to_it(personas):
+    client = logged_in(personas.owner)
+    posted = as_a_browser_posts(client.get("/capture/forms/new").content.decode())
+    posted |= {"name": ["Broken"], "fields-1-key": [""], "fields-1-label": ["Email"]}
+
+    page = client.post("/capture/forms/new", posted).content.decode()
+
+    for name in ("key", "label", "type", "required", "options", "DELETE"):
+        assert f'for="id_fields-1-{name}"' in page
+    assert 'id="id_fields-0-options_helptext"' in page  # what its aria-describedby points at
+    assert 'aria-describedby="id_fields-1-key_error"' in page
+    assert '<p class="field-error" id="id_fields-1-key_error">This field is required.</p>' in page

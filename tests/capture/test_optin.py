@@ -18,7 +18,7 @@ from leadbase.capture import emails
 from leadbase.capture.actions import do_create_form
 from leadbase.capture.demo import load_demo_forms
 from leadbase.capture.tasks import send_confirmation_email
-from leadbase.leads.actions import do_create_lead
+from leadbase.leads.actions import do_create_lead, do_record_consent
 from leadbase.leads.models import Consent, Lead, Touch
 
 ADA = {"name": "Ada Lovelace", "email": "ada@example.org", "consent_email_marketing": True}
@@ -148,6 +148,24 @@ def test_confirming_twice_changes_nothing_more(client, form, django_capture_on_c
 
     assert again.status_code == 200
     assert Touch.objects.filter(kind="consent", data__status="granted").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_link_clicked_after_unsubscribing_changes_nothing_and_says_so(
+    client, form, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(client)
+    lead = Lead.objects.get()
+    do_record_consent(lead, "email_marketing", "withdrawn", method="unsubscribe")
+
+    response = client.post(link_path(mail.outbox[0].body))
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Nothing was confirmed" in page and "You unsubscribed after this link was sent" in page
+    assert "is confirmed" not in page
+    assert Consent.objects.get().status == "withdrawn"
 
 
 @pytest.mark.django_db

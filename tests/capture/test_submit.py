@@ -479,6 +479,54 @@ def test_a_browser_gets_the_form_again_with_the_error_and_its_values(client, for
     assert "<h1>Talk to us</h1>" in page  # the landing page, not a bare error
 
 
+def test_the_form_shown_again_focuses_the_first_input_at_fault(client, form):
+    response = client.post("/f/contact", {"name": "Ada Lovelace", "email": "ada@localhost"}, **HTML)
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    email = page[page.index('<input name="email"') :]
+    assert email[: email.index(">")].endswith(' aria-describedby="lb-email-error" autofocus')
+    assert page.count(" autofocus") == 1
+
+
+def test_an_error_about_no_visible_input_takes_the_focus(client, form):
+    response = client.post("/f/contact", {**ADA, "utm_source": "<script>x</script>"}, **HTML)
+
+    assert response.status_code == 400
+    assert '<p class="lb-alert" role="alert" tabindex="-1" autofocus>' in response.content.decode()
+
+
+def test_a_post_made_again_after_an_error_keeps_the_first_posts_page_referrer_and_tags(client, form):
+    landing = client.get("/p/contact?utm_source=newsletter").content.decode()
+    assert 'name="lb_referrer" value=""' in landing  # a visitor who typed the address
+    first = {
+        "name": "Ada Lovelace",
+        "email": "",
+        "lb_page": "http://testserver/p/contact?utm_source=newsletter",
+        "lb_referrer": "",
+        "utm_campaign": "spring",
+    }
+
+    again = client.post("/f/contact", first, HTTP_REFERER="http://testserver/p/contact", **HTML)
+
+    page = again.content.decode()
+    assert again.status_code == 400
+    assert 'name="lb_page" value="http://testserver/p/contact?utm_source=newsletter"' in page
+    assert 'name="lb_referrer" value=""' in page  # not our own page, which sent the post
+    assert '<input type="hidden" name="utm_campaign" value="spring">' in page
+
+
+def test_a_plain_html_form_shown_again_keeps_the_page_it_was_posted_from(client, form):
+    page = client.post(
+        "/f/contact",
+        {"name": "Ada Lovelace", "email": ""},
+        HTTP_REFERER="https://www.example.com/",
+        **HTML,
+    ).content.decode()
+
+    assert 'name="lb_page" value="https://www.example.com/"' in page
+
+
 @pytest.mark.parametrize("slug", ["nope", "draft"])
 def test_an_unknown_or_unpublished_form_is_404(client, personas, slug):
     do_create_form(
