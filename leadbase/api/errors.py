@@ -150,6 +150,10 @@ def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespons
             message = _PYDANTIC_MESSAGES.get(error["type"]) or _message(error)
         elif error["type"] in _NOT_AN_OBJECT:
             code, message = "invalid_body", "The body must be a JSON object."
+        elif error["type"] == "missing":
+            # No body at all: ninja does not parse an empty body, and reports the whole
+            # document as a missing field without a name.
+            code, message = "invalid_body", "The body is empty; send a JSON object."
         elif error["type"] == "string_unicode":
             # An object, but a key of it is not valid Unicode (a lone surrogate): pydantic
             # reports that against the body, as the key cannot be quoted.

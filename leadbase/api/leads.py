@@ -98,7 +98,7 @@ def list_leads(
     """Newest first, one page at a time. ``q`` searches by prefix: text with ``@`` the email
     address, digits the phone number (with or without country code), anything else the name or
     family name (case and accents ignored); search results come in match order."""
-    _check_cursor(cursor)
+    _check_cursor(cursor, search=bool(q and q.strip()))
     try:
         page, next_cursor = leads_for_user(
             request.membership, q=q, stage=stage, after=cursor, limit=limit
@@ -136,18 +136,26 @@ def update_lead(request: HttpRequest, lead_id: int, payload: LeadPatch) -> Lead:
     return lead
 
 
-def _check_cursor(cursor: str | None) -> None:
-    """Refuse an edited cursor carrying text no lead key holds and PostgreSQL cannot even
-    compare (NUL, an unpaired surrogate), or a number no id or score can be (the query would
-    find nothing or everything, silently)."""
-    for value in decode_cursor(cursor) if cursor else ():
+def _check_cursor(cursor: str | None, *, search: bool) -> None:
+    """Refuse a cursor this endpoint did not make (the query would find nothing or everything,
+    silently): a page of leads continues after ``[id]``, a search after ``[phase, key, id]``,
+    and their numbers are whole (not ``true`` or ``1.5``) and within an id's range. Its text
+    must be something a lead key holds and PostgreSQL can compare (no NUL, no unpaired
+    surrogate)."""
+    if not cursor:
+        return
+    values = decode_cursor(cursor)
+    if len(values) != (3 if search else 1):
+        raise BadCursor(cursor)
+    numbers = (values[0], values[2]) if search else (values[0],)
+    if any(type(n) is not int or not -MAX_ID <= n <= MAX_ID for n in numbers):
+        raise BadCursor(cursor)
+    for value in values:
         if isinstance(value, str):
             try:
                 plain_text(value)
             except ValueError:
                 raise BadCursor(cursor) from None
-        elif isinstance(value, int) and not -MAX_ID <= value <= MAX_ID:
-            raise BadCursor(cursor)
 
 
 def _with_details(leads: Iterable[Lead]) -> list[Lead]:

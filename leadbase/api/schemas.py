@@ -79,6 +79,16 @@ def _consent_shorthand(value: Any) -> Any:
     return {"status": value} if isinstance(value, str) else value
 
 
+class _ConsentShorthandSchema:
+    """In the OpenAPI document, a consent is its status alone or the object with the proof, as
+    ``_consent_shorthand`` takes it: generated clients must not refuse ``"granted"``."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        status = {"type": "string", "enum": list(ConsentStatus.values)}
+        return {"anyOf": [status, handler(core_schema)]}
+
+
 Line = _text(200)
 StageName = Literal[tuple(Stage.values)]
 SubmissionStatusName = Literal[tuple(SubmissionStatus.values)]
@@ -162,7 +172,8 @@ class LeadIn(Input):
         default_factory=dict, description="Your own fields: text, numbers, booleans."
     )
     consents: dict[
-        Literal[tuple(Purpose.values)], Annotated[ConsentIn, BeforeValidator(_consent_shorthand)]
+        Literal[tuple(Purpose.values)],
+        Annotated[ConsentIn, BeforeValidator(_consent_shorthand), _ConsentShorthandSchema],
     ] = Field(
         default_factory=dict,
         description='Per purpose, "granted" / "pending" / "withdrawn", or {"status", "text", "ip"} '

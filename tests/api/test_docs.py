@@ -32,6 +32,18 @@ def test_the_openapi_document_lists_the_lead_operations_without_a_token():
     assert "Idempotency-Key" in headers
 
 
+def test_the_openapi_document_takes_a_consent_as_its_status_alone_as_the_api_does():
+    schemas = Client().get("/api/v1/openapi.json").json()["components"]["schemas"]
+    consent = schemas["LeadIn"]["properties"]["consents"]["additionalProperties"]
+    assert consent == {
+        "anyOf": [
+            {"type": "string", "enum": ["granted", "pending", "withdrawn"]},
+            {"$ref": "#/components/schemas/ConsentIn"},
+        ]
+    }
+    assert "ConsentIn" in schemas
+
+
 def test_the_docs_page_loads_every_file_from_this_server():
     response = Client().get("/api/v1/docs")
     assert response.status_code == 200

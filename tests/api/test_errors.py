@@ -169,6 +169,15 @@ def test_a_body_that_is_not_an_object_gets_a_422(owner_api, raw):
     assert errors(response) == [(None, "invalid_body")]
 
 
+@pytest.mark.parametrize("path", ["/leads", "/channels"])
+def test_an_empty_body_gets_a_422_saying_so_in_the_documented_shape(owner_api, path):
+    response = owner_api.post(path, raw="")
+    assert response.status_code == 422
+    assert errors(response) == [(None, "invalid_body")]
+    assert response.json()["message"] == "The body is empty; send a JSON object."
+    assert Lead.objects.count() == 0
+
+
 @pytest.mark.parametrize(
     "content_type",
     [
@@ -239,6 +248,16 @@ def test_bad_list_parameters_get_a_422_naming_them(owner_api, params):
         {"cursor": encode_cursor([-(2**63) - 1])},
         {"q": "ada", "cursor": encode_cursor([0, "ada", 2**63])},
         {"q": "ada", "cursor": encode_cursor([2**70, "ada", 1])},
+        # Numbers a cursor never holds, which the query would read as an id all the same.
+        {"cursor": encode_cursor([1.5])},
+        {"cursor": encode_cursor([True])},
+        {"cursor": encode_cursor(["5"])},
+        {"cursor": encode_cursor([5, 6])},
+        {"q": "ada", "cursor": encode_cursor([False, "ada", 1])},
+        {"q": "ada", "cursor": encode_cursor([0, "ada", 1.5])},
+        # A search's cursor on the plain list, and the list's on a search.
+        {"cursor": encode_cursor([0, "ada lovelace", 1])},
+        {"q": "ada", "cursor": encode_cursor([1])},
     ],
 )
 def test_an_edited_cursor_gets_a_422(owner_api, personas, params):
