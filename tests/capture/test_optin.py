@@ -115,8 +115,10 @@ def test_the_confirmation_email_is_its_templates_rendered_for_the_person(form, p
     if "'" in greeting:  # escaped in the HTML only
         assert f"Hello {greeting}," in message.body
         assert "D&#x27;Arcy" in message.alternatives[0][0] and "D'Arcy" not in message.alternatives[0][0]
-    settings.CONFIRM_LINK_HOURS = 1  # a setting the templates show is read anew
-    assert "works for 1 hours" in emails.confirmation_message(lead, form, ["email_marketing"]).build().body
+    assert f"works for {settings.CONFIRM_LINK_HOURS} hours." in message.body
+    settings.CONFIRM_LINK_HOURS = 1  # a setting the templates show is read anew, in the singular
+    one = emails.confirmation_message(lead, form, ["email_marketing"]).build()
+    assert "works for 1 hour." in one.body and "works for 1 hour." in one.alternatives[0][0]
 
 
 @pytest.mark.django_db

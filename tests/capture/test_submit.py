@@ -778,3 +778,14 @@ def test_replay_refuses_a_negative_limit_with_a_message(client, form, monkeypatc
         call_command("replay", limit=-1)
 
     assert Submission.objects.get().status == "failed"
+
+
+@pytest.mark.parametrize("given", ["99999999999999999999", "0", "seven"])
+def test_replay_refuses_an_id_no_submission_can_have_with_a_message(client, form, monkeypatch, given):
+    _fail_lead_work(monkeypatch)
+    post_json(client, ADA)
+
+    with pytest.raises(CommandError, match="--id"):
+        call_command("replay", "--id", given)  # a too large one overflowed the query: a traceback
+
+    assert Submission.objects.get().status == "failed"

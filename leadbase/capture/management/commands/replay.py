@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from collections import Counter
 
 from django.core.management.base import BaseCommand, CommandError
@@ -10,6 +11,18 @@ from leadbase.capture.actions import do_replay_submission
 from leadbase.capture.models import Form, Submission, SubmissionStatus
 
 REPLAY_CHUNK = 500  # journal rows read at once
+MAX_ID = 2**63 - 1  # the largest id a database column holds
+
+
+def submission_id(text: str) -> int:
+    """``--id``: a whole number an id can be (a larger one made the query overflow)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= MAX_ID:
+        raise argparse.ArgumentTypeError(f"{text} is not a submission id (1 to {MAX_ID})")
+    return value
 
 
 class Command(BaseCommand):
@@ -26,7 +39,7 @@ class Command(BaseCommand):
         parser.add_argument("--form", metavar="SLUG", help="only the submissions of this form")
         parser.add_argument(
             "--id",
-            type=int,
+            type=submission_id,
             action="append",
             dest="ids",
             metavar="ID",
