@@ -269,10 +269,12 @@ def origin_allowed(request: HttpRequest, form: Form) -> bool:
     origin = header(request, "Origin")
     if origin is None:
         return True
-    return origin in form.allowed_origins or origin in (
-        settings.BASE_URL,
-        f"{request.scheme}://{request.get_host()}",
-    )
+    return origin in form.allowed_origins or origin in _own_origins(request)
+
+
+def _own_origins(request: HttpRequest) -> tuple[str, str]:
+    """Leadbase's own origins: the configured address and the one this request came to."""
+    return settings.BASE_URL, f"{request.scheme}://{request.get_host()}"
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -455,8 +457,11 @@ def embed_js(request: HttpRequest, slug: str) -> HttpResponse:
     if form is None:
         body = "console.error('Leadbase: this form does not exist or is not published.');"
         return HttpResponse(body, content_type="text/javascript; charset=utf-8", status=404)
+    # The origins it may post from: on any other page the script says so instead of showing a
+    # form whose posts the browser would refuse (CORS), which visitors would fill in for nothing.
+    origins = [*form.allowed_origins, *_own_origins(request)]
     # "</" escaped: no text of the form can close the page's <script> element.
-    definition = json.dumps(definition_of(request, form)).replace("</", "<\\/")
+    definition = json.dumps(definition_of(request, form) | {"origins": origins}).replace("</", "<\\/")
     script = render_to_string("capture/embed.js", {"definition": definition, "pow_js": _pow_js()})
     response = HttpResponse(script, content_type="text/javascript; charset=utf-8")
     response["Cache-Control"] = "no-store"  # the fill-time token inside must be fresh

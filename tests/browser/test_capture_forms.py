@@ -153,13 +153,23 @@ def test_the_embed_script_on_an_origin_not_allowed_is_refused(
 ):
     load_demo_forms(personas.workspace, personas.owner)
     second_origin["html"] = embedding_page(live_server, "contact")
+    errors = []
+    browser_page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
 
     browser_page.goto(second_origin["origin"] + "/")
-    fill_embedded(browser_page)
 
-    expect(browser_page.locator(".lb-embed [role=alert]")).to_have_text(
-        "The form could not be sent. Please try again later."
+    # No form to fill in for nothing: the visitor is told, the site's developer told what to do.
+    expect(browser_page.locator(".lb-embed [role=note]")).to_have_text("This form is not available on this site.")
+    assert browser_page.locator(".lb-embed form").count() == 0
+    assert any(f"Add {second_origin['origin']} to the form's allowed origins" in e for e in errors)
+    # And a post made from that page anyway is refused by the browser (no CORS allowance).
+    outcome = browser_page.evaluate(
+        """url => fetch(url, {method: "POST", mode: "cors", headers: {"Content-Type": "application/json"},
+                body: JSON.stringify({name: "Grace Hopper", email: "grace@example.org"})})
+              .then(r => "answered " + r.status, e => "refused")""",
+        f"{live_server.url}/f/contact",
     )
+    assert outcome == "refused"
     assert not Submission.objects.exists()
     assert not Lead.objects.exists()
 

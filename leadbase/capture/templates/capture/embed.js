@@ -15,6 +15,19 @@
   host.className = "lb-embed";
   script.parentNode.insertBefore(host, script);
 
+  /* On a site that is not one of the form's allowed origins the browser would refuse every post
+   * (CORS): say so, to the visitor politely and to the site's developer in the console. */
+  if (def.origins.indexOf(location.origin) < 0) {
+    var note = document.createElement("p");
+    note.className = "lb-unavailable";
+    note.setAttribute("role", "note");
+    note.textContent = "This form is not available on this site.";
+    host.appendChild(note);
+    console.error("Leadbase: the form \u201c" + def.slug + "\u201d may not be posted from " +
+      location.origin + ". Add " + location.origin + " to the form's allowed origins in Leadbase.");
+    return;
+  }
+
   if (!document.getElementById("lb-embed-style")) {
     var style = document.createElement("style");
     style.id = "lb-embed-style";
