@@ -5,3 +5,6 @@ class ApiConfig(AppConfig):
     name = "leadbase.api"
     label = "api"
     verbose_name = "API"
+
+    def ready(self) -> None:
+        from leadbase.api import receivers  # noqa: F401  (connects the erasure signal)

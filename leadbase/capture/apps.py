@@ -5,3 +5,6 @@ class CaptureConfig(AppConfig):
     name = "leadbase.capture"
     label = "capture"
     verbose_name = "Capture"
+
+    def ready(self) -> None:
+        from leadbase.capture import receivers  # noqa: F401  (connects the erasure signal)

@@ -7,6 +7,7 @@ size, and one delivery per lead and endpoint.
 
 A failure here is logged, not raised, and rolled back to a savepoint: an exception would turn
 the form submission or API call that saved the lead into an error for the person who made it.
+Erasing a person is the exception: its deliveries are deleted, or the erasure fails whole.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from django.dispatch import receiver
 
 from leadbase.capture.signals import submission_spam
 from leadbase.hooks.actions import do_queue_deliveries
+from leadbase.hooks.models import Delivery
 from leadbase.hooks.payloads import leads_data
 from leadbase.hooks.queries import endpoints_for_event, has_active_endpoints
-from leadbase.leads.signals import lead_stage_changed, leads_created, leads_updated
+from leadbase.leads.signals import lead_erasing, lead_stage_changed, leads_created, leads_updated
 
 logger = logging.getLogger(__name__)
 
@@ -97,3 +99,11 @@ def _queue_lead_event(
             len(lead_ids),
             workspace_id,
         )
+
+
+@receiver(lead_erasing, dispatch_uid="hooks.lead_erasing")
+def on_lead_erasing(sender: Any, *, workspace_id: int, lead_id: int, **kwargs: Any) -> None:
+    """Delete the lead's deliveries, sent or not: their payloads are a copy of its data. One not
+    sent yet is not sent (its task finds no delivery to claim). Raises if it cannot: see
+    ``lead_erasing``."""
+    Delivery.objects.filter(endpoint__workspace_id=workspace_id, payload__data__lead__id=lead_id).delete()

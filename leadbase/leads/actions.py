@@ -47,7 +47,7 @@ from leadbase.leads.models import (
     Touch,
     TouchKind,
 )
-from leadbase.leads.signals import lead_stage_changed, leads_updated
+from leadbase.leads.signals import lead_erasing, lead_stage_changed, leads_updated
 from leadbase.lib.cleaning import name_key, split_name
 from leadbase.lib.leadrow import Candidate, Refusal, clean_record
 from leadbase.rows import by_ids
@@ -469,8 +469,12 @@ def do_add_suppression(workspace: Workspace, kind: str, value: str, reason: str)
 
 def do_erase_lead(lead: Lead, *, actor: User | None) -> None:
     """Erase a person on request: delete the lead and everything about it, keeping only hashes
-    of its contacts as `erased` suppressions so no import, form or API call brings it back."""
+    of its contacts as `erased` suppressions so no import, form or API call brings it back.
+
+    What other apps keep about the lead (form posts in the journal, webhook deliveries, stored
+    API answers) is removed by their ``lead_erasing`` receivers in the same transaction."""
     with transaction.atomic():
+        lead_erasing.send(Lead, workspace_id=lead.workspace_id, lead_id=lead.pk)
         contacts = [("email", lead.email_key), ("phone", lead.phone_e164)]
         contacts += LeadAlias.objects.filter(lead=lead).values_list("kind", "key")
         for kind, value in contacts:

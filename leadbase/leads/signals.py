@@ -15,3 +15,8 @@ leads_created = Signal()
 leads_updated = Signal()
 #: kwargs: workspace_id: int, lead_id: int, old: str, new: str
 lead_stage_changed = Signal()
+#: kwargs: workspace_id: int, lead_id: int — sent by ``do_erase_lead`` before the lead row is
+#: deleted. Each receiver removes the personal data its app keeps about that lead. Unlike the
+#: events above, a receiver that cannot must raise: the erasure then fails whole, rather than
+#: report a person erased whose data is still there.
+lead_erasing = Signal()

@@ -1,0 +1,34 @@
+"""Capture's part of erasing a person (``leadbase.leads.signals.lead_erasing``)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from django.dispatch import receiver
+
+from leadbase.capture.models import Submission
+from leadbase.leads.signals import lead_erasing
+
+#: What an erased person's journal rows keep: when, which form, the outcome, and the attribution
+#: the reports count (UTM tags, tracked link, the landing page without its query).
+ERASED_PAYLOAD = {"erased": True}
+
+
+@receiver(lead_erasing, dispatch_uid="capture.lead_erasing")
+def forget_posts(sender: Any, *, workspace_id: int, lead_id: int, **kwargs: Any) -> None:
+    """Blank the personal data of the lead's form posts: the fields posted, the IP, the browser,
+    the referrer, the error text (it may quote a value) and the query of the page address (a
+    prefilled link can carry the address). The rows stay, so the reports' counts do not change."""
+    rows = list(Submission.objects.filter(workspace_id=workspace_id, lead_id=lead_id))
+    for row in rows:
+        row.payload, row.ip, row.user_agent, row.referrer = ERASED_PAYLOAD, None, "", ""
+        row.error, row.consent_texts, row.page_url = "", {}, _without_query(row.page_url)
+    Submission.objects.bulk_update(
+        rows, ["payload", "ip", "user_agent", "referrer", "error", "consent_texts", "page_url"]
+    )
+
+
+def _without_query(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
