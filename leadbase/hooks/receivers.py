@@ -102,8 +102,8 @@ def _queue_lead_event(
 
 
 @receiver(lead_erasing, dispatch_uid="hooks.lead_erasing")
-def on_lead_erasing(sender: Any, *, workspace_id: int, lead_id: int, **kwargs: Any) -> None:
-    """Delete the lead's deliveries, sent or not: their payloads are a copy of its data. One not
+def on_lead_erasing(sender: Any, *, workspace_id: int, lead_ids: list[int], **kwargs: Any) -> None:
+    """Delete the leads' deliveries, sent or not: their payloads are a copy of its data. One not
     sent yet is not sent (its task finds no delivery to claim). Raises if it cannot: see
     ``lead_erasing``."""
-    Delivery.objects.filter(endpoint__workspace_id=workspace_id, payload__data__lead__id=lead_id).delete()
+    Delivery.objects.filter(endpoint__workspace_id=workspace_id, payload__data__lead__id__in=lead_ids).delete()

@@ -47,7 +47,7 @@ from leadbase.leads.models import (
     Touch,
     TouchKind,
 )
-from leadbase.leads.signals import lead_erasing, lead_stage_changed, leads_updated
+from leadbase.leads.signals import lead_erasing, lead_merging, lead_stage_changed, leads_updated
 from leadbase.lib.cleaning import name_key, split_name
 from leadbase.lib.leadrow import Candidate, Refusal, clean_record
 from leadbase.rows import by_ids
@@ -307,6 +307,7 @@ def do_merge_leads(keep: Lead, other: Lead, *, actor: User | None) -> Lead:
         )
         snapshot = {f: getattr(other, f) for f in ("name", "email", "phone", "company", "job_title", "country")}
         other_id = other.pk
+        lead_merging.send(Lead, workspace_id=keep.workspace_id, kept_id=keep.pk, merged_id=other_id)
         if Lead.objects.filter(pk=other_id).delete()[0] == 0:
             raise TransitionError("gone", "That lead was already merged or deleted.")
         _touch(keep, TouchKind.MERGED, actor, {"merged_lead": other_id, "snapshot": snapshot,
@@ -474,7 +475,9 @@ def do_erase_lead(lead: Lead, *, actor: User | None) -> None:
     What other apps keep about the lead (form posts in the journal, webhook deliveries, stored
     API answers) is removed by their ``lead_erasing`` receivers in the same transaction."""
     with transaction.atomic():
-        lead_erasing.send(Lead, workspace_id=lead.workspace_id, lead_id=lead.pk)
+        merged = Touch.objects.filter(lead=lead, kind=TouchKind.MERGED).values_list("data", flat=True)
+        lead_ids = [lead.pk, *(data["merged_lead"] for data in merged if data.get("merged_lead"))]
+        lead_erasing.send(Lead, workspace_id=lead.workspace_id, lead_ids=lead_ids)
         contacts = [("email", lead.email_key), ("phone", lead.phone_e164)]
         contacts += LeadAlias.objects.filter(lead=lead).values_list("kind", "key")
         for kind, value in contacts:

@@ -15,8 +15,12 @@ leads_created = Signal()
 leads_updated = Signal()
 #: kwargs: workspace_id: int, lead_id: int, old: str, new: str
 lead_stage_changed = Signal()
-#: kwargs: workspace_id: int, lead_id: int — sent by ``do_erase_lead`` before the lead row is
-#: deleted. Each receiver removes the personal data its app keeps about that lead. Unlike the
-#: events above, a receiver that cannot must raise: the erasure then fails whole, rather than
-#: report a person erased whose data is still there.
+#: kwargs: workspace_id: int, kept_id: int, merged_id: int — sent by ``do_merge_leads`` before
+#: the merged-away lead's row is deleted, so other apps can move what points at it to the lead kept.
+lead_merging = Signal()
+#: kwargs: workspace_id: int, lead_ids: list[int] — the lead ``do_erase_lead`` erases first, then
+#: the leads merged into it over time. Sent before the lead row is deleted. Each receiver removes
+#: the personal data its app keeps about them. Unlike the events above, a receiver that cannot
+#: must raise: the erasure then fails whole, rather than report a person erased whose data is
+#: still there.
 lead_erasing = Signal()

@@ -13,7 +13,7 @@ from leadbase.capture.actions import SubmitMeta, do_create_form, do_submit_form
 from leadbase.capture.models import Submission
 from leadbase.hooks.actions import do_create_endpoint
 from leadbase.hooks.models import Delivery
-from leadbase.leads.actions import do_erase_lead
+from leadbase.leads.actions import do_erase_lead, do_merge_leads
 from leadbase.leads.models import Lead
 from leadbase.leads.signals import lead_erasing
 
@@ -88,3 +88,19 @@ def test_an_app_that_cannot_forget_fails_the_whole_erasure(world):
 
     assert Lead.objects.filter(pk=ada.pk).exists()
     assert {model: _dump(model) for model in kept} == kept
+
+
+def test_a_merge_moves_the_posts_and_erasing_the_lead_kept_forgets_the_merged_one_too(world, personas):
+    ada = Lead.objects.get(email_key="ada@example.org")
+    grace = Lead.objects.get(email_key="grace@example.org")  # here: the same person, merged in
+    graces_post = Submission.objects.get(lead=grace)
+
+    do_merge_leads(ada, grace, actor=personas.owner)
+
+    assert Submission.objects.get(pk=graces_post.pk).lead_id == ada.pk  # not left without a lead
+    do_erase_lead(Lead.objects.get(pk=ada.pk), actor=None)
+
+    for model in (Submission, Delivery, IdempotencyKey):
+        text = _dump(model)
+        for trace in ("ada@example.org", "Lovelace", "grace@example.org", "Hopper"):
+            assert trace not in text, (model.__name__, trace)
