@@ -16,7 +16,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
-from functools import cache
+from collections.abc import Callable
+from functools import cache, wraps
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -36,7 +37,6 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_safe
 
 from leadbase.accounts.models import Workspace
 from leadbase.capture import spam
@@ -71,8 +71,34 @@ STATUS = {
     "body_too_large": 413,
     "unsupported_media_type": 415,
     "rate_limited": 429,
+    "method_not_allowed": 405,
 }
 MAX_FIELDS = 200
+
+
+
+
+def allow(*methods: str) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
+    """Answer other methods with ``405`` and a readable message (JSON to JSON clients) and the
+    ``Allow`` header; Django's own 405 has an empty body, which a developer's PUT learns nothing
+    from."""
+
+    def decorate(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+        @wraps(view)
+        def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if request.method not in methods:
+                exc = CaptureError(
+                    "method_not_allowed",
+                    f"{request.method} is not accepted here; use {' or '.join(methods)}.",
+                )
+                response = _error(request, exc)
+                response["Allow"] = ", ".join(methods)
+                return response
+            return view(request, *args, **kwargs)
+
+        return checked
+
+    return decorate
 
 
 # ---------------------------------------------------------------------------------------------
@@ -412,7 +438,7 @@ def _render_form(
     return render(request, "capture/page.html", context, status=status)
 
 
-@require_safe
+@allow("GET", "HEAD")
 def landing_page(request: HttpRequest, slug: str) -> HttpResponse:
     """``/p/<slug>``: headline, Markdown body, image and the form; submitting needs no script."""
     page = (
@@ -430,7 +456,7 @@ def landing_page(request: HttpRequest, slug: str) -> HttpResponse:
     return _render_form(request, page.form, page)
 
 
-@require_http_methods(["GET", "HEAD", "OPTIONS"])
+@allow("GET", "HEAD", "OPTIONS")
 def form_json(request: HttpRequest, slug: str) -> HttpResponseBase:
     """``/f/<slug>.json``: the form definition and a fill-time token, for script clients."""
     try:
@@ -450,7 +476,7 @@ def _pow_js() -> str:
         return f.read()
 
 
-@require_safe
+@allow("GET", "HEAD")
 def embed_js(request: HttpRequest, slug: str) -> HttpResponse:
     """``/f/<slug>/embed.js``: renders the form where its ``<script>`` tag is, posts with fetch."""
     form = Form.objects.filter(slug=slug, is_published=True).first()
@@ -492,7 +518,7 @@ def _origin_error(request: HttpRequest) -> CaptureError:
 
 
 @csrf_exempt
-@require_http_methods(["GET", "HEAD", "POST", "OPTIONS"])
+@allow("GET", "HEAD", "POST", "OPTIONS")
 def submit(request: HttpRequest, slug: str) -> HttpResponseBase:
     """``/f/<slug>``: GET shows the bare form page; POST submits it; OPTIONS is the preflight."""
     form: Form | None = None
@@ -554,7 +580,7 @@ def _answer(
 
 
 @csrf_exempt  # the signed token in the URL is the credential; no session is involved
-@require_http_methods(["GET", "POST"])
+@allow("GET", "POST")
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
     """``/c/<token>``: GET shows a button, POST confirms (link scanners only GET).
 
@@ -574,7 +600,15 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
             status=410 if exc.code != "invalid_link" else 400,
         )
     form = Form.objects.select_related("workspace").filter(pk=wanted.form_id).first()
-    texts = [c["text"] for c in (form.consents if form else []) if c["purpose"] in wanted.purposes]
+    # What the person agreed to is the text recorded with their consent, not the form's text of
+    # today, which may have been edited since; the form's text only where none was recorded.
+    recorded = dict(
+        Consent.objects.filter(lead_id=wanted.lead_id, purpose__in=wanted.purposes)
+        .exclude(text="")
+        .values_list("purpose", "text")
+    )
+    shown = {c["purpose"]: c["text"] for c in (form.consents if form else [])}
+    texts = [recorded.get(p) or shown[p] for p in wanted.purposes if recorded.get(p) or p in shown]
     granted = [a for a in answers if a.status == ConsentStatus.GRANTED]
     context = {
         "form": form,

@@ -104,6 +104,8 @@ class FormSettings(forms.Form):
                 key, sep, value = line.partition("=")
                 if not sep:
                     raise forms.ValidationError(f"“{line.strip()}” is not key=value.")
+                if key.strip() in pairs:  # one of the two values would be dropped unseen
+                    raise forms.ValidationError(f"“{key.strip()}” is given twice; keep one line for it.")
                 pairs[key.strip()] = value.strip()
         return pairs
 

@@ -304,6 +304,18 @@ def test_the_builder_shows_why_a_form_cannot_be_saved(personas):
     assert not Form.objects.exists()
 
 
+def test_a_hidden_field_given_twice_is_refused_not_half_kept(personas):
+    client = logged_in(personas.owner)
+
+    response = client.post(
+        "/capture/forms/new", _builder_post("Twice", hidden_fields="campaign=q3\ncampaign=q4")
+    )
+
+    assert response.status_code == 400
+    assert "“campaign” is given twice" in response.content.decode()
+    assert not Form.objects.exists()
+
+
 def test_the_landing_page_editor_saves_and_previews_markdown(personas, form):
     client = logged_in(personas.owner)
 

@@ -153,6 +153,21 @@ def test_confirming_twice_changes_nothing_more(client, form, django_capture_on_c
 
 
 @pytest.mark.django_db
+def test_the_confirm_page_shows_the_text_the_person_agreed_to_not_the_forms_text_of_today(
+    client, form, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(client)
+    agreed = form.consents[0]["text"]
+    form.consents = [{**form.consents[0], "text": "Yes, call me and text me every day."}]
+    form.save()
+
+    page = client.get(link_path(mail.outbox[0].body)).content.decode()
+
+    assert agreed in page and "every day" not in page
+
+
+@pytest.mark.django_db
 def test_a_link_clicked_after_unsubscribing_changes_nothing_and_says_so(
     client, form, django_capture_on_commit_callbacks
 ):

@@ -527,6 +527,24 @@ def test_a_plain_html_form_shown_again_keeps_the_page_it_was_posted_from(client,
     assert 'name="lb_page" value="https://www.example.com/"' in page
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("put", "/f/contact", "GET, HEAD, POST, OPTIONS"),
+        ("delete", "/f/contact.json", "GET, HEAD, OPTIONS"),
+        ("post", "/f/contact/embed.js", "GET, HEAD"),
+        ("patch", "/c/any-token", "GET, POST"),
+    ],
+)
+def test_another_method_gets_a_405_that_says_which_ones_work(client, form, method, path, allowed):
+    response = getattr(client, method)(path, "{}", content_type="application/json", HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 405 and response["Allow"] == allowed
+    assert response.json()["code"] == "method_not_allowed"
+    assert response.json()["error"] == f"{method.upper()} is not accepted here; use {allowed.replace(', ', ' or ')}."
+    assert not Submission.objects.exists()
+
+
 @pytest.mark.parametrize("slug", ["nope", "draft"])
 def test_an_unknown_or_unpublished_form_is_404(client, personas, slug):
     do_create_form(
