@@ -229,6 +229,7 @@ def do_save_landing_page(form: Form, data: dict[str, Any], *, actor: User | None
         page.headline = headline
         page.body = (data.get("body") or "")[:20000]
         page.image_url = _clean_url(data.get("image_url", ""), "image_url")
+        page.image_alt = " ".join((data.get("image_alt") or "").split())[:300] if page.image_url else ""
         page.is_published = bool(data.get("is_published", True))
         page.save()
     log.info("landing page %s saved by %s", page.slug, actor.label if actor else "system")

@@ -66,6 +66,10 @@ class LandingPage(models.Model):
     headline = models.CharField(max_length=200)
     body = models.TextField(blank=True, help_text="Markdown; rendered and sanitized.")
     image_url = models.CharField(max_length=500, blank=True)
+    image_alt = models.CharField(
+        max_length=300, blank=True,
+        help_text="What the image shows, for screen readers; empty: decorative, not read out.",
+    )
     is_published = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -149,6 +149,12 @@ class PageForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 12}), required=False, help_text="Markdown."
     )
     image_url = forms.URLField(required=False, assume_scheme="https", max_length=500)
+    image_alt = forms.CharField(
+        max_length=300,
+        required=False,
+        label="Image description",
+        help_text="What the image shows, read out by screen readers. Empty: the image is decoration.",
+    )
     is_published = forms.BooleanField(required=False, label="Published")
 
 
@@ -395,6 +401,7 @@ def page_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "slug": page.slug,
             "body": page.body,
             "image_url": page.image_url,
+            "image_alt": page.image_alt,
             "is_published": page.is_published,
         }
         if page

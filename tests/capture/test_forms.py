@@ -336,6 +336,21 @@ def test_the_landing_page_editor_saves_and_previews_markdown(personas, form):
     assert "<strong>now</strong>" in client.get(f"/capture/forms/{form.pk}/page").content.decode()
 
 
+def test_the_landing_page_image_is_described_for_screen_readers_or_marked_decorative(personas, form):
+    client = logged_in(personas.owner)
+    base = {"headline": "Spring", "slug": "spring", "body": "", "is_published": "on"}
+
+    client.post(f"/capture/forms/{form.pk}/page", base | {"image_url": "https://cdn.example.com/team.jpg",
+                                                         "image_alt": "Our team  at the\nspring fair"})
+    described = client.get("/p/spring").content.decode()
+    client.post(f"/capture/forms/{form.pk}/page", base | {"image_url": "https://cdn.example.com/team.jpg", "image_alt": ""})
+    decorative = client.get("/p/spring").content.decode()
+
+    assert '<img class="lb-hero" src="https://cdn.example.com/team.jpg" alt="Our team at the spring fair">' in described
+    assert '<img class="lb-hero" src="https://cdn.example.com/team.jpg" alt="">' in decorative
+    assert 'value="Our team at the spring fair"' not in client.get(f"/capture/forms/{form.pk}/page").content.decode()
+
+
 def test_the_forms_list_costs_the_same_queries_for_many_forms(
     personas, django_assert_max_num_queries
 ):
