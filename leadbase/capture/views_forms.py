@@ -136,7 +136,18 @@ class ConsentRow(forms.Form):
     required = forms.BooleanField(required=False)
 
 
-FieldRows = forms.formset_factory(FieldRow, extra=2, can_delete=True)
+class _PositionedRows(forms.BaseFormSet):
+    def add_fields(self, form: forms.Form, index: int | None) -> None:
+        super().add_fields(form, index)
+        form.fields["ORDER"].label = "Position"
+
+
+#: ``can_order``: a position per row (1, 2, 3… as saved), so a marketer can move a field by
+#: renumbering; rows with equal positions, or without one (after the numbered ones), keep the
+#: table's order.
+FieldRows = forms.formset_factory(
+    FieldRow, formset=_PositionedRows, extra=2, can_delete=True, can_order=True
+)
 ConsentRows = forms.formset_factory(ConsentRow, extra=1, can_delete=True)
 
 
@@ -160,9 +171,11 @@ class PageForm(forms.Form):
 
 def _rows(formset: forms.BaseFormSet) -> list[dict[str, Any]]:
     rows = []
-    for row in formset.cleaned_data:
+    # ordered_forms: the rows kept (not removed, not left empty), by their position.
+    kept = formset.ordered_forms if formset.can_order else formset.forms
+    for row in (form.cleaned_data for form in kept):
         if row and not row.get("DELETE"):
-            row = {k: v for k, v in row.items() if k != "DELETE"}
+            row = {k: v for k, v in row.items() if k not in ("DELETE", "ORDER")}
             if "options" in row:
                 row["options"] = [o.strip() for o in row["options"].split(",") if o.strip()]
             rows.append(row)

@@ -499,6 +499,22 @@ def test_saving_a_form_untouched_in_the_browser_keeps_its_definition(personas, f
     assert (form.fields, form.consents, form.hidden_fields, form.allowed_origins, form.tags) == before
 
 
+def test_fields_move_by_their_positions_and_a_new_one_without_one_goes_last(personas, form):
+    client = logged_in(personas.owner)
+    page = client.get(f"/capture/forms/{form.pk}/").content.decode()
+    assert '<th scope="col">Position</th>' in page and "Position, field 1" in page
+    posted = as_a_browser_posts(page)
+    assert [posted[f"fields-{i}-ORDER"] for i in range(3)] == [["1"], ["2"], ["3"]]
+    posted |= {"fields-2-ORDER": ["1"], "fields-1-ORDER": ["3"], "fields-0-ORDER": ["4"]}
+    posted |= {"fields-3-key": ["company"], "fields-3-label": ["Company"], "fields-3-ORDER": ["2"]}
+    posted |= {"fields-4-key": ["notes"], "fields-4-label": ["Notes"]}  # no position: last
+
+    assert client.post(f"/capture/forms/{form.pk}/", posted).status_code == 302
+
+    form.refresh_from_db()
+    assert [f["key"] for f in form.fields] == ["phone", "company", "email", "name", "notes"]
+
+
 def test_every_input_of_the_fields_table_has_a_label_and_its_error_is_tied_to_it(personas):
     client = logged_in(personas.owner)
     posted = as_a_browser_posts(client.get("/capture/forms/new").content.decode())
