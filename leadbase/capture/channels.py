@@ -52,6 +52,10 @@ DEFAULT_MEDIUM = "social"
 #: PositiveIntegerField's upper bound on every supported database.
 MAX_FOLLOWERS = 2_147_483_647
 MAX_IMPORT_ROWS = 10_000
+#: The earliest day a follower count may be recorded for. An older one is a typo (0025 for
+#: 2025): kept, it would stretch the Owned vs rented report's "All time" over thousands of
+#: empty weeks (from year 1, some 100,000 of them, which the report cannot draw).
+FIRST_DAY = date(2000, 1, 1)
 DATE_HEADERS = ("date", "day")
 FOLLOWER_HEADERS = (
     "followers",
@@ -246,9 +250,16 @@ def do_restore_channel(channel: Channel, *, actor: User | None) -> Channel:
 # --- follower snapshots -----------------------------------------------------------------------
 
 
+def _too_old(day: date) -> str:
+    """The message for a day before FIRST_DAY (typed in or in a CSV: the same words)."""
+    return f"{day.isoformat()} is before {FIRST_DAY.year}: check the year."
+
+
 def _check_snapshot(day: date, followers: int) -> None:
     if day > timezone.localdate():
         raise ChannelError("future_date", "The date is in the future.", "date")
+    if day < FIRST_DAY:
+        raise ChannelError("too_old", _too_old(day), "date")
     if not 0 <= followers <= MAX_FOLLOWERS:
         raise ChannelError(
             "invalid_followers", "The follower count must be a whole number from 0.", "followers"
@@ -357,6 +368,8 @@ def read_snapshot_rows(path: str | PathLike[str]) -> tuple[dict[date, int], list
                 problems.append(
                     RowProblem(number, "future_date", f"{day:%Y-%m-%d} is in the future.")
                 )
+            elif day < FIRST_DAY:
+                problems.append(RowProblem(number, "too_old", _too_old(day)))
             elif day in seen_on:
                 problems.append(
                     RowProblem(

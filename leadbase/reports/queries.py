@@ -43,6 +43,7 @@ from django.db.models.functions import Coalesce, Concat, Least, Lower
 from django.utils import timezone
 
 from leadbase.accounts.models import Workspace
+from leadbase.capture.channels import FIRST_DAY
 from leadbase.capture.models import (
     Channel,
     FollowerSnapshot,
@@ -490,7 +491,10 @@ def owned_vs_rented(workspace: Workspace, weeks: int | None) -> list[ChannelTren
         start = end - timedelta(weeks=weeks - 1)
     else:
         firsts = [points[0][0] for points in history.values()]
-        start = _week_start(min([timezone.localdate(c.created_at) for c in channels] + firsts))
+        first = min([timezone.localdate(c.created_at) for c in channels] + firsts)
+        # A count from before FIRST_DAY (recorded before it was refused) is a typo: starting
+        # there would make the report thousands of empty weeks long.
+        start = _week_start(max(first, FIRST_DAY))
     week_list = [start + timedelta(weeks=i) for i in range((end - start).days // 7 + 1)]
 
     weekly: dict[int, dict[date | None, int]] = defaultdict(lambda: defaultdict(int))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -98,6 +99,13 @@ def _csv_response(
     return response
 
 
+def _fixed(value: float, places: int) -> str:
+    """``value`` with ``places`` decimals, rounded half up as the pages' ``floatformat`` does,
+    so a CSV cell is the figure on the page (an f-string rounds 0.125 to 0.12, the page to
+    0.13)."""
+    return str(Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP))
+
+
 @member_required
 def index(request: HttpRequest) -> HttpResponse:
     return render(request, "reports/index.html", {"nav": "reports"})
@@ -125,7 +133,7 @@ def sources_csv(request: HttpRequest) -> HttpResponse:
             row.name,
             row.detail,
             *(getattr(row, m) for m in METRICS),
-            "" if row.conversion_pct is None else f"{row.conversion_pct:.1f}",
+            "" if row.conversion_pct is None else _fixed(row.conversion_pct, 1),
         ]
         for table in _sources_tables(request, period.since)
         for row in table.rows
@@ -195,7 +203,7 @@ def owned_csv(request: HttpRequest) -> HttpResponse:
             f"{week:%Y-%m-%d}",
             followers,
             owned,
-            "" if not followers else f"{owned * 1000 / followers:.2f}",
+            "" if not followers else _fixed(owned * 1000 / followers, 2),
         ]
         for t in owned_vs_rented(request.membership.workspace, weeks)
         for week, followers, owned in zip(t.weeks, t.followers, t.owned, strict=True)

@@ -102,6 +102,13 @@ class TestSnapshots:
             )
         assert (error.value.code, error.value.field) == ("future_date", "date")
 
+    def test_a_count_before_2000_is_refused_as_a_mistyped_year(self, channel):
+        with pytest.raises(ChannelError) as error:
+            do_record_snapshot(channel, day=date(25, 3, 3), followers=1, actor=None)
+        assert (error.value.code, error.value.field) == ("too_old", "date")
+        assert "0025-03-03 is before 2000" in error.value.message
+        assert not FollowerSnapshot.objects.exists()
+
     @pytest.mark.parametrize(
         ("text", "day"),
         [
@@ -182,6 +189,13 @@ class TestFollowerImport:
             (6, "malformed_row"),
         ]
         assert "already on row 1" in error.value.problems[2].message
+        assert not FollowerSnapshot.objects.exists()
+
+    def test_a_row_before_2000_is_refused_as_a_mistyped_year(self, channel, tmp_path):
+        path = write_csv(tmp_path, "date,followers\n2025-03-03,100\n0001-01-01,5\n")
+        with pytest.raises(SnapshotImportError) as error:
+            do_import_snapshots(channel, path, actor=None)
+        assert [(p.row, p.code) for p in error.value.problems] == [(2, "too_old")]
         assert not FollowerSnapshot.objects.exists()
 
     def test_a_date_with_a_typo_is_refused_not_read_as_another_day(self, channel, tmp_path):
@@ -314,6 +328,7 @@ def csv_problem(tmp_path: Path, channel: Channel, row: str) -> str:
     [
         ("03/04/2025", "100", "date"),
         ("2025-03-011", "100", "date"),
+        ("0025-03-03", "100", "date"),
         ("2025-03-03", "12k", "followers"),
     ],
 )
