@@ -73,6 +73,11 @@ def _status(request: HttpRequest) -> int:
     return 400 if request.method == "POST" else 200
 
 
+def _counted(number: int, thing: str) -> str:
+    """``1 new day``, ``2 new days``."""
+    return f"{number:,} {thing}{'' if number == 1 else 's'}"
+
+
 def _archived(request: HttpRequest) -> bool:
     return request.GET.get("archived") == "1"
 
@@ -222,8 +227,8 @@ def snapshot_import(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    f"Imported {result.created + result.updated:,} follower counts "
-                    f"({result.created:,} new days, {result.updated:,} replaced).",
+                    f"Imported {_counted(result.created + result.updated, 'follower count')} "
+                    f"({_counted(result.created, 'new day')}, {result.updated:,} replaced).",
                 )
                 return redirect("channels:detail", pk=channel.pk)
     context = {"channel": channel, "form": form, "problems": problems, "nav": "channels"}

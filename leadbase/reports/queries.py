@@ -462,6 +462,12 @@ class ChannelTrend:
         return self.owned_now * 1000 / self.followers_now if self.followers_now else None
 
 
+def has_archived_channels(workspace: Workspace) -> bool:
+    """Whether the workspace has archived channels: an empty report then says that the
+    channels it has are archived, not that it has none."""
+    return Channel.objects.filter(workspace=workspace, archived_at__isnull=False).exists()
+
+
 def owned_vs_rented(workspace: Workspace, weeks: int | None) -> list[ChannelTrend]:
     """Every channel's followers and owned leads week by week, over the last ``weeks`` weeks
     (the current one included) or, with None, since the first follower count or channel

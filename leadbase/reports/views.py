@@ -28,6 +28,7 @@ from leadbase.reports.queries import (
     ChannelTrend,
     Period,
     SourceRow,
+    has_archived_channels,
     owned_vs_rented,
     period_for,
     sources_by_campaign,
@@ -121,6 +122,8 @@ def sources(request: HttpRequest) -> HttpResponse:
         if table.key == "channel":
             table.chart = _channel_chart(table.rows, period)
     context = {"period": period, "periods": PERIODS, "tables": tables, "nav": "reports"}
+    if not any(table.rows for table in tables if table.key == "channel"):
+        context["archived_only"] = has_archived_channels(request.membership.workspace)
     return render(request, "reports/sources.html", context)
 
 
@@ -188,6 +191,7 @@ def owned(request: HttpRequest) -> HttpResponse:
         "weeks_key": key,
         "ranges": WEEK_RANGES,
         "nav": "reports",
+        "archived_only": not trends and has_archived_channels(request.membership.workspace),
     }
     return render(request, "reports/owned.html", context)
 

@@ -399,12 +399,22 @@ def test_the_import_page_lists_bad_rows_and_imports_nothing(client_as, channel, 
 
 def test_the_import_page_imports_a_good_file(client_as, channel, tmp_path):
     path = write_csv(tmp_path, "date,followers\n2025-03-03,100\n2025-03-10,110\n")
+    client = client_as("marketer")
     with path.open("rb") as upload:
-        response = client_as("marketer").post(
-            f"/capture/channels/{channel.pk}/followers/import", {"file": upload}
-        )
+        response = client.post(f"/capture/channels/{channel.pk}/followers/import", {"file": upload})
     assert response.status_code == 302
     assert FollowerSnapshot.objects.count() == 2
+    page = client.get(response["Location"]).content.decode()
+    assert "Imported 2 follower counts (2 new days, 0 replaced)." in page
+
+
+def test_one_imported_count_is_told_in_the_singular(client_as, channel, tmp_path):
+    path = write_csv(tmp_path, "date,followers\n2025-03-03,100\n")
+    with path.open("rb") as upload:
+        response = client_as("marketer").post(
+            f"/capture/channels/{channel.pk}/followers/import", {"file": upload}, follow=True
+        )
+    assert "Imported 1 follower count (1 new day, 0 replaced)." in response.content.decode()
 
 
 def test_the_example_on_the_import_page_imports_as_shown(client_as, channel, tmp_path):

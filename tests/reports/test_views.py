@@ -18,6 +18,7 @@ from leadbase.capture.channels import (
     do_create_channel,
     do_create_link,
     do_record_snapshot,
+    do_remove_channel,
 )
 from leadbase.capture.models import LinkClick
 from tests.reports.builders import ago, consent, journal, lead_with
@@ -206,6 +207,18 @@ def test_the_sources_chart_says_when_the_period_has_nothing_to_chart(client_as, 
 def test_the_sources_page_without_channels_has_no_chart(client_as, personas):
     page = client_as("viewer").get("/reports/sources").content.decode()
     assert charts_in(page) == [] and "No channels yet." in page
+
+
+def test_with_every_channel_archived_the_reports_say_so_not_that_there_are_none(client_as, personas):
+    channel = do_create_channel(personas.workspace, platform="x", handle="acme", actor=None)
+    do_record_snapshot(channel, day=ago(30).date(), followers=100, actor=None)
+    assert do_remove_channel(channel, actor=None) == "archived"
+    client = client_as("viewer")
+
+    for path in ("/reports/sources?period=7", "/reports/owned-vs-rented"):
+        page = client.get(path).content.decode()
+        assert "Your channels are archived" in page and "No channels yet." not in page, path
+        assert "/capture/channels/?archived=1" in page, path
 
 
 def queries_for(client: Client, path: str) -> int:
