@@ -115,20 +115,26 @@ class SourceRow:
     new_leads: int = 0
     merged: int = 0
     channel: Channel | None = None
+    #: The new leads its conversion counts, when not all of them (a Total row: see ``totals``).
+    converted: int | None = None
 
     @property
     def conversion_pct(self) -> float | None:
         """New leads ÷ clicks in percent, or None without clicks (may exceed 100: leads also
         arrive without clicking a tracked link)."""
-        return self.new_leads * 100 / self.clicks if self.clicks else None
+        leads = self.new_leads if self.converted is None else self.converted
+        return leads * 100 / self.clicks if self.clicks else None
 
 
 def totals(rows: list[SourceRow]) -> SourceRow:
     """The sum of a table's rows (each click, submission and lead is in at most one row)."""
-    total = SourceRow("Total", "")
+    total = SourceRow("Total", "", converted=0)
     for row in rows:
         for name in METRICS:
             setattr(total, name, getattr(total, name) + getattr(row, name))
+        # The total's conversion counts the leads of the rows with clicks only: an import's
+        # thousands of leads over the campaigns' clicks made a Total of 3,234.5 %.
+        total.converted += row.new_leads if row.clicks else 0
     return total
 
 

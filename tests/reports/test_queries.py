@@ -13,6 +13,7 @@ from leadbase.capture.channels import LinkSpec, do_create_channel, do_create_lin
 from leadbase.capture.models import FollowerSnapshot, LinkClick
 from leadbase.leads.actions import do_add_suppression
 from leadbase.reports.queries import (
+    SourceRow,
     owned_vs_rented,
     period_for,
     sources_by_campaign,
@@ -281,3 +282,17 @@ def test_the_suppression_check_keeps_owned_vs_rented_at_three_statements(persona
     with CaptureQueriesContext(connection) as queries:
         owned_vs_rented(personas.workspace, 52)
     assert len(queries) == 3
+
+
+def test_a_totals_conversion_counts_only_the_leads_of_rows_with_clicks():
+    rows = [
+        SourceRow("instagram", "spring", clicks=200, new_leads=10),
+        SourceRow("newsletter", "", clicks=50, new_leads=5),
+        SourceRow("import", "", clicks=0, new_leads=6000),  # leads with no click to convert
+    ]
+
+    total = totals(rows)
+
+    assert (total.clicks, total.new_leads) == (250, 6015)  # the sums stay sums
+    assert total.conversion_pct == 6.0  # 15 of 250, not 6,015 of 250
+    assert rows[0].conversion_pct == 5.0 and rows[2].conversion_pct is None
