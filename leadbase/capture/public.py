@@ -89,7 +89,7 @@ def allow(*methods: str) -> Callable[[Callable[..., HttpResponseBase]], Callable
             if request.method not in methods:
                 exc = CaptureError(
                     "method_not_allowed",
-                    f"{request.method} is not accepted here; use {' or '.join(methods)}.",
+                    f"{request.method} is not accepted here; use {_either(methods)}.",
                 )
                 response = _error(request, exc)
                 response["Allow"] = ", ".join(methods)
@@ -99,6 +99,11 @@ def allow(*methods: str) -> Callable[[Callable[..., HttpResponseBase]], Callable
         return checked
 
     return decorate
+
+
+def _either(methods: tuple[str, ...]) -> str:
+    """``GET, HEAD or POST``."""
+    return f"{', '.join(methods[:-1])} or {methods[-1]}" if len(methods) > 1 else methods[0]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -541,7 +541,8 @@ def test_another_method_gets_a_405_that_says_which_ones_work(client, form, metho
 
     assert response.status_code == 405 and response["Allow"] == allowed
     assert response.json()["code"] == "method_not_allowed"
-    assert response.json()["error"] == f"{method.upper()} is not accepted here; use {allowed.replace(', ', ' or ')}."
+    listed = ", ".join(allowed.split(", ")[:-1]) + " or " + allowed.split(", ")[-1]
+    assert response.json()["error"] == f"{method.upper()} is not accepted here; use {listed}."
     assert not Submission.objects.exists()
 
 
