@@ -8,6 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 from django.dispatch import receiver
 
 from leadbase.capture.models import Submission
+from leadbase.capture.queries import posts_of_leads
 from leadbase.leads.signals import lead_erasing, lead_merging
 
 #: What an erased person's journal rows keep: when, which form, the outcome, and the attribution
@@ -26,7 +27,7 @@ def forget_posts(sender: Any, *, workspace_id: int, lead_ids: list[int], **kwarg
     """Blank the personal data of the leads' form posts: the fields posted, the IP, the browser,
     the referrer, the error text (it may quote a value) and the query of the page address (a
     prefilled link can carry the address). The rows stay, so the reports' counts do not change."""
-    rows = list(Submission.objects.filter(workspace_id=workspace_id, lead_id__in=lead_ids))
+    rows = list(posts_of_leads(workspace_id, lead_ids))
     for row in rows:
         row.payload, row.ip, row.user_agent, row.referrer = ERASED_PAYLOAD, None, "", ""
         row.error, row.consent_texts, row.page_url = "", {}, _without_query(row.page_url)

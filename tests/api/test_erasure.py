@@ -104,3 +104,14 @@ def test_a_merge_moves_the_posts_and_erasing_the_lead_kept_forgets_the_merged_on
         text = _dump(model)
         for trace in ("ada@example.org", "Lovelace", "grace@example.org", "Hopper"):
             assert trace not in text, (model.__name__, trace)
+
+
+def test_posts_a_merge_of_before_left_without_a_lead_are_found_through_the_timeline(world, personas):
+    ada = Lead.objects.get(email_key="ada@example.org")
+    grace = Lead.objects.get(email_key="grace@example.org")
+    do_merge_leads(ada, grace, actor=personas.owner)
+    Submission.objects.filter(payload__email="grace@example.org").update(lead=None)  # as merges did
+
+    do_erase_lead(Lead.objects.get(pk=ada.pk), actor=None)
+
+    assert "grace@example.org" not in _dump(Submission) and "Hopper" not in _dump(Submission)

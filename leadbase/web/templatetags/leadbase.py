@@ -10,7 +10,7 @@ from typing import Any
 
 from django import template
 
-from leadbase.leads.models import Stage, Touch, TouchKind
+from leadbase.leads.models import ConsentStatus, Purpose, Source, Stage, Touch, TouchKind
 
 register = template.Library()
 
@@ -35,8 +35,23 @@ LABELS = {
     "source_ref": "Source detail",
     "at": "When",
     "form": "Form",
-    "page": "Page",
+    "page": "Landing page",
+    "link": "Tracked link",
+    "ip": "IP",
+    "submission": "Submission",
 }
+
+#: How a consent answer was given (``Consent.method``), as a person says it.
+CONSENT_METHODS = {
+    "form": "Form",
+    "double_opt_in": "Confirmed by email link",
+    "api": "API",
+    "import": "Import",
+    "manual": "Entered by a member",
+    "unsubscribe": "Unsubscribe link",
+}
+#: Methods whose ``source_ref`` is a form's slug.
+FORM_METHODS = ("form", "double_opt_in")
 
 # Columns computed from another one; a timeline names the one a person typed.
 DERIVED_FROM = {
@@ -64,6 +79,24 @@ def _text(value: Any) -> str:
     if isinstance(value, dict):
         return "; ".join(f"{field_label(k)}: {_text(v)}" for k, v in value.items())
     return str(value)
+
+
+@register.filter
+def as_text(value: Any) -> str:
+    """A stored value as a person reads it: a list (form tags, a multiple choice) as
+    “a, b”, not as Python's ``['a', 'b']``."""
+    return _text(value)
+
+
+@register.filter
+def consent_method(method: str) -> str:
+    return CONSENT_METHODS.get(method) or field_label(method)
+
+
+@register.filter
+def source_label(value: str) -> str:
+    """``form`` → ``Form``, as the first touch says it."""
+    return Source(value).label if value in Source.values else str(value)
 
 
 def _stage(value: str) -> str:
@@ -101,6 +134,18 @@ def touch_lines(touch: Touch) -> list[str]:
             f"{names.get(old, 'nobody') if old else 'nobody'} → "
             f"{names.get(new, 'nobody') if new else 'nobody'}"
         )
+    if touch.kind == TouchKind.CONSENT and "purpose" in data:
+        purpose, status = data.pop("purpose"), data.pop("status", "")
+        lines.append(
+            f"{Purpose(purpose).label if purpose in Purpose.values else purpose}: "
+            f"{ConsentStatus(status).label if status in ConsentStatus.values else status}"
+        )
+        method = data.pop("method", "")
+        ref = data.pop("source_ref", "")
+        if method:
+            lines.append(f"How: {consent_method(method)}")
+        if ref:
+            lines.append(f"{'Form' if method in FORM_METHODS else 'Source detail'}: {ref}")
     if touch.kind == TouchKind.DUPLICATE_DISMISSED and "other" in data:
         lines.append(f"Not the same person as lead #{data.pop('other')}")
     filled = data.pop("filled", None)

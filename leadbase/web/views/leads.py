@@ -9,7 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
+from leadbase.capture.queries import submissions_for_lead
 from leadbase.leads.export import stream_leads
+from leadbase.leads.models import Consent, ConsentStatus, Touch, TouchKind
 from leadbase.leads.queries import (
     BadCursor,
     consents_for_lead,
@@ -77,18 +79,48 @@ def _order_note(filters: dict, sort: str) -> str:
 @member_required
 def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     lead = get_lead_for_user(request.membership, pk)
+    timeline = timeline_for_lead(lead)
+    consents = consents_for_lead(lead)
+    _attach_requests(consents, timeline)
+    submissions = submissions_for_lead(lead.pk, lead.workspace_id)
     return render(
         request,
         "leads/detail.html",
         {
             "lead": lead,
-            "timeline": timeline_for_lead(lead),
-            "consents": consents_for_lead(lead),
+            "timeline": timeline,
+            "consents": consents,
+            "submissions": submissions,
+            # The post that created the lead holds its first touch's landing page and link.
+            "first_submission": next((s for s in submissions if s.outcome == "created"), None),
             "duplicates": possible_duplicates_for_lead(request.membership, lead),
             "can_write": request.membership.can_write,
             "nav": "leads",
         },
     )
+
+
+def _attach_requests(consents: list[Consent], timeline: list[Touch]) -> None:
+    """Give a consent granted by a confirmation link its request as ``consent.requested``.
+
+    Confirming overwrites the consent's time, IP and method with the click's; the proof of a
+    double opt-in is both answers, so the pending request's timeline entry (when, which form,
+    from which IP) is shown with it.
+    """
+    for consent in consents:
+        if consent.status != ConsentStatus.GRANTED or consent.method != "double_opt_in":
+            continue
+        consent.requested = next(
+            (
+                t
+                for t in timeline  # newest first: the request this click confirmed
+                if t.kind == TouchKind.CONSENT
+                and t.at <= consent.at
+                and t.data.get("purpose") == consent.purpose
+                and t.data.get("status") == ConsentStatus.PENDING
+            ),
+            None,
+        )
 
 
 EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; charset=utf-8"}
