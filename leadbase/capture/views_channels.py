@@ -471,4 +471,9 @@ def follow_link(request: HttpRequest, code: str) -> HttpResponse:
             logger.exception("could not record a click on /r/%s", link.code)
     response = HttpResponseRedirect(destination)
     response["X-Robots-Tag"] = "noindex"
+    # The landing page records where the visitor came from (the post the link was in) from its
+    # own Referer. A redirect's Referrer-Policy applies to the request it leads to, and the site's
+    # ``same-origin`` would drop that referrer there (it is another site's): this keeps what the
+    # visitor's page allowed to be sent, except from https to plain http.
+    response["Referrer-Policy"] = "no-referrer-when-downgrade"
     return response

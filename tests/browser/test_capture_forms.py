@@ -68,6 +68,7 @@ def test_a_visitor_from_a_tracked_link_submits_confirms_by_email_and_becomes_a_c
     browser_page,
     live_server,
     personas,
+    second_origin,
     smtp_inbox,  # noqa: F811 (the imported fixture)
 ):
     form = load_demo_forms(personas.workspace, personas.owner)
@@ -80,8 +81,11 @@ def test_a_visitor_from_a_tracked_link_submits_confirms_by_email_and_becomes_a_c
         utm_campaign="spring",
     )
     page = browser_page
+    # The post on a social network, another site: the visitor clicks its tracked link.
+    second_origin["html"] = f'<!doctype html><title>Post</title><a href="{live_server.url}/r/ig-spring">Talk to us</a>'
+    page.goto(second_origin["origin"] + "/post")
+    page.get_by_role("link", name="Talk to us").click()
 
-    page.goto(f"{live_server.url}/r/ig-spring")
     expect(page.get_by_role("heading", name="Talk to us")).to_be_visible()
     page.get_by_label("Your name").fill("Ada Lovelace")
     page.get_by_label("Email", exact=True).fill("ada@example.org")
@@ -94,6 +98,9 @@ def test_a_visitor_from_a_tracked_link_submits_confirms_by_email_and_becomes_a_c
     lead = Lead.objects.get()
     assert (lead.utm_source, lead.utm_campaign) == ("instagram", "spring")
     assert Submission.objects.get().link_code == "ig-spring"
+    # Through the redirect, the referrer is the page the link was on (its origin, as browsers
+    # send it to another site), on the journal row and the lead.
+    assert Submission.objects.get().referrer == lead.referrer == second_origin["origin"] + "/"
     assert smtp_inbox.arrived.wait(5)
     _, recipient, raw = smtp_inbox.messages[0]
     assert recipient == "ada@example.org"
@@ -111,7 +118,7 @@ def test_a_visitor_from_a_tracked_link_submits_confirms_by_email_and_becomes_a_c
         [{"name": "sessionid", "value": owner.cookies["sessionid"].value, "url": live_server.url}]
     )
     page.goto(f"{live_server.url}/leads/{lead.pk}/")
-    expect(page.locator(".consents")).to_contain_text("Granted")
+    expect(page.locator("ul.consents")).to_contain_text("Granted")
     expect(page.locator("body")).to_contain_text("instagram")
 
 

@@ -228,6 +228,12 @@ class TestRedirect:
         assert follow("spring").status_code == 302
         assert LinkClick.objects.count() == 1
 
+    def test_the_redirect_lets_the_visitors_referrer_through_to_the_landing_page(self, link):
+        response = follow("spring")
+        assert response.status_code == 302
+        # Not the site's same-origin, which would drop the post's site as referrer there.
+        assert response["Referrer-Policy"] == "no-referrer-when-downgrade"
+
     def test_a_failing_click_write_still_redirects(self, link, monkeypatch):
         def broken(*args, **kwargs):
             raise RuntimeError("database is locked")
