@@ -109,9 +109,10 @@ def merge_into(lead: Known, c: Candidate) -> tuple[dict[str, Any], dict[str, Any
     candidate brings nothing new, which is what makes re-importing a file change nothing.
 
     A blank field takes the candidate's value, except in the first touch (``FIRST_TOUCH``): a
-    lead with any of those set keeps the others blank, or a second visit's campaign would join
-    the first visit's source in a touch that never happened. A lead without any takes the
-    candidate's whole first touch.
+    lead with any of those set keeps them as they are, the others blank (a second visit's
+    campaign would join the first visit's source in a touch that never happened), and other
+    values are no conflict either (they are another visit's attribution, not the person's). A
+    lead without any takes the candidate's whole first touch.
     """
     expand(lead)
     changes: dict[str, Any] = {}
@@ -122,7 +123,9 @@ def merge_into(lead: Known, c: Candidate) -> tuple[dict[str, Any], dict[str, Any
         if not new:
             continue
         old = lead.get(name) or ""
-        if not old and touched and name in FIRST_TOUCH:
+        if touched and name in FIRST_TOUCH:
+            # Kept as it is. Another visit's tags are not another value of the person to set
+            # aside for correction: they are that visit's attribution (a form post's last touch).
             continue
         if name == "email" and c.email_key is None:
             continue  # an invalid address never replaces or conflicts with anything

@@ -199,6 +199,9 @@ def test_a_second_submission_keeps_the_first_touch_and_moves_the_last(client, fo
     lead = Lead.objects.get()
     assert lead.utm_source == "instagram"
     assert lead.last_touch["utm_source"] == "newsletter"
+    # Another visit's tags are its attribution, not another value of the person to set aside.
+    assert "utm_source" not in lead.alternates
+    assert not Touch.objects.filter(lead=lead, data__conflicts__has_key="utm_source").exists()
     assert list(Submission.objects.order_by("id").values_list("outcome", flat=True)) == [
         "created",
         "merged",
