@@ -23,6 +23,7 @@ from leadbase.capture.actions import (
     UTM_KEYS,
     do_create_form,
     do_remove_form,
+    do_replay_submission,
     do_restore_form,
     do_save_landing_page,
     do_update_form,
@@ -447,14 +448,19 @@ def submissions(request: HttpRequest, pk: int) -> HttpResponse:
     """The journal of one form, newest first: status, spam reason, error and the lead made.
 
     Filter by status; keyset pagination (``?before=<id>``) keeps every page one indexed query.
+    POST ``replay=<id>``: process that failed row again (as ``leadbase replay --id``), so the
+    marketer who sees it fail needs no shell on the server.
     """
     form = get_form_for_member(request.membership, pk)
+    if request.method == "POST":
+        return _replay(request, form)
     status = request.GET.get("status", "")
     rows = Submission.objects.filter(form=form).select_related("lead").order_by("-id")
     if status in SubmissionStatus.values:
         rows = rows.filter(status=status)
     before = request.GET.get("before", "")
-    if before.isdigit():
+    # isdecimal, not isdigit: "²" is a digit that int() refuses.
+    if before.isdecimal():
         rows = rows.filter(id__lt=int(before))
     page = list(rows[: PAGE_SIZE + 1])
     counts = dict(
@@ -476,3 +482,26 @@ def submissions(request: HttpRequest, pk: int) -> HttpResponse:
     if wants_partial(request):
         return render(request, "capture/forms/_submissions.html", context)
     return render(request, "capture/forms/submissions.html", context)
+
+
+REPLAYED = {
+    SubmissionStatus.PROCESSED: "Submission #{pk} replayed: lead {outcome}.",
+    SubmissionStatus.REJECTED: "Submission #{pk} replayed and rejected: {message}",
+    SubmissionStatus.FAILED: "Submission #{pk} failed again; its new error is in the journal.",
+}
+
+
+def _replay(request: HttpRequest, form: Form) -> HttpResponse:
+    """Replay one failed row of the form, say how it went, and go back to the journal."""
+    row_id = request.POST.get("replay", "")
+    row = get_object_or_404(Submission, pk=int(row_id) if row_id.isdecimal() else 0, form=form)
+    result = do_replay_submission(row)
+    done = REPLAYED.get(result.status)
+    if done is None:  # another replay took it first, or it was not failed
+        messages.info(request, f"Submission #{row.pk} is no longer failed; nothing to replay.")
+    else:
+        level = messages.success if result.status == SubmissionStatus.PROCESSED else messages.error
+        level(request, done.format(pk=row.pk, outcome=result.outcome, message=result.message))
+    status = request.POST.get("status", "")  # the filter the journal was showing
+    query = f"?status={status}" if status in SubmissionStatus.values else ""
+    return redirect(reverse("forms:submissions", args=[form.pk]) + query)

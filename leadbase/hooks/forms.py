@@ -19,6 +19,8 @@ class EndpointForm(forms.Form):
         label="URL",
         max_length=1000,
         assume_scheme="https",
+        # The same words as the action's check (``clean_url``), whichever of the two refuses it.
+        error_messages={"invalid": "Enter a full http:// or https:// address."},
         help_text="Leadbase sends each event here as a signed JSON POST.",
         widget=forms.URLInput(
             attrs={"placeholder": "https://example.com/hooks/leadbase", "autocomplete": "off"}

@@ -134,6 +134,15 @@ def test_a_bad_address_is_refused_with_the_reason_next_to_the_field(client_as):
     assert not Endpoint.objects.exists()
 
 
+@pytest.mark.parametrize("url", ["not a url", "javascript:alert(1)", "http://", "ftp://example.com/in"])
+def test_every_bad_address_gets_the_same_message_saying_what_to_enter(client_as, url):
+    response = client_as("owner").post(reverse("hooks:new"), {"url": url})
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["url"] == ["Enter a full http:// or https:// address."]
+    assert not Endpoint.objects.exists()
+
+
 def test_an_owner_edits_an_endpoint(client_as, acme):
     endpoint = acme["active"]
     response = client_as("owner").post(
