@@ -473,6 +473,7 @@ def submissions(request: HttpRequest, pk: int) -> HttpResponse:
         "form_obj": form,
         "rows": page[:PAGE_SIZE],
         "next_before": page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None,
+        "before": before.isdecimal(),  # an older page: it links back to the newest
         "status": status,
         "statuses": [(v, label, counts.get(v, 0)) for v, label in SubmissionStatus.choices],
         "total": sum(counts.values()),

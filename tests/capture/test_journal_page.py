@@ -133,3 +133,22 @@ def test_a_page_cursor_that_is_no_id_shows_the_newest_page(client_as, form, befo
 
     assert response.status_code == 200
     assert len(response.context["rows"]) == 1
+
+
+def test_an_erased_persons_row_says_so_instead_of_showing_its_blanked_fields(client_as, form):
+    row = failed_row(form)
+    Submission.objects.filter(pk=row.pk).update(payload={"erased": True}, status="processed")
+
+    page = client_as("marketer").get(journal(form)).content.decode()
+
+    assert "Erased on request" in page and "(fields)" not in page
+
+
+def test_an_older_page_links_back_to_the_newest(client_as, form):
+    rows = [failed_row(form) for _ in range(3)]
+
+    newest = client_as("marketer").get(journal(form), {"status": "failed"}).content.decode()
+    older = client_as("marketer").get(journal(form), {"status": "failed", "before": rows[-1].pk}).content.decode()
+
+    assert ">Newest</a>" not in newest
+    assert '<a class="button" href="?status=failed">Newest</a>' in older
