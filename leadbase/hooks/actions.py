@@ -69,12 +69,23 @@ def clean_events(events: Iterable[str]) -> list[str]:
     return [event for event in EVENTS if event in chosen]
 
 
+def _refuse_taken(workspace_id: int, url: str, current: int | None) -> None:
+    """A second endpoint with the same URL would make its receiver get every event twice."""
+    if Endpoint.objects.filter(workspace_id=workspace_id, url=url).exclude(pk=current).exists():
+        raise WebhookError(
+            "duplicate_url",
+            "Another endpoint already sends to this address: choose its events there instead.",
+            "url",
+        )
+
+
 def do_create_endpoint(
     workspace: Workspace, url: str, events: Iterable[str], *, actor: User | None
 ) -> Endpoint:
     """Add an endpoint with a new secret (64 hex characters); the caller shows the secret once."""
     url, chosen = clean_url(url), clean_events(events)
     with transaction.atomic():
+        _refuse_taken(workspace.pk, url, None)
         endpoint = Endpoint.objects.create(
             workspace=workspace, url=url, events=chosen, secret=secrets.token_hex(32)
         )
@@ -88,6 +99,7 @@ def do_update_endpoint(
     """Change the URL and the events; deliveries already queued keep going to the new URL."""
     url, chosen = clean_url(url), clean_events(events)
     with transaction.atomic():
+        _refuse_taken(endpoint.workspace_id, url, endpoint.pk)
         Endpoint.objects.filter(pk=endpoint.pk).update(url=url, events=chosen)
     endpoint.url, endpoint.events = url, chosen
     logger.info("Webhook endpoint %s changed by %s", endpoint.pk, _label(actor))

@@ -42,7 +42,7 @@ def test_events_are_kept_in_their_canonical_order_and_none_means_all(personas):
     assert endpoint.events == ["lead.created", "submission.spam"]
     assert endpoint.wants("lead.created") and not endpoint.wants("lead.updated")
     everything = do_create_endpoint(
-        personas.workspace, "https://example.com/", [], actor=personas.owner
+        personas.workspace, "https://example.com/all", [], actor=personas.owner
     )
     assert everything.wants("lead.updated")
 
@@ -71,6 +71,21 @@ def test_it_refuses_an_unknown_event(personas):
             personas.workspace, "https://example.com/", ["lead.deleted"], actor=personas.owner
         )
     assert (refused.value.code, refused.value.field) == ("invalid_event", "events")
+
+
+def test_a_second_endpoint_to_the_same_address_is_refused_created_or_edited(personas, client_as):
+    first = do_create_endpoint(personas.workspace, "https://example.com/hook", [], actor=personas.owner)
+    other = do_create_endpoint(personas.workspace, "https://example.com/other", [], actor=personas.owner)
+
+    for attempt in (
+        lambda: do_create_endpoint(personas.workspace, " https://example.com/hook", [], actor=None),
+        lambda: do_update_endpoint(other, url="https://example.com/hook", events=[], actor=None),
+    ):
+        with pytest.raises(WebhookError) as refused:
+            attempt()
+        assert (refused.value.code, refused.value.field) == ("duplicate_url", "url")
+    assert Endpoint.objects.get(pk=other.pk).url == "https://example.com/other"
+    do_update_endpoint(first, url="https://example.com/hook", events=["lead.created"], actor=None)
 
 
 def test_editing_changes_the_url_and_events_and_keeps_the_secret(personas):
