@@ -74,6 +74,7 @@ STATUS = {
     "method_not_allowed": 405,
 }
 MAX_FIELDS = 200
+MAX_DEPTH = 20  # levels of JSON arrays and objects inside a posted value
 
 
 
@@ -167,13 +168,35 @@ def header(request: HttpRequest, name: str) -> str | None:
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The visitor's address: the proxy's last X-Forwarded-For hop when behind a trusted proxy."""
-    candidate = request.META.get("REMOTE_ADDR", "")
+    """The visitor's address: the proxy's last X-Forwarded-For hop when behind a trusted proxy.
+
+    Some proxies append the hop with its port (``203.0.113.7:51234``, ``[2001:db8::1]:443``);
+    the port is dropped. A last hop that is no address at all (empty, ``unknown``, text a client
+    sent through a proxy that does not set the header) falls back to the connection's address,
+    the proxy's: with no address the post would count against no per-IP limit at all.
+    """
+    remote = request.META.get("REMOTE_ADDR", "")
     forwarded = header(request, "X-Forwarded-For") if settings.SECURE_PROXY_SSL_HEADER else None
     if forwarded:
-        candidate = forwarded.split(",")[-1].strip()
+        hop = _address(_without_port(forwarded.split(",")[-1].strip()))
+        if hop is not None:
+            return hop
+    return _address(remote)
+
+
+def _without_port(hop: str) -> str:
+    if hop.startswith("["):  # [IPv6]:port
+        return hop[1:].split("]", 1)[0]
+    if hop.count(":") == 1:  # IPv4:port (a bare IPv6 address has several colons)
+        return hop.split(":", 1)[0]
+    return hop
+
+
+def _address(text: str) -> str | None:
     try:
-        return str(ipaddress.ip_address(candidate))
+        # Without a zone (fe80::1%eth0): a zone is no part of who the client is, and
+        # PostgreSQL's inet column refuses it.
+        return str(ipaddress.ip_address(text.split("%", 1)[0]))
     except ValueError:
         return None
 
@@ -252,11 +275,17 @@ def _json_fields(text: str) -> dict[str, Any]:
         data = json.loads(text, parse_constant=_no_constant)
     except ValueError:
         raise BadPayload("invalid_json", "The body is not valid JSON.") from None
+    except RecursionError:  # [[[[…]]]]: a few KB nest deeper than the decoder's stack
+        raise _too_deep() from None
     if not isinstance(data, dict):
         raise BadPayload("invalid_json", "Send a JSON object of field names and values.")
     if len(data) > MAX_FIELDS:
         raise BadPayload("malformed_body", "The submission has too many fields.")
     return _storable(data)
+
+
+def _too_deep() -> BadPayload:
+    return BadPayload("invalid_json", f"The JSON is nested more than {MAX_DEPTH} levels deep.")
 
 
 def _no_constant(name: str) -> None:
@@ -277,13 +306,17 @@ def _storable(fields: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def _clean_text(value: Any) -> bool:
+def _clean_text(value: Any, depth: int = 0) -> bool:
     if isinstance(value, str):
         return "\x00" not in value and (value.isascii() or _encodable(value))
+    if isinstance(value, (dict, list)) and depth >= MAX_DEPTH:
+        # A form's values are flat; this deep, walking it (or writing it to the journal)
+        # would run out of stack: a 500 instead of a 400.
+        raise _too_deep()
     if isinstance(value, dict):
-        return all(_clean_text(k) and _clean_text(v) for k, v in value.items())
+        return all(_clean_text(k) and _clean_text(v, depth + 1) for k, v in value.items())
     if isinstance(value, list):
-        return all(_clean_text(v) for v in value)
+        return all(_clean_text(v, depth + 1) for v in value)
     return not isinstance(value, float) or math.isfinite(value)  # 1e400 parses as infinity
 
 
@@ -411,7 +444,10 @@ def _form_context(
         "error": " ".join(errors.values()),  # errors about no visible input
         "focus_error": at_fault is None,
         "honeypot": spam.HONEYPOT,
-        "token": values.get(spam.TOKEN_FIELD) or spam.fill_token(form),
+        # A post shown again keeps the token it came with, and one that came without (a plain
+        # form on another site) stays without: a fresh token would make the visitor who ticks
+        # the box they missed and sends again within the fill time spam, silently.
+        "token": _text_value(values.get(spam.TOKEN_FIELD)) if again else spam.fill_token(form),
         "pow": spam.pow_challenge(form) if form.proof_of_work else "",
         "pow_bits": spam.POW_BITS,
         "lb_page": page_url,

@@ -116,3 +116,27 @@ def test_a_multipart_body_of_max_fields_fields_is_read(client, form):
     response = post_multipart(client, [(k, v.encode(), None) for k, v in fields.items()])
 
     assert response.json()["code"] == "unknown_field"  # read, then refused by the form
+
+
+@pytest.mark.parametrize("depth", [25, 900, 5000], ids=["past-max-depth", "walk", "decoder"])
+@pytest.mark.parametrize("opener", ["[", '{"a": '])
+def test_json_nested_too_deep_is_refused_with_400_not_a_server_error(client, form, depth, opener):
+    closer = "]" if opener == "[" else "}"
+    value = opener * depth + "1" + closer * depth
+    body = json.dumps(ADA)[:-1] + f', "phone": {value}}}'
+
+    response = client.post("/f/contact", body, content_type="application/json")
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_json")
+    assert_nothing_written()
+
+
+def test_json_nested_to_max_depth_gets_the_usual_answer(client, form):
+    from leadbase.capture.public import MAX_DEPTH
+
+    body = {**ADA, "fax": json.loads("[" * MAX_DEPTH + "1" + "]" * MAX_DEPTH)}
+
+    response = client.post("/f/contact", body, content_type="application/json")
+
+    assert response.status_code == 200  # a filled honeypot: spam, answered as usual
+    assert Submission.objects.get().spam_reason == "honeypot"

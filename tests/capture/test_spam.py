@@ -240,3 +240,78 @@ def test_spam_is_counted_per_form_on_the_forms_page(client, form, personas):
     assert [r.spam_reason for r in journal.context["rows"]] == ["honeypot", "honeypot"]
     listed = client.get("/capture/forms/").context["forms"]
     assert [(f.received, f.leads, f.spam) for f in listed] == [(3, 1, 2)]
+
+
+@pytest.mark.parametrize(
+    ("forwarded", "address"),
+    [
+        ("198.51.100.9", "198.51.100.9"),
+        ("10.0.0.1, 198.51.100.9", "198.51.100.9"),
+        ("198.51.100.9:51234", "198.51.100.9"),  # proxies that append the port
+        ("[2001:db8::9]:443", "2001:db8::9"),
+        ("2001:db8::9", "2001:db8::9"),
+        ("fe80::9%eth0", "fe80::9"),
+        ("198.51.100.9, unknown", "192.0.2.1"),  # no address: the proxy's, not none at all
+        ("198.51.100.9,", "192.0.2.1"),
+    ],
+)
+def test_behind_a_proxy_the_client_is_the_last_forwarded_hop_or_else_the_proxy(
+    rf, settings, forwarded, address
+):
+    from leadbase.capture.public import client_ip
+
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    request = rf.post("/f/contact", REMOTE_ADDR="192.0.2.1", HTTP_X_FORWARDED_FOR=forwarded)
+
+    assert client_ip(request) == address
+
+
+def test_forwarded_for_is_ignored_unless_behind_a_proxy(rf, settings):
+    from leadbase.capture.public import client_ip
+
+    settings.SECURE_PROXY_SSL_HEADER = None
+    request = rf.post("/f/contact", REMOTE_ADDR="192.0.2.1", HTTP_X_FORWARDED_FOR="198.51.100.9")
+
+    assert client_ip(request) == "192.0.2.1"
+
+
+def test_an_unreadable_forwarded_hop_cannot_dodge_the_per_ip_limit(client, form, settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.FORM_RATE_PER_IP = 2
+    answers = [
+        post_json(
+            client,
+            {**ADA, "email": f"a{i}@example.org"},
+            REMOTE_ADDR="192.0.2.1",
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{i}, junk{i}",
+        ).status_code
+        for i in range(3)
+    ]
+
+    assert answers == [200, 200, 429]
+    assert set(Submission.objects.values_list("ip", flat=True)) == {"192.0.2.1"}
+
+
+def test_a_plain_form_shown_again_carries_no_fresh_token_so_a_quick_fix_is_taken(
+    client, form, settings
+):
+    settings.FORM_MIN_FILL_SECONDS = 5
+    refused = client.post("/f/contact", {"name": "Ada Lovelace", "email": ""}, **HTML)
+    page = refused.content.decode()
+    assert refused.status_code == 400 and 'name="lb_ts" value=""' in page
+
+    again = client.post("/f/contact", {**ADA, "lb_ts": ""}, **HTML)  # ticked, sent at once
+
+    assert again.status_code == 200
+    assert Submission.objects.filter(status="processed").count() == 1
+    assert Lead.objects.filter(email="ada@example.org").exists()
+
+
+def test_a_form_shown_again_keeps_the_token_it_was_posted_with(client, form, monkeypatch):
+    token = token_issued(form, 30, monkeypatch)
+
+    page = client.post(
+        "/f/contact", {"name": "Ada Lovelace", "email": "", "lb_ts": token}, **HTML
+    ).content.decode()
+
+    assert f'name="lb_ts" value="{token}"' in page
