@@ -474,9 +474,15 @@ def _render_form(
 ) -> HttpResponse:
     context = _form_context(request, form, **kwargs)
     if page is None:
-        return render(request, "capture/form_page.html", context, status=status)
-    context |= {"page": page, "body_html": render_markdown(page.body)}
-    return render(request, "capture/page.html", context, status=status)
+        response = render(request, "capture/form_page.html", context, status=status)
+    else:
+        context |= {"page": page, "body_html": render_markdown(page.body)}
+        response = render(request, "capture/page.html", context, status=status)
+    if form.proof_of_work:
+        # Its challenge is good for one post: a copy kept by a cache (or the Back button) would
+        # hand a spent one to the next visitor, whose post would then be spam, silently.
+        response["Cache-Control"] = "no-store"
+    return response
 
 
 @allow("GET", "HEAD")

@@ -164,10 +164,17 @@ def test_an_expired_challenge_is_refused(client, pow_form, monkeypatch):
 def test_the_hosted_page_of_a_proof_of_work_form_ships_the_challenge_and_the_solver(
     client, pow_form
 ):
-    page = client.get("/f/guarded").content.decode()
+    response = client.get("/f/guarded")
+    page = response.content.decode()
 
     assert 'data-lb-pow="guarded:' in page and f'data-lb-pow-bits="{spam.POW_BITS}"' in page
     assert "/static/capture/pow.js" in page
+    # A challenge is good for one post: no cache may hand it to a second visitor.
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_a_form_page_without_proof_of_work_may_be_cached(client, form):
+    assert "no-store" not in client.get("/f/contact").get("Cache-Control", "")
 
 
 def test_the_per_ip_rate_limit_answers_429_with_retry_after_and_writes_nothing(
