@@ -46,6 +46,21 @@ def test_the_setting_wins_and_must_be_a_number(monkeypatch, name, default, value
     monkeypatch.setenv(name, "many")
     with pytest.raises(CommandError, match=f"{name} must be a whole number"):
         default()
+    monkeypatch.setenv(name, "0")  # refused as --workers 0 is, not taken as 1
+    with pytest.raises(CommandError, match=f"{name} must be at least 1, not 0"):
+        default()
+
+
+def test_a_bad_setting_is_a_message_from_serve_and_help_still_works(tmp_path):
+    env = {**os.environ, "LEADBASE_DATA_DIR": str(tmp_path), "LEADBASE_WEB_WORKERS": "many"}
+    served = subprocess.run([sys.executable, "-m", "leadbase", "serve"], env=env, capture_output=True, text=True)
+    helped = subprocess.run(
+        [sys.executable, "-m", "leadbase", "serve", "--help"], env=env, capture_output=True, text=True
+    )
+
+    assert served.returncode == 1 and "Traceback" not in served.stderr
+    assert "LEADBASE_WEB_WORKERS must be a whole number, not 'many'" in served.stderr
+    assert helped.returncode == 0 and "--workers" in helped.stdout
 
 
 @pytest.mark.parametrize("option", ["--workers", "--threads"])

@@ -108,10 +108,15 @@ def _check_free(host: str, port: int) -> None:
 
 
 def _whole(name: str, default: int) -> int:
+    """$name as a whole number of at least 1, else CommandError (read when serve runs, not when
+    its options are declared: there it was a traceback, and ``--help`` failed with it)."""
     try:
-        return max(1, env_int(name, default))
+        value = env_int(name, default)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
+    if value < 1:  # as --workers 0 is refused, not taken as 1
+        raise CommandError(f"{name} must be at least 1, not {value}")
+    return value
 
 
 class Command(BaseCommand):
@@ -123,13 +128,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
         parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-        parser.add_argument("--workers", type=int, default=default_web_workers(),
+        parser.add_argument("--workers", type=int,
                             help="web worker processes (default $LEADBASE_WEB_WORKERS or one per core)")
-        parser.add_argument("--threads", type=int, default=default_web_threads(),
+        parser.add_argument("--threads", type=int,
                             help="threads per web process (default $LEADBASE_WEB_THREADS or 8)")
         parser.add_argument("--no-worker", action="store_true", help="do not start the background worker")
 
     def handle(self, *args, **options):
+        if options["workers"] is None:
+            options["workers"] = default_web_workers()
+        if options["threads"] is None:
+            options["threads"] = default_web_threads()
         for name in ("workers", "threads"):
             if options[name] < 1:
                 raise CommandError(f"--{name} must be at least 1")
