@@ -283,6 +283,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"no_traceback_below_500": {"()": "leadbase.logs.NoTracebackBelow500"}},
     "root": {"handlers": ["console"], "level": env("LEADBASE_LOG_LEVEL", "INFO")},
-    "loggers": {"django.tasks": {"level": "WARNING"}, "django_tasks": {"level": "WARNING"}},
+    "loggers": {
+        "django.tasks": {"level": "WARNING"},
+        "django_tasks": {"level": "WARNING"},
+        "django.request": {"filters": ["no_traceback_below_500"]},
+    },
 }

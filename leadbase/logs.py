@@ -1,0 +1,19 @@
+"""Logging filters of Leadbase's default logging configuration (``LOGGING`` in settings)."""
+
+from __future__ import annotations
+
+import logging
+
+
+class NoTracebackBelow500(logging.Filter):
+    """Keep the line Django logs for a refused request (403, 404…) but not its traceback.
+
+    Django logs a ``PermissionDenied`` with the exception attached, so every 403 (a marketer
+    opening an owner's page) printed a whole traceback of code that worked as meant; a 500 keeps
+    its traceback, which is what it is for."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "status_code", 500) < 500:
+            record.exc_info = None
+            record.exc_text = None
+        return True
