@@ -45,11 +45,11 @@ def shared_connection() -> Iterator[None]:
     if getattr(_local, "connection", None) is not None:  # nested: the outer block owns it
         yield
         return
-    _local.connection = get_connection()
+    _local.connection, _local.unreachable = get_connection(), None
     try:
         yield
     finally:
-        connection, _local.connection = _local.connection, None
+        connection, _local.connection, _local.unreachable = _local.connection, None, None
         with suppress(Exception):  # a server gone at the end changes nothing already sent
             connection.close()
 
@@ -81,13 +81,48 @@ def send(message: EmailMessage | Prepared) -> int:
 
 
 def _over(connection: Any, deliver: Callable[[], int]) -> int:
+    unreachable = getattr(_local, "unreachable", None)
+    if unreachable is not None:  # the server could not be reached in this block: fail at once
+        raise unreachable.with_traceback(None)
     try:
-        connection.open()  # a no-op while open; kept open by the block, not per message
+        _open(connection)  # a no-op while open; kept open by the block, not per message
         return deliver()
     except (smtplib.SMTPServerDisconnected, ConnectionError):
         connection.close()
-        connection.open()
+        _open(connection)
         return deliver()
+
+
+def _open(connection: Any) -> None:
+    """Open ``connection``; when the shared one cannot be opened (the server down, a wrong
+    EMAIL_URL, refused credentials), the block's other messages fail at once rather than each
+    waiting up to EMAIL_TIMEOUT for it, twice: their tasks are tried again later."""
+    try:
+        connection.open()
+    except Exception as exc:
+        if connection is getattr(_local, "connection", None):
+            _local.unreachable = exc
+        raise
+
+
+def is_temporary(exc: BaseException) -> bool:
+    """True when sending failed for a reason that may pass, so the message should be sent again
+    later: the server down, slow or gone, a 4xx reply (RFC 5321 "transient"), or a refusal that
+    an operator corrects (credentials, TLS, the sender address). False for a 5xx refusal of the
+    recipient or of the message itself, and for anything that is not a sending error."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPDataError):
+        return 400 <= exc.smtp_code < 500
+    return isinstance(exc, OSError)  # smtplib's errors, refused or timed out connections, TLS, DNS
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One line for the log saying why a message could not be sent, and where it was sent."""
+    where = f"{settings.EMAIL_HOST}:{settings.EMAIL_PORT}"
+    if settings.EMAIL_BACKEND != "django.core.mail.backends.smtp.EmailBackend":
+        where = settings.EMAIL_BACKEND
+    return f"{type(exc).__name__}: {exc} (EMAIL_URL: {where})"
 
 
 def _sendmail(connection: SMTPBackend, message: Prepared) -> int:

@@ -20,6 +20,7 @@ from django_tasks_db import DatabaseBackend
 from leadbase.rows import insert as insert_rows
 
 MANY = "leadbase_runs_many"
+RETRIED = "leadbase_retried_when"
 
 
 def runs_many(many: Callable[[list[tuple[list[Any], dict[str, Any]]]], list[Any]]) -> Callable:
@@ -29,6 +30,19 @@ def runs_many(many: Callable[[list[tuple[list[Any], dict[str, Any]]]], list[Any]
 
     def mark(func: Callable) -> Callable:
         setattr(func, MANY, many)
+        return func
+
+    return mark
+
+
+def retried_when(is_temporary: Callable[[BaseException], bool]) -> Callable:
+    """Mark a task function whose failures may pass: when it raises an exception (or, run many at
+    a time, gives one as its result) for which ``is_temporary`` is true, the worker puts the task
+    back on the queue to run again later (``leadbase.worker``) instead of failing it. Put it under
+    ``@task()``."""
+
+    def mark(func: Callable) -> Callable:
+        setattr(func, RETRIED, is_temporary)
         return func
 
     return mark

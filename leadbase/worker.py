@@ -22,6 +22,11 @@ start time), and every worker, when it starts, puts back on the queue the tasks 
 a worker of its own machine that no longer runs. Those tasks run again from the start: an
 import completes what the killed run left (re-importing rows already written changes nothing),
 an email may be sent twice rather than never.
+
+A task marked ``retried_when`` (``leadbase.tasks``) that fails for a reason that may pass (an
+email while the SMTP server is down) goes back on the queue, due again after a delay that
+doubles from ``RETRY_FIRST`` seconds up to ``RETRY_MOST``, until it has run ``RETRY_ATTEMPTS``
+times (about four days); only then is it failed.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import os
 import socket
 import time
 import traceback
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +50,11 @@ from django_tasks_db.models import DBTaskResult, TaskResultStatus
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
 from leadbase import mail
-from leadbase.tasks import MANY
+from leadbase.tasks import MANY, RETRIED
 
 IMPORTS_QUEUE = "imports"
 DEFAULT_CLAIM = 100
+RETRY_FIRST, RETRY_MOST, RETRY_ATTEMPTS = 15, 3600, 100  # seconds, seconds, runs
 
 logger = logging.getLogger("django_tasks_db")
 
@@ -228,7 +235,7 @@ class BatchWorker(Worker):
             else:
                 row.status, row.return_value = TaskResultStatus.SUCCESSFUL, value
                 row.exception_class_path = row.traceback = ""
-            row.finished_at = now
+            row.finished_at = None if row.status == TaskResultStatus.READY else now
         self.running_task = False
         self._run_tasks += len(rows)
 
@@ -248,22 +255,42 @@ class BatchWorker(Worker):
         except BaseException as exc:  # noqa: BLE001 (recorded on the task, as django-tasks-db does)
             self._failed(row, exc)
         finally:
-            row.finished_at = timezone.now()
+            row.finished_at = None if row.status == TaskResultStatus.READY else timezone.now()
             self.running_task = False
             self._run_tasks += 1
 
     @staticmethod
     def _failed(row: DBTaskResult, exc: BaseException) -> None:
-        row.status, row.return_value = TaskResultStatus.FAILED, None
+        """Set ``row`` failed by ``exc``, or back on the queue for later when its task is
+        ``retried_when`` ``exc`` may pass and it has runs left (saved by ``record``)."""
+        row.return_value = None
         row.exception_class_path = f"{type(exc).__module__}.{type(exc).__qualname__}"
         row.traceback = "".join(traceback.format_exception(exc))
-        logger.error("Task id=%s failed: %s", row.id, row.exception_class_path)
+        try:
+            is_temporary = getattr(row.task.func, RETRIED, None)
+        except Exception:  # noqa: BLE001 (code gone: nothing to retry)
+            is_temporary = None
+        runs = len(row.worker_ids)
+        if is_temporary is not None and runs < RETRY_ATTEMPTS and is_temporary(exc):
+            delay = min(RETRY_FIRST * 2 ** max(runs - 1, 0), RETRY_MOST)
+            row.status, row.started_at = TaskResultStatus.READY, None
+            row.run_after = timezone.now() + timedelta(seconds=delay)
+            logger.warning(
+                "Task id=%s path=%s failed for now (%s: %s); trying again in %s s (run %s of at most %s)",
+                row.id, row.task_path, type(exc).__name__, exc, delay, runs, RETRY_ATTEMPTS,
+            )
+            return
+        row.status = TaskResultStatus.FAILED
+        logger.error("Task id=%s failed: %s: %s", row.id, row.exception_class_path, exc)
 
     def record(self, done: list[DBTaskResult]) -> None:
         """Save the outcomes of ``done`` in one transaction, then tell the listeners."""
         if not done:
             return
-        fields = ["status", "return_value", "finished_at", "exception_class_path", "traceback"]
+        fields = [
+            "status", "return_value", "finished_at", "exception_class_path", "traceback",
+            "started_at", "run_after",  # of a task put back on the queue (``_failed``)
+        ]
         for attempt in range(1, 21):
             try:
                 with exclusive_transaction(DBTaskResult.objects.db):
@@ -279,6 +306,8 @@ class BatchWorker(Worker):
                     raise
                 time.sleep(0.05 * attempt)
         for row in done:
+            if row.status == TaskResultStatus.READY:  # to run again later (``_failed``): not finished
+                continue
             try:
                 task_finished.send(sender=type(row.task.get_backend()), task_result=row.task_result)
             except Exception:  # a task whose code is gone cannot be described; it is recorded

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django_tasks import task
@@ -9,8 +10,10 @@ from django_tasks import task
 from leadbase import mail
 from leadbase.capture.emails import confirmation_message
 from leadbase.capture.models import Form
-from leadbase.leads.models import Consent, ConsentStatus, Lead
-from leadbase.tasks import enqueue_with_write, runs_many
+from leadbase.leads.models import Consent, ConsentStatus, Lead, Touch, TouchKind
+from leadbase.tasks import enqueue_with_write, retried_when, runs_many
+
+logger = logging.getLogger(__name__)
 
 
 def send_confirmation_emails(calls: list[tuple[list[Any], dict[str, Any]]]) -> list[Any]:
@@ -18,28 +21,50 @@ def send_confirmation_emails(calls: list[tuple[list[Any], dict[str, Any]]]) -> l
     three queries in all, not three per email; the worker calls it for a run of such tasks.
     Returns each task's result (True/False) or the exception its email raised."""
     asks = [_ask(*args, **kwargs) for args, kwargs in calls]
-    leads = Lead.objects.filter(email_key__isnull=False).in_bulk({a[0] for a in asks})
+    leads, moved_to = _leads({a[0] for a in asks})
     forms = Form.objects.select_related("workspace").in_bulk({a[1] for a in asks})
     pending = set(
         Consent.objects.filter(
-            lead_id__in=leads, purpose__in={p for a in asks for p in a[2]}, status=ConsentStatus.PENDING
+            lead_id__in={lead.pk for lead in leads.values()},
+            purpose__in={p for a in asks for p in a[2]},
+            status=ConsentStatus.PENDING,
         ).values_list("lead_id", "purpose")
     )
     results: list[Any] = []
     for lead_id, form_id, purposes, to in asks:
         lead, form = leads.get(lead_id), forms.get(form_id)
-        waiting = sorted(p for p in purposes if (lead_id, p) in pending)
+        waiting = sorted(p for p in purposes if lead is not None and (lead.pk, p) in pending)
         if lead is None or form is None or not waiting:
             results.append(False)
             continue
         try:
-            mail.send(confirmation_message(lead, form, waiting, to=to))
+            mail.send(confirmation_message(lead, form, waiting, to=to or moved_to.get(lead_id, "")))
         except Exception as exc:  # noqa: BLE001 (recorded on this task; the others go on)
             results.append(exc)
             continue
-        pending.difference_update((lead_id, p) for p in waiting)  # the same ask twice: one email
+        pending.difference_update((lead.pk, p) for p in waiting)  # the same ask twice: one email
         results.append(True)
+    failed = [r for r in results if isinstance(r, BaseException)]
+    if failed:
+        logger.warning("%s confirmation email(s) not sent: %s", len(failed), mail.describe_failure(failed[0]))
     return results
+
+
+def _leads(ids: set[int]) -> tuple[dict[int, Lead], dict[int, str]]:
+    """The leads of ``ids`` that have an address, by id. A lead merged into another since its
+    post (its consents moved there) is found as the lead it was merged into, with the address
+    it had (the second dict): the person who asked is still sent the email they wait for, and
+    its link confirms the consents where they are now."""
+    leads = Lead.objects.filter(email_key__isnull=False).in_bulk(ids)
+    missing = ids - leads.keys()
+    if not missing:
+        return leads, {}
+    merged = Touch.objects.filter(kind=TouchKind.MERGED, data__merged_lead__in=missing)
+    moves = {old: (new, email or "") for old, new, email in merged.values_list(
+        "data__merged_lead", "lead_id", "data__snapshot__email")}
+    kept = Lead.objects.filter(email_key__isnull=False).in_bulk({new for new, _ in moves.values()})
+    leads.update({old: kept[new] for old, (new, _) in moves.items() if new in kept})
+    return leads, {old: email for old, (_, email) in moves.items()}
 
 
 def _ask(lead_id: int, form_id: int, purposes: list[str], to: str = "") -> tuple[int, int, list[str], str]:
@@ -48,12 +73,14 @@ def _ask(lead_id: int, form_id: int, purposes: list[str], to: str = "") -> tuple
 
 @task()
 @runs_many(send_confirmation_emails)
+@retried_when(mail.is_temporary)
 def send_confirmation_email(lead_id: int, form_id: int, purposes: list[str], to: str = "") -> bool:
     """Send the double opt-in email for the consents of ``purposes`` that are still pending, to
     ``to`` (the address the visitor typed, when the lead keeps another one) or the lead's email.
 
     Returns False (and sends nothing) when the lead is gone, has no valid address, or has
-    answered already, so a retried task never asks twice.
+    answered already, so a retried task never asks twice. An email the server could not take
+    for now (down, a 4xx reply) is tried again later by the worker (``retried_when``).
     """
     (result,) = send_confirmation_emails([([lead_id, form_id, purposes, to], {})])
     if isinstance(result, BaseException):

@@ -1,0 +1,132 @@
+"""Double opt-in when sending goes wrong: the SMTP server down, refusing for now, unreachable, and
+a lead merged away before its email went out. Real aiosmtpd servers and the real worker."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from leadbase.leads.actions import do_create_lead, do_merge_leads
+from leadbase.leads.models import Consent, Lead
+from tests.capture.test_optin import (  # noqa: F401  (fixtures)
+    ADA,
+    _immediate_tasks,
+    form,
+    link_path,
+    smtp_inbox,
+    submit,
+)
+
+DB_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "imports"]}}
+
+
+def _confirmations():
+    return DBTaskResult.objects.filter(task_path__contains="confirmation")
+
+
+def _due_now():
+    """What the worker's delay before trying again would come to, without the wait."""
+    DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_email_posted_while_the_smtp_server_is_down_goes_out_once_it_is_back(client, form, settings, smtp_inbox):
+    settings.TASKS = DB_QUEUE
+    port = settings.EMAIL_PORT
+    with socket.socket() as s:  # a port where nothing listens: the server is down
+        s.bind(("127.0.0.1", 0))
+        settings.EMAIL_PORT = s.getsockname()[1]
+    assert submit(client).status_code == 200
+
+    call_command("worker", batch=True, verbosity=0)
+
+    (task,) = _confirmations()
+    assert task.status == "READY" and task.run_after > timezone.now()  # to be tried again, not failed
+    assert "ConnectionRefusedError" in task.exception_class_path
+    settings.EMAIL_PORT = port  # the server is back
+    _due_now()
+    call_command("worker", batch=True, verbosity=0)
+
+    assert [r for _, r, _ in smtp_inbox.messages] == ["ada@example.org"]
+    task.refresh_from_db()
+    assert (task.status, task.return_value) == ("SUCCESSFUL", True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_recipient_refused_for_now_is_tried_again_and_one_refused_for_good_is_not(
+    client, form, settings, smtp_inbox
+):
+    settings.TASKS = DB_QUEUE
+    codes = {"later@example.org": "451 4.7.1 greylisted, try again later", "never@example.org": "550 no such user"}
+    answer = smtp_inbox.handle_RCPT
+
+    async def handle_rcpt(server, session, envelope, address, rcpt_options):
+        if address in codes:
+            return codes[address]
+        return await answer(server, session, envelope, address, rcpt_options)
+
+    smtp_inbox.handle_RCPT = handle_rcpt
+    for address in codes:
+        assert submit(client, {**ADA, "email": address}).status_code == 200
+
+    call_command("worker", batch=True, verbosity=0)
+
+    statuses = dict(_confirmations().values_list("args_kwargs__args__0", "status"))
+    later, never = (Lead.objects.get(email_key=a).pk for a in codes)
+    assert statuses == {later: "READY", never: "FAILED"}
+    del codes["later@example.org"]  # the greylisting passes
+    _due_now()
+    call_command("worker", batch=True, verbosity=0)
+
+    assert [r for _, r, _ in smtp_inbox.messages] == ["later@example.org"]
+    assert dict(_confirmations().values_list("args_kwargs__args__0", "status")) == {
+        later: "SUCCESSFUL", never: "FAILED"
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_server_that_does_not_answer_holds_the_worker_once_per_batch_not_twice_per_email(client, form, settings):
+    settings.TASKS = DB_QUEUE
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_TIMEOUT = 1
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    with socket.socket() as silent:  # accepts connections, never greets (a wrong EMAIL_URL port)
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(50)
+        settings.EMAIL_HOST, settings.EMAIL_PORT = silent.getsockname()
+        for n in range(1, 6):
+            assert submit(client, {**ADA, "name": f"Person {n}", "email": f"person{n}@example.org"}).status_code == 200
+
+        started = time.monotonic()
+        call_command("worker", batch=True, verbosity=0)
+        took = time.monotonic() - started
+
+    assert took < 4  # one timeout (and one reconnection), not two per email (10 s)
+    assert sorted(_confirmations().values_list("status", flat=True)) == ["READY"] * 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lead_merged_away_before_its_email_went_out_still_gets_a_link_that_confirms(
+    client, form, personas, settings, smtp_inbox
+):
+    settings.TASKS = DB_QUEUE
+    assert submit(client).status_code == 200  # queued, not sent yet
+    asked = Lead.objects.get()
+    known = do_create_lead(
+        personas.workspace, {"name": "Ada King", "email": "ada.king@example.org"}, actor=personas.owner
+    ).lead
+    do_merge_leads(known, asked, actor=personas.owner)
+
+    call_command("worker", batch=True, verbosity=0)
+
+    ((_, recipient, content),) = smtp_inbox.messages
+    assert recipient == "ada@example.org"  # the address the person typed
+    text = content.decode().replace("=\r\n", "")
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    assert client.post(link_path(text)).status_code == 200
+    assert Consent.objects.get(lead=known).status == "granted"
