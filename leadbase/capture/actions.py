@@ -39,7 +39,7 @@ from leadbase.leads.actions import (
     region_for,
 )
 from leadbase.leads.errors import LeadRejected, TransitionError
-from leadbase.leads.models import Consent, ConsentStatus, Lead, Purpose, Source, TouchKind
+from leadbase.leads.models import Consent, ConsentStatus, Lead, Purpose, Source, Touch, TouchKind
 from leadbase.lib.leadrow import Candidate, Refusal, clean_record
 from leadbase.lib.markup import has_script_tag
 from leadbase.rows import insert as insert_rows
@@ -781,14 +781,23 @@ def do_replay_submission(row: Submission) -> SubmitResult:
 # Double opt-in
 
 
+def _merged_into(lead_id: int) -> Lead | None:
+    """The lead that ``lead_id`` was merged into, through the merge's timeline entry (the
+    entries of a lead merged in turn move with it, so a chain of merges ends at the lead kept)."""
+    merge = Touch.objects.filter(kind=TouchKind.MERGED, data__merged_lead=lead_id).only("lead_id").first()
+    return Lead.objects.filter(pk=merge.lead_id).first() if merge is not None else None
+
+
 def do_confirm_optin(lead_id: int, purposes: list[str], *, ip: str | None) -> list[Consent]:
     """Grant the pending consents a confirmation link asks for (``pending`` → ``granted``).
 
     Idempotent: a second click changes nothing, and a consent withdrawn since stays withdrawn.
-    Raises ConfirmLinkError(``gone``) when the lead or its consent request no longer exists.
+    A lead merged into another since the email was sent is confirmed as the lead it was merged
+    into (its consents moved there). Raises ConfirmLinkError(``gone``) when the lead or its
+    consent request no longer exists (erased, say).
     """
     with transaction.atomic():
-        lead = Lead.objects.filter(pk=lead_id).first()
+        lead = Lead.objects.filter(pk=lead_id).first() or _merged_into(lead_id)
         if lead is None:
             raise ConfirmLinkError("gone", "This confirmation link is no longer valid.")
         try:

@@ -168,6 +168,24 @@ def test_the_confirm_page_shows_the_text_the_person_agreed_to_not_the_forms_text
 
 
 @pytest.mark.django_db
+def test_a_link_sent_before_its_lead_was_merged_confirms_the_lead_kept(
+    client, form, personas, django_capture_on_commit_callbacks
+):
+    from leadbase.leads.actions import do_merge_leads
+
+    kept = do_create_lead(personas.workspace, {"name": "Ada Lovelace", "email": "ada@work.example"}, actor=None).lead
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(client)  # ada@example.org: another lead, its consent pending, its email sent
+    merged = Lead.objects.get(email_key="ada@example.org")
+    do_merge_leads(kept, merged, actor=personas.owner)  # a marketer sees it is one person
+
+    response = client.post(link_path(mail.outbox[0].body))
+
+    assert response.status_code == 200 and "Confirmed" in response.content.decode()
+    assert Consent.objects.get(lead=kept, purpose="email_marketing").status == "granted"
+
+
+@pytest.mark.django_db
 def test_a_link_clicked_after_unsubscribing_changes_nothing_and_says_so(
     client, form, django_capture_on_commit_callbacks
 ):
