@@ -608,18 +608,27 @@ def _answer(
             errors={result.field: result.message},
         )
     status = 202 if result.status == SubmissionStatus.FAILED else 200
+    note = _optin_note(form)
     if wants_json(request):
         body = {
             "ok": True,
             "message": form.thank_you_message,
             "redirect": form.redirect_url or None,
         }
-        return JsonResponse(body | ({"status": "received"} if status == 202 else {}), status=status)
+        body |= ({"status": "received"} if status == 202 else {}) | ({"note": note} if note else {})
+        return JsonResponse(body, status=status)
     if form.redirect_url:
         return HttpResponseRedirect(form.redirect_url, status=303)
-    return render(
-        request, "capture/thanks.html", {"form": form, "page": _page_for(form)}, status=status
-    )
+    context = {"form": form, "page": _page_for(form), "note": note}
+    return render(request, "capture/thanks.html", context, status=status)
+
+
+def _optin_note(form: Form) -> str:
+    """With double opt-in, what the visitor must do next; the same for every post of the form
+    (a spam post gets the answer a real one does)."""
+    if form.double_opt_in and form.consents:
+        return "If you asked to hear from us, check your inbox: we sent you a link to confirm."
+    return ""
 
 
 # ---------------------------------------------------------------------------------------------

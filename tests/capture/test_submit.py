@@ -97,8 +97,23 @@ def test_a_json_post_gets_a_json_answer(client, form):
     response = post_json(client, {**ADA, "consent_email_marketing": True})
 
     assert response.status_code == 200
-    assert response.json() == {"ok": True, "message": form.thank_you_message, "redirect": None}
+    assert response.json() == {
+        "ok": True,
+        "message": form.thank_you_message,
+        "redirect": None,
+        # double opt-in: what the visitor does next (the same for every post, spam included)
+        "note": "If you asked to hear from us, check your inbox: we sent you a link to confirm.",
+    }
     assert Consent.objects.get().status == "pending"
+
+
+def test_without_double_opt_in_the_answer_has_no_note(client, form):
+    form.double_opt_in = False
+    form.save()
+
+    answer = post_json(client, {**ADA, "consent_email_marketing": True})
+
+    assert answer.json() == {"ok": True, "message": form.thank_you_message, "redirect": None}
 
 
 def test_a_multipart_post_is_accepted(client, form):

@@ -158,7 +158,10 @@
       .then(function (result) {
         if (result.ok) {
           if (result.body.redirect) { window.location.href = result.body.redirect; return; }
-          host.replaceChildren(el("p", { "class": "lb-thanks", role: "status" }, result.body.message));
+          var thanks = el("div", { "class": "lb-thanks", role: "status" });
+          thanks.appendChild(el("p", {}, result.body.message));
+          if (result.body.note) { thanks.appendChild(el("p", { "class": "lb-note" }, result.body.note)); }
+          host.replaceChildren(thanks);
           return;
         }
         showError(result.body);
