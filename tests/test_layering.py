@@ -37,7 +37,10 @@ def test_models_do_not_import_actions_queries_or_views(path):
     assert not bad, f"{path} imports {bad}"
 
 
-@pytest.mark.parametrize("path", sorted(PACKAGE.glob("*/actions.py")), ids=lambda p: p.parent.name)
+ACTIONS = sorted([*PACKAGE.glob("*/actions.py"), *PACKAGE.glob("*/actions/*.py")])
+
+
+@pytest.mark.parametrize("path", ACTIONS, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_actions_do_not_return_http_responses(path):
     bad = {m for m in _imports(path) if m.startswith(("django.http", "django.shortcuts", "ninja"))}
     assert not bad, f"{path} imports {bad}"

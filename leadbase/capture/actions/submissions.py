@@ -1,301 +1,46 @@
-"""All writes of capture: build forms and landing pages, remove and restore forms, take public
-submissions, replay the failed ones, confirm double opt-in.
-
-The submission pipeline (``do_submit_form``) is the promise "nothing captured is lost": the raw
-journal row is inserted first, and the lead, its consents and the confirmation email are made in
-a savepoint of the same transaction. A lead refusal marks the row ``rejected``; any other failure
-rolls the savepoint back, keeps the row ``failed`` with the error, and ``leadbase replay`` runs
-it again later. Spam gets a ``spam`` row and no lead. Actions raise CaptureError, never HTTP.
-``do_submit_forms`` takes several posts in one transaction with the same outcome for each
-(``leadbase.capture.intake`` groups the posts of a web process).
-"""
+"""Taking public form posts: the journal row first, then the lead, its consents and the
+confirmation email, in one transaction; one post at a time or a group of them; replaying a
+failed row."""
 
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from django.db import connection, transaction
-from django.db.models import F, RestrictedError
+from django.db.models import F
 from django.utils import timezone
-from django.utils.text import slugify
 
-from leadbase.accounts.models import User, Workspace
 from leadbase.capture import spam
-from leadbase.capture.errors import CaptureError, ConfirmLinkError, FormConfigError
-from leadbase.capture.models import Form, LandingPage, Removal, Submission, SubmissionStatus
+from leadbase.capture.actions.forms import (
+    CONTEXT_KEYS,
+    FALSE_WORDS,
+    LEAD_KEYS,
+    MAX_LENGTH,
+    UTM_KEYS,
+)
+from leadbase.capture.errors import CaptureError
+from leadbase.capture.models import Form, Submission, SubmissionStatus
 from leadbase.capture.signals import submission_spam
 from leadbase.leads.actions import (
     Created,
     do_assign_owner,
-    do_confirm_consent,
     do_create_leads,
     do_record_consents,
     do_record_consents_of_new_leads,
     region_for,
 )
-from leadbase.leads.errors import LeadRejected, TransitionError
-from leadbase.leads.models import Consent, ConsentStatus, Lead, Purpose, Source, Touch, TouchKind
+from leadbase.leads.errors import LeadRejected
+from leadbase.leads.models import ConsentStatus, Source, TouchKind
 from leadbase.lib.leadrow import Candidate, Refusal, clean_record
 from leadbase.lib.markup import has_script_tag
 from leadbase.rows import insert as insert_rows
 from leadbase.tasks import enqueue_with_write
 
 log = logging.getLogger(__name__)
-
-FIELD_TYPES = ("text", "email", "phone", "textarea", "select", "checkbox")
-MAX_LENGTH = dict(text=200, email=320, phone=64, textarea=5000, select=200, checkbox=10)
-LEAD_KEYS = ("name", "first_name", "last_name", "email", "phone", "company", "job_title", "country")
-UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
-CONTEXT_KEYS = ("lb_page", "lb_referrer", "lb_link")
-RESERVED_PREFIXES = ("lb_", "utm_", "consent_")
-KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-FALSE_WORDS = frozenset({"", "0", "false", "off", "no"})
-
-# ---------------------------------------------------------------------------------------------
-# The form builder
-
-
-def _refuse(code: str, key: Any = "") -> FormConfigError:
-    return FormConfigError.of(code, key=key, types=", ".join(FIELD_TYPES))
-
-
-def _clean_key(key: Any, seen: set[str]) -> str:
-    key = str(key or "").strip().lower()
-    if not KEY_RE.match(key):
-        raise _refuse("invalid_key", key)
-    if key.startswith(RESERVED_PREFIXES) or key in spam.SPAM_FIELDS or key == "custom":
-        raise _refuse("reserved_key", key)
-    if key in seen:
-        raise _refuse("duplicate_key", key)
-    seen.add(key)
-    return key
-
-
-def _clean_fields(fields: list[dict[str, Any]], seen: set[str]) -> list[dict[str, Any]]:
-    cleaned = []
-    for raw in fields:
-        key, kind = _clean_key(raw.get("key"), seen), raw.get("type") or "text"
-        if kind not in FIELD_TYPES:
-            raise _refuse("invalid_type", kind)
-        label = str(raw.get("label") or key.replace("_", " ").capitalize())[:200]
-        field = {"key": key, "label": label, "type": kind, "required": bool(raw.get("required"))}
-        if kind == "select":
-            field["options"] = [
-                str(o).strip()[:200] for o in raw.get("options") or [] if str(o).strip()
-            ][:100]
-            if not field["options"]:
-                raise _refuse("no_options", key)
-        cleaned.append(field)
-    if not ({"name"} <= seen or {"first_name", "last_name"} <= seen):
-        raise _refuse("no_name_field")
-    if not seen & {"email", "phone"}:
-        raise _refuse("no_contact_field")
-    return cleaned
-
-
-def _clean_consents(consents: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    cleaned: list[dict[str, Any]] = []
-    for raw in consents:
-        purpose, text = raw.get("purpose"), str(raw.get("text") or "").strip()
-        if purpose not in Purpose.values:
-            raise _refuse("invalid_purpose", purpose)
-        if any(c["purpose"] == purpose for c in cleaned):
-            raise _refuse("duplicate_purpose", purpose)
-        if not text:
-            raise _refuse("no_consent_text")
-        cleaned.append(
-            {"purpose": purpose, "text": text[:2000], "required": bool(raw.get("required"))}
-        )
-    return cleaned
-
-
-DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def clean_origin(value: str) -> str:
-    """``scheme://host[:port]`` exactly as browsers send it in the Origin header: lower case,
-    the host in its ASCII (Punycode) form, no port when it is the scheme's default."""
-    try:
-        parts = urlsplit(value.strip().rstrip("/"))
-        port = parts.port
-    except ValueError:  # a port that is not a number, or out of range
-        raise _refuse("invalid_origin", value) from None
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
-        raise _refuse("invalid_origin", value)
-    try:
-        host = parts.hostname.encode("idna").decode("ascii")
-    except UnicodeError:
-        raise _refuse("invalid_origin", value) from None
-    if ":" in host:  # an IPv6 address, in brackets as browsers send it
-        host = f"[{host}]"
-    suffix = f":{port}" if port and port != DEFAULT_PORTS[parts.scheme] else ""
-    return f"{parts.scheme}://{host}{suffix}"
-
-
-def _clean_url(value: str, field: str) -> str:
-    value = (value or "").strip()
-    if value and _scheme(value) not in ("http", "https"):
-        raise FormConfigError("invalid_url", "Use an http:// or https:// address.", field)
-    return value
-
-
-def _scheme(url: str) -> str:
-    try:
-        return urlsplit(url).scheme
-    except ValueError:  # not a URL at all (e.g. an unclosed "[" where the host goes)
-        return ""
-
-
-def _free_slug(model: type, slug: str, current_pk: int | None) -> str:
-    slug = slugify(slug or "")[:60]
-    if not slug:
-        raise _refuse("invalid_slug")
-    if model.objects.filter(slug=slug).exclude(pk=current_pk).exists():
-        raise _refuse("slug_taken", slug)
-    return slug
-
-
-def _apply_form(form: Form, data: dict[str, Any]) -> Form:
-    form.name = (data.get("name") or "").strip()[:200]
-    if not form.name:
-        raise _refuse("no_name")
-    form.slug = _free_slug(Form, data.get("slug") or form.name, form.pk)
-    keys: set[str] = set()
-    form.fields = _clean_fields(data.get("fields") or [], keys)
-    form.consents = _clean_consents(data.get("consents") or [])
-    hidden = data.get("hidden_fields") or {}
-    form.hidden_fields = {_clean_key(k, keys): str(v)[:500] for k, v in hidden.items()}
-    origins = data.get("allowed_origins") or []
-    form.allowed_origins = sorted({clean_origin(o) for o in origins if o.strip()})
-    form.tags = sorted({str(t).strip()[:50] for t in data.get("tags") or [] if str(t).strip()})[:20]
-    form.redirect_url = _clean_url(data.get("redirect_url", ""), "redirect_url")
-    thanks = (data.get("thank_you_message") or "").strip()[:2000]
-    form.thank_you_message = thanks or "Thank you! We will be in touch."
-    owner = data.get("owner")
-    if owner is not None and not owner.memberships.filter(workspace_id=form.workspace_id).exists():
-        raise _refuse("not_member", owner.email)
-    form.owner = owner
-    for flag in ("double_opt_in", "is_published", "proof_of_work"):
-        setattr(form, flag, bool(data.get(flag, getattr(form, flag))))
-    return form
-
-
-def do_create_form(workspace: Workspace, data: dict[str, Any], *, actor: User | None) -> Form:
-    """Create a form from a definition (the keys of ``Form``; ``owner`` a User or None).
-
-    Checks that it can make leads (a name and a contact field), that keys are unique and not
-    reserved, that origins are real origins, and that the slug is free everywhere (public
-    routes have no workspace in them). Logged with the actor (forms have no timeline).
-    """
-    with transaction.atomic():
-        form = _apply_form(Form(workspace=workspace), data)
-        form.save()
-    log.info("form %s created by %s", form.slug, actor.label if actor else "system")
-    return form
-
-
-def do_update_form(form: Form, data: dict[str, Any], *, actor: User | None) -> Form:
-    """Replace a form's definition; past submissions keep the payload they were sent with.
-
-    An archived form is refused (``archived``): restore it first, so it cannot be published
-    again while it is hidden from the list.
-    """
-    if form.archived_at is not None:
-        raise _refuse("archived")
-    with transaction.atomic():
-        _apply_form(form, data).save()
-    log.info("form %s updated by %s", form.slug, actor.label if actor else "system")
-    return form
-
-
-def do_save_landing_page(form: Form, data: dict[str, Any], *, actor: User | None) -> LandingPage:
-    """Create or update the form's landing page ``/p/<slug>`` (headline, Markdown body, image).
-
-    Refused (``archived``) while the form is archived."""
-    if form.archived_at is not None:
-        raise _refuse("archived")
-    headline = (data.get("headline") or "").strip()[:200]
-    if not headline:
-        raise _refuse("no_headline")
-    with transaction.atomic():
-        page = form.pages.order_by("pk").first()
-        page = page or LandingPage(workspace_id=form.workspace_id, form=form)
-        page.slug = _free_slug(LandingPage, data.get("slug") or form.slug, page.pk)
-        page.headline = headline
-        page.body = (data.get("body") or "")[:20000]
-        page.image_url = _clean_url(data.get("image_url", ""), "image_url")
-        page.image_alt = " ".join((data.get("image_alt") or "").split())[:300] if page.image_url else ""
-        page.is_published = bool(data.get("is_published", True))
-        page.save()
-    log.info("landing page %s saved by %s", page.slug, actor.label if actor else "system")
-    return page
-
-
-# ---------------------------------------------------------------------------------------------
-# Removing a form
-
-
-def form_has_history(form: Form) -> bool:
-    """True when the form has journal rows (of any status): then it is archived, never deleted."""
-    return Submission.objects.filter(form_id=form.pk).exists()
-
-
-def do_remove_form(form: Form, *, actor: User | None) -> Removal:
-    """Remove a form: archive it when it has submissions, else delete it with its landing page.
-
-    "Nothing accepted is ever lost": the journal rows stay, and ``Submission.form`` is RESTRICT,
-    so a submission that arrives between the check and the delete (PostgreSQL) turns the
-    delete into an archive instead of taking the row with it. Archiving unpublishes the form:
-    ``/f/<slug>`` and ``/p/<slug>`` answer as for an unpublished form, its slug stays taken
-    (embeds out there keep pointing at it), and it can be restored. Tracked links to a deleted
-    landing page point nowhere afterwards (their ``page`` is set to NULL). Returns a Removal
-    value; raises FormConfigError(``archived``) when it is archived already.
-    """
-    with transaction.atomic():
-        if not Form.objects.filter(pk=form.pk, archived_at__isnull=True).exists():
-            raise _refuse("archived")
-        if not form_has_history(form):
-            try:
-                with transaction.atomic():
-                    LandingPage.objects.filter(form_id=form.pk).delete()
-                    Form.objects.filter(pk=form.pk).delete()
-            except RestrictedError:
-                pass  # a submission arrived meanwhile: archive below
-            else:
-                log.info("form %s deleted by %s", form.slug, _label(actor))
-                return Removal.DELETED
-        now = timezone.now()
-        if not Form.objects.filter(pk=form.pk, archived_at__isnull=True).update(
-            archived_at=now, is_published=False, updated_at=now
-        ):
-            raise _refuse("archived")
-    form.archived_at, form.is_published = now, False
-    log.info("form %s archived by %s", form.slug, _label(actor))
-    return Removal.ARCHIVED
-
-
-def do_restore_form(form: Form, *, actor: User | None) -> Form:
-    """Bring an archived form back to the list. It stays unpublished until someone publishes it,
-    so restoring never puts a page back online by surprise."""
-    now = timezone.now()
-    with transaction.atomic():
-        if not Form.objects.filter(pk=form.pk, archived_at__isnull=False).update(
-            archived_at=None, updated_at=now
-        ):
-            raise _refuse("not_archived")
-    form.archived_at = None
-    log.info("form %s restored by %s", form.slug, _label(actor))
-    return form
-
-
-def _label(actor: User | None) -> str:
-    return actor.label if actor else "system"
-
 
 # ---------------------------------------------------------------------------------------------
 # Submissions
@@ -775,32 +520,3 @@ def do_replay_submission(row: Submission) -> SubmitResult:
         shown = row.consent_texts or {}
         values.consents = [{**c, "text": shown.get(c["purpose"], c["text"])} for c in values.consents]
         return _process(form, row, values, consent_at=row.received_at)
-
-
-# ---------------------------------------------------------------------------------------------
-# Double opt-in
-
-
-def _merged_into(lead_id: int) -> Lead | None:
-    """The lead that ``lead_id`` was merged into, through the merge's timeline entry (the
-    entries of a lead merged in turn move with it, so a chain of merges ends at the lead kept)."""
-    merge = Touch.objects.filter(kind=TouchKind.MERGED, data__merged_lead=lead_id).only("lead_id").first()
-    return Lead.objects.filter(pk=merge.lead_id).first() if merge is not None else None
-
-
-def do_confirm_optin(lead_id: int, purposes: list[str], *, ip: str | None) -> list[Consent]:
-    """Grant the pending consents a confirmation link asks for (``pending`` → ``granted``).
-
-    Idempotent: a second click changes nothing, and a consent withdrawn since stays withdrawn.
-    A lead merged into another since the email was sent is confirmed as the lead it was merged
-    into (its consents moved there). Raises ConfirmLinkError(``gone``) when the lead or its
-    consent request no longer exists (erased, say).
-    """
-    with transaction.atomic():
-        lead = Lead.objects.filter(pk=lead_id).first() or _merged_into(lead_id)
-        if lead is None:
-            raise ConfirmLinkError("gone", "This confirmation link is no longer valid.")
-        try:
-            return [do_confirm_consent(lead, purpose, ip=ip) for purpose in purposes]
-        except TransitionError:
-            raise ConfirmLinkError("gone", "This confirmation link is no longer valid.") from None
