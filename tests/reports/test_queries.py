@@ -296,3 +296,20 @@ def test_a_totals_conversion_counts_only_the_leads_of_rows_with_clicks():
     assert (total.clicks, total.new_leads) == (250, 6015)  # the sums stay sums
     assert total.conversion_pct == 6.0  # 15 of 250, not 6,015 of 250
     assert rows[0].conversion_pct == 5.0 and rows[2].conversion_pct is None
+
+
+def test_a_link_without_clicks_in_the_period_makes_no_row(personas):
+    ws = personas.workspace
+    old = do_create_channel(ws, platform="x", handle="old", actor=None)
+    link = do_create_link(ws, LinkSpec(channel=old, target_url="https://shop.example/", utm_campaign="winter"),
+                          code="x-winter", actor=None)
+    do_create_link(ws, LinkSpec(target_url="https://shop.example/", utm_source="flyer", utm_campaign="never"),
+                   code="flyer", actor=None)  # never clicked
+    click(link, days_ago=40)  # before the period
+    old.archived_at = timezone.now()
+    old.save()
+    since = timezone.now() - timedelta(days=30)
+
+    assert sources_by_campaign(ws, since) == []  # no row of zeros for "winter" or "never"
+    assert sources_by_channel(ws, since) == []  # the archived channel had no traffic then
+    assert [counts(r) for r in sources_by_campaign(ws, None)] == [(1, 0, 0, 0, 0)]

@@ -1,0 +1,71 @@
+"""The report statements' shape on SQLite, read from EXPLAIN QUERY PLAN: what made them slow on a
+workspace of 300,000 leads and a million clicks (benchmarks/bench_reports.py) must not return."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from leadbase.reports.queries import (
+    owned_by_channel_week,
+    sources_by_campaign,
+    sources_by_channel,
+    sources_by_lead_source,
+)
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's query plans"),
+]
+
+
+def plan(sql: str) -> list[tuple[int, int, str]]:
+    """(id, parent, detail) rows of the statement's plan."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+        return [(row[0], row[1], row[3]) for row in cursor.fetchall()]
+
+
+def statements(read) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        read()
+    return [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+
+
+@pytest.mark.parametrize("table", [sources_by_channel, sources_by_lead_source, sources_by_campaign])
+def test_sources_count_clicks_per_link_on_the_index_never_joining_each_click(personas, table):
+    # Joined to its link and grouped by the link's tags, every click went through a temporary
+    # B-tree: a quarter of a second per table at a million clicks.
+    read = statements(lambda: table(personas.workspace, None))
+    click_steps = []
+    for sql in read:
+        rows = plan(sql)
+        details = {id_: detail for id_, _, detail in rows}
+        click_steps += [
+            (detail, details.get(parent, ""))
+            for _, parent, detail in rows
+            if "capture_linkclick" in detail or "click_link_at" in detail
+        ]
+    assert click_steps, "the clicks are counted"
+    for detail, parent in click_steps:
+        assert "COVERING INDEX click_link_at" in detail, detail
+        assert parent.startswith("CORRELATED SCALAR SUBQUERY"), (detail, parent)
+
+
+def test_owned_leads_reachability_is_computed_once_per_lead(personas):
+    # Flattened into the week CASE, the consent and suppression look-ups (and a SHA-256 in
+    # Python per lead) ran once per comparison: 30 s for all weeks of 300,000 leads.
+    monday = date(2026, 1, 5)
+    weeks = [monday + timedelta(weeks=i) for i in range(104)]
+    (sql,) = [
+        s
+        for s in statements(lambda: owned_by_channel_week(personas.workspace, ["instagram"], weeks))
+        if "leads_suppression" in s
+    ]
+    suppression_lookups = [d for _, _, d in plan(sql) if "leads_suppression" in d]
+    consent_lookups = [d for _, _, d in plan(sql) if "leads_consent" in d]
+    assert len(suppression_lookups) == 2  # email, phone
+    assert len(consent_lookups) == 4  # each purpose: is it granted, since when
