@@ -47,6 +47,10 @@ from django.db.models.expressions import Col
 M = TypeVar("M", bound=Model)
 IN_CHUNK = 900  # values per IN (...) list: under every backend's parameter limit
 
+#: The largest id a row can have (a signed 64-bit column). A larger number in a query would
+#: overflow the database driver (a 500) instead of finding nothing.
+MAX_ID = 2**63 - 1
+
 
 def allocate_ids(model: type[Model], count: int) -> list[int]:
     """Reserve ``count`` primary keys, so rows can be inserted with executemany and referenced.

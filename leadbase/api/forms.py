@@ -17,7 +17,6 @@ from ninja import Query, Router
 from leadbase.api.auth import require_all_leads
 from leadbase.api.schemas import (
     ERROR_RESPONSES,
-    MAX_ID,
     FormList,
     FormOut,
     SubmissionOut,
@@ -26,6 +25,7 @@ from leadbase.api.schemas import (
 )
 from leadbase.capture.models import Form, Submission
 from leadbase.leads.queries import BadCursor, decode_cursor, encode_cursor
+from leadbase.rows import MAX_ID
 
 router = Router(tags=["forms"])
 

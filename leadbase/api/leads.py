@@ -19,7 +19,6 @@ from leadbase.api.auth import actor_label, require_manage, source_ref
 from leadbase.api.idempotency import idempotency_header, run_idempotent
 from leadbase.api.schemas import (
     ERROR_RESPONSES,
-    MAX_ID,
     LeadCreatedOut,
     LeadIn,
     LeadOut,
@@ -32,6 +31,7 @@ from leadbase.api.schemas import (
 from leadbase.leads.actions import Created
 from leadbase.leads.models import Lead
 from leadbase.leads.queries import BadCursor, decode_cursor, get_lead_for_user, leads_for_user
+from leadbase.rows import MAX_ID
 
 router = Router(tags=["leads"])
 

@@ -30,9 +30,6 @@ from leadbase.leads.models import ConsentStatus, Purpose, Stage
 from leadbase.lib.markup import has_script_tag
 
 _ALLOWED_CONTROLS = frozenset("\t\n\r")
-#: The largest id a row can have (a signed 64-bit column). A larger number in a query would
-#: overflow the database driver (a 500) instead of finding nothing.
-MAX_ID = 2**63 - 1
 
 
 def plain_text(value: str) -> str:

@@ -10,7 +10,8 @@ from django_tasks import task
 from leadbase import mail
 from leadbase.capture.emails import confirmation_message
 from leadbase.capture.models import Form
-from leadbase.leads.models import Consent, ConsentStatus, Lead, Touch, TouchKind
+from leadbase.leads.models import Consent, ConsentStatus, Lead
+from leadbase.leads.queries import merged_away
 from leadbase.tasks import enqueue_with_write, retried_when, runs_many
 
 logger = logging.getLogger(__name__)
@@ -59,12 +60,10 @@ def _leads(ids: set[int]) -> tuple[dict[int, Lead], dict[int, str]]:
     missing = ids - leads.keys()
     if not missing:
         return leads, {}
-    merged = Touch.objects.filter(kind=TouchKind.MERGED, data__merged_lead__in=missing)
-    moves = {old: (new, email or "") for old, new, email in merged.values_list(
-        "data__merged_lead", "lead_id", "data__snapshot__email")}
+    moves = merged_away(missing)
     kept = Lead.objects.filter(email_key__isnull=False).in_bulk({new for new, _ in moves.values()})
     leads.update({old: kept[new] for old, (new, _) in moves.items() if new in kept})
-    return leads, {old: email for old, (_, email) in moves.items()}
+    return leads, {old: snapshot.get("email") or "" for old, (_, snapshot) in moves.items()}
 
 
 def _ask(lead_id: int, form_id: int, purposes: list[str], to: str = "") -> tuple[int, int, list[str], str]:

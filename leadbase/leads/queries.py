@@ -18,6 +18,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -354,6 +355,17 @@ def timeline_for_lead(lead: Lead, limit: int = 200) -> list[Touch]:
         for t in touches:
             t.user_labels = labels
     return touches
+
+
+def merged_away(lead_ids: Iterable[int]) -> dict[int, tuple[int, dict[str, Any]]]:
+    """For each of ``lead_ids`` merged into another lead (and deleted), the id of the lead kept
+    and the snapshot of the merged lead's contacts, through the merge's timeline entry. The
+    entries of a lead merged in turn move with it, so a chain of merges ends at the lead kept."""
+    merges = Touch.objects.filter(kind=TouchKind.MERGED, data__merged_lead__in=list(lead_ids))
+    return {
+        data["merged_lead"]: (kept, data.get("snapshot") or {})
+        for kept, data in merges.values_list("lead_id", "data")
+    }
 
 
 def consents_for_lead(lead: Lead) -> list[Consent]:

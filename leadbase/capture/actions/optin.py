@@ -11,7 +11,8 @@ from leadbase.leads.actions import (
     do_confirm_consent,
 )
 from leadbase.leads.errors import TransitionError
-from leadbase.leads.models import Consent, Lead, Touch, TouchKind
+from leadbase.leads.models import Consent, Lead
+from leadbase.leads.queries import merged_away
 
 log = logging.getLogger(__name__)
 
@@ -20,11 +21,9 @@ log = logging.getLogger(__name__)
 
 
 def _merged_into(lead_id: int) -> Lead | None:
-    """The lead that ``lead_id`` was merged into, through the merge's timeline entry (the
-    entries of a lead merged in turn move with it, so a chain of merges ends at the lead kept)."""
-    merges = Touch.objects.filter(kind=TouchKind.MERGED, data__merged_lead=lead_id)
-    merge = merges.only("lead_id").first()
-    return Lead.objects.filter(pk=merge.lead_id).first() if merge is not None else None
+    """The lead that ``lead_id`` was merged into, if it was."""
+    kept = merged_away([lead_id]).get(lead_id)
+    return Lead.objects.filter(pk=kept[0]).first() if kept is not None else None
 
 
 def do_confirm_optin(lead_id: int, purposes: list[str], *, ip: str | None) -> list[Consent]:

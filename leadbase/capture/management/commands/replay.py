@@ -9,9 +9,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from leadbase.capture.actions import do_replay_submission
 from leadbase.capture.models import Form, Submission, SubmissionStatus
+from leadbase.rows import MAX_ID
 
 REPLAY_CHUNK = 500  # journal rows read at once
-MAX_ID = 2**63 - 1  # the largest id a database column holds
 
 
 def submission_id(text: str) -> int:
