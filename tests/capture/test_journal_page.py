@@ -105,7 +105,7 @@ def test_only_owners_and_marketers_of_the_workspace_replay(client_as, form, pers
     assert row.status == ("processed" if status == 302 else "failed")
 
 
-@pytest.mark.parametrize("replay", ["", "abc", "²", "999999"])
+@pytest.mark.parametrize("replay", ["", "abc", "²", "999999", "99999999999999999999"])
 def test_a_replay_of_no_row_of_this_form_is_not_found(client_as, form, replay):
     assert client_as("marketer").post(journal(form), {"replay": replay}).status_code == 404
 
@@ -125,7 +125,7 @@ def test_a_row_of_another_form_is_not_replayed_through_this_one(client_as, form,
     assert row.status == "failed"
 
 
-@pytest.mark.parametrize("before", ["²", "½", "-1", "x"])
+@pytest.mark.parametrize("before", ["²", "½", "-1", "x", "99999999999999999999"])
 def test_a_page_cursor_that_is_no_id_shows_the_newest_page(client_as, form, before):
     failed_row(form)
 
