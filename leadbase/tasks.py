@@ -21,6 +21,7 @@ from leadbase.rows import insert as insert_rows
 
 MANY = "leadbase_runs_many"
 RETRIED = "leadbase_retried_when"
+RETRY_FIRST, RETRY_MOST, RETRY_ATTEMPTS = 15, 3600, 100  # seconds, seconds, runs (``retried_when``)
 
 
 def runs_many(many: Callable[[list[tuple[list[Any], dict[str, Any]]]], list[Any]]) -> Callable:
@@ -38,8 +39,9 @@ def runs_many(many: Callable[[list[tuple[list[Any], dict[str, Any]]]], list[Any]
 def retried_when(is_temporary: Callable[[BaseException], bool]) -> Callable:
     """Mark a task function whose failures may pass: when it raises an exception (or, run many at
     a time, gives one as its result) for which ``is_temporary`` is true, the worker puts the task
-    back on the queue to run again later (``leadbase.worker``) instead of failing it. Put it under
-    ``@task()``."""
+    back on the queue to run again later (``leadbase.worker``) instead of failing it: after
+    ``RETRY_FIRST`` seconds, a delay that doubles up to ``RETRY_MOST``, until the task has run
+    ``RETRY_ATTEMPTS`` times. Put it under ``@task()``."""
 
     def mark(func: Callable) -> Callable:
         setattr(func, RETRIED, is_temporary)

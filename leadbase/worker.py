@@ -50,11 +50,10 @@ from django_tasks_db.models import DBTaskResult, TaskResultStatus
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
 from leadbase import mail
-from leadbase.tasks import MANY, RETRIED
+from leadbase.tasks import MANY, RETRIED, RETRY_ATTEMPTS, RETRY_FIRST, RETRY_MOST
 
 IMPORTS_QUEUE = "imports"
 DEFAULT_CLAIM = 100
-RETRY_FIRST, RETRY_MOST, RETRY_ATTEMPTS = 15, 3600, 100  # seconds, seconds, runs
 
 logger = logging.getLogger("django_tasks_db")
 

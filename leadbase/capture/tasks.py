@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
+from django.utils import timezone
 from django_tasks import task
 
 from leadbase import mail
@@ -12,7 +14,7 @@ from leadbase.capture.emails import confirmation_message
 from leadbase.capture.models import Form
 from leadbase.leads.models import Consent, ConsentStatus, Lead
 from leadbase.leads.queries import merged_away
-from leadbase.tasks import enqueue_with_write, retried_when, runs_many
+from leadbase.tasks import RETRY_FIRST, enqueue_with_write, retried_when, runs_many
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +79,9 @@ def send_confirmation_email(lead_id: int, form_id: int, purposes: list[str], to:
     """Send the double opt-in email for the consents of ``purposes`` that are still pending, to
     ``to`` (the address the visitor typed, when the lead keeps another one) or the lead's email.
 
+    A form post's group queues ``send_confirmation_emails_of``; this task is queued for an email
+    of such a task that failed (and was queued for each post before that task existed).
+
     Returns False (and sends nothing) when the lead is gone, has no valid address, or has
     answered already, so a retried task never asks twice. An email the server could not take
     for now (down, a 4xx reply) is tried again later by the worker (``retried_when``).
@@ -95,9 +100,14 @@ def _send_groups(calls: list[tuple[list[Any], dict[str, Any]]]) -> list[Any]:
     outcomes, start = [], 0
     for asks in groups:
         mine, start = results[start : start + len(asks)], start + len(asks)
-        again = [ask for ask, result in zip(asks, mine) if isinstance(result, BaseException)]
-        for ask in again:  # its own task: tried once more, and a lasting failure is its own
-            enqueue_with_write(send_confirmation_email, *ask)
+        again = [(ask, result) for ask, result in zip(asks, mine) if isinstance(result, BaseException)]
+        for ask, exc in again:  # its own task: tried once more, and a lasting failure is its own
+            # A failure that may pass counts as the task's first run: tried again after the
+            # worker's first delay, not at once from a server that has just failed it.
+            retry = send_confirmation_email
+            if mail.is_temporary(exc) and retry.get_backend().supports_defer:
+                retry = retry.using(run_after=timezone.now() + timedelta(seconds=RETRY_FIRST))
+            enqueue_with_write(retry, *ask)
         outcomes.append({"sent": mine.count(True), "not_needed": mine.count(False), "retried": len(again)})
     return outcomes
 
@@ -113,9 +123,11 @@ def send_confirmation_emails_of(asks: list[list[Any]]) -> dict[str, int]:
     purposes, to]``, as ``send_confirmation_email`` takes them): one task for the group, so the
     group's write inserts one task row and the worker claims and records one, not one per post.
 
-    An email that fails is queued again as its own ``send_confirmation_email`` task, so it is
-    tried once more and, if it fails again, fails alone, as it would have on its own; the others
-    are not sent twice. Returns the counts: sent, not needed (answered already, lead gone),
+    Every form post's group queues this task, one email or many: the worker runs a run of them
+    with one call (``runs_many``), three queries for all their emails. An email that fails is
+    queued again as its own ``send_confirmation_email`` task (after ``RETRY_FIRST`` seconds when
+    the failure may pass), so it is tried again and, if it fails for good, fails alone; the
+    others are not sent twice. Returns the counts: sent, not needed (answered already, lead gone),
     retried.
     """
     (result,) = _send_groups([([asks], {})])

@@ -371,13 +371,11 @@ def _make_leads(
             confirmations.append(confirmation)
         processed.append((SubmissionStatus.PROCESSED, outcome.outcome, lead.pk, row.pk))
         results.append(SubmitResult(SubmissionStatus.PROCESSED, row.pk, lead_id=lead.pk, outcome=outcome.outcome))
-    if confirmations:
-        from leadbase.capture.tasks import send_confirmation_email, send_confirmation_emails_of
+    if confirmations:  # one task for the group's emails, of one function whatever the group's size:
+        # the worker runs a run of tasks of one function with one call (runs_many)
+        from leadbase.capture.tasks import send_confirmation_emails_of
 
-        if len(confirmations) == 1:
-            enqueue_with_write(send_confirmation_email, *confirmations[0])
-        else:  # one task for the group's emails
-            enqueue_with_write(send_confirmation_emails_of, [list(c) for c in confirmations])
+        enqueue_with_write(send_confirmation_emails_of, [list(c) for c in confirmations])
     if processed:
         table = connection.ops.quote_name(Submission._meta.db_table)
         with connection.cursor() as cursor:
@@ -481,7 +479,7 @@ def _last_touch(form: Form, row: Submission) -> dict[str, Any]:
 
 def _after_lead(form: Form, made: Created, values: _Values) -> tuple[int, int, list[str], str] | None:
     """The form's owner for a lead without one. Returns the arguments of the confirmation
-    email to queue when consents wait (``send_confirmation_email``), else None."""
+    email to queue when consents wait (an ask of ``send_confirmation_emails_of``), else None."""
     lead = made.lead
     if form.owner_id and lead.owner_id is None:
         do_assign_owner(lead, form.owner, actor=None)
