@@ -41,6 +41,7 @@ from django.views.decorators.csrf import csrf_exempt
 from leadbase.accounts.models import Workspace
 from leadbase.capture import spam
 from leadbase.capture.actions import (
+    NO_ORIGIN,
     UTM_KEYS,
     SubmitMeta,
     SubmitResult,
@@ -553,6 +554,14 @@ def _preflight(request: HttpRequest, form: Form, methods: str) -> HttpResponseBa
 
 def _origin_error(request: HttpRequest) -> CaptureError:
     origin = (header(request, "Origin") or "")[:200]
+    if origin == NO_ORIGIN:
+        return CaptureError(
+            "origin_not_allowed",
+            "This form does not accept submissions from pages that do not say where they are "
+            "(the browser sent Origin: null, as it does for a form on a page whose Referrer-Policy "
+            "is no-referrer). Set that page's Referrer-Policy to strict-origin-when-cross-origin, "
+            "or add null to the form's allowed origins.",
+        )
     return CaptureError(
         "origin_not_allowed",
         f"This form does not accept submissions from {origin}. "

@@ -68,7 +68,11 @@ class FormSettings(forms.Form):
     allowed_origins = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
-        help_text="Sites that may embed and post this form, one per line, e.g. https://www.example.com.",
+        help_text=(
+            "Sites that may embed and post this form, one per line, e.g. https://www.example.com. "
+            "<code>null</code> also accepts plain HTML forms on pages whose browser sends no origin "
+            "(a no-referrer policy)."
+        ),
     )
     hidden_fields = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),

@@ -614,6 +614,29 @@ def test_a_post_from_an_origin_not_allowed_is_403_json(client, form):
     assert not Submission.objects.exists()
 
 
+def test_a_plain_form_on_a_no_referrer_page_is_refused_with_the_fix_until_the_form_allows_null(client, form):
+    # A browser posting a plain HTML form from a page with Referrer-Policy: no-referrer sends
+    # Origin: null instead of the page's address.
+    html = {"HTTP_ORIGIN": "null", "HTTP_ACCEPT": "text/html"}
+    refused = client.post("/f/contact", {**ADA, "consent_email_marketing": "on"}, **html)
+
+    assert refused.status_code == 403 and refused.json()["code"] == "origin_not_allowed"
+    assert "Referrer-Policy" in refused.json()["error"] and "add null" in refused.json()["error"]
+    assert not Submission.objects.exists()
+
+    definition = {
+        f: getattr(form, f)
+        for f in ("name", "slug", "fields", "consents", "hidden_fields", "tags", "double_opt_in")
+    }
+    form = do_update_form(form, {**definition, "allowed_origins": [" NULL ", "https://www.example.com"]}, actor=None)
+    assert form.allowed_origins == ["https://www.example.com", "null"]
+    accepted = client.post("/f/contact", {**ADA, "consent_email_marketing": "on"}, **html)
+
+    assert accepted.status_code == 200
+    assert Submission.objects.get().status == "processed"
+    assert post_json(client, ADA, HTTP_ORIGIN="https://evil.example").status_code == 403  # still only those
+
+
 def test_an_allowed_origin_gets_its_cors_headers_and_the_preflight(client, form):
     form.allowed_origins = ["https://www.example.com"]
     form.save()

@@ -13,6 +13,7 @@ it again later. Spam gets a ``spam`` row and no lead. Actions raise CaptureError
 
 from leadbase.capture.actions.forms import (
     FIELD_TYPES,
+    NO_ORIGIN,
     UTM_KEYS,
     do_create_form,
     do_remove_form,
@@ -35,6 +36,7 @@ from leadbase.capture.actions.submissions import (
 
 __all__ = [
     "FIELD_TYPES",
+    "NO_ORIGIN",
     "UTM_KEYS",
     "SubmitJob",
     "SubmitMeta",

@@ -90,9 +90,18 @@ def _clean_consents(consents: list[dict[str, Any]]) -> list[dict[str, Any]]:
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+NO_ORIGIN = "null"  # what a browser sends for a page it will not name (see clean_origin)
+
+
 def clean_origin(value: str) -> str:
     """``scheme://host[:port]`` exactly as browsers send it in the Origin header: lower case,
-    the host in its ASCII (Punycode) form, no port when it is the scheme's default."""
+    the host in its ASCII (Punycode) form, no port when it is the scheme's default.
+
+    Or ``null``: a browser sends ``Origin: null`` instead of the page's address for a plain HTML
+    form on a page with ``Referrer-Policy: no-referrer`` (and from sandboxed frames and local
+    files). Allowing it is the site owner's choice: any page can send it."""
+    if value.strip().lower() == NO_ORIGIN:
+        return NO_ORIGIN
     try:
         parts = urlsplit(value.strip().rstrip("/"))
         port = parts.port
