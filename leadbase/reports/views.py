@@ -31,10 +31,10 @@ from leadbase.reports.queries import (
     has_archived_channels,
     owned_vs_rented,
     period_for,
-    sources_by_campaign,
-    sources_by_channel,
-    sources_by_lead_source,
     totals,
+)
+from leadbase.reports.queries import (
+    sources as sources_tables,
 )
 from leadbase.web.access import member_required
 
@@ -62,17 +62,15 @@ class Table:
 
 
 def _sources_tables(request: HttpRequest, since) -> list[Table]:
-    workspace = request.membership.workspace
-    by_source = sources_by_lead_source(workspace, since)
-    for row in by_source:
+    tables = sources_tables(request.membership.workspace, since)
+    for row in tables.by_lead_source:
         row.name = Source(row.name).label if row.name in Source.values else row.name
-    by_campaign = sources_by_campaign(workspace, since)
-    for row in by_campaign:
+    for row in tables.by_campaign:
         row.name, row.detail = row.name or NONE, row.detail or NONE
     return [
-        Table("channel", "By channel", "Channel", "Handle", sources_by_channel(workspace, since)),
-        Table("source", "By lead source", "Source", "Reference", by_source),
-        Table("campaign", "By UTM campaign", "utm_source", "utm_campaign", by_campaign),
+        Table("channel", "By channel", "Channel", "Handle", tables.by_channel),
+        Table("source", "By lead source", "Source", "Reference", tables.by_lead_source),
+        Table("campaign", "By UTM campaign", "utm_source", "utm_campaign", tables.by_campaign),
     ]
 
 

@@ -16,6 +16,7 @@ from leadbase.reports.queries import (
     SourceRow,
     owned_vs_rented,
     period_for,
+    sources,
     sources_by_campaign,
     sources_by_channel,
     sources_by_lead_source,
@@ -146,11 +147,23 @@ def test_an_unknown_period_is_the_default_one():
     assert period_for("365").key == period_for(None).key == "30"
 
 
-def test_each_sources_table_is_one_statement(sources_data):
+def test_the_sources_tables_take_the_same_statements_whatever_the_data(sources_data, contact_page):
     with CaptureQueriesContext(connection) as queries:
-        sources_by_lead_source(sources_data, None)
-        sources_by_campaign(sources_data, None)
-    assert len(queries) == 2
+        tables = sources(sources_data, None)
+    assert tables.by_channel == sources_by_channel(sources_data, None)
+    assert tables.by_campaign == sources_by_campaign(sources_data, None)
+    before = len(queries)
+    # Much more of everything: more channels, links, clicks, forms, journal rows and leads.
+    ws = sources_data
+    for n in range(5):
+        channel = do_create_channel(ws, platform="x", handle=f"more{n}", actor=None)
+        link = do_create_link(ws, LinkSpec(channel=channel, page=contact_page, utm_campaign=f"c{n}"), actor=None)
+        click(link, times=3)
+        journal(contact_page.form, outcome="created", link_code=link.code, utm={"utm_campaign": f"c{n}"},
+                lead=lead_with(ws, source="form", source_ref=f"other{n}", utm_campaign=f"c{n}"))
+    with CaptureQueriesContext(connection) as queries:
+        sources(sources_data, None)
+    assert len(queries) == before <= 10
 
 
 # --- owned vs rented -----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from leadbase.reports.queries import (
     owned_by_channel_week,
+    sources,
     sources_by_campaign,
     sources_by_channel,
     sources_by_lead_source,
@@ -50,9 +51,21 @@ def test_sources_count_clicks_per_link_on_the_index_never_joining_each_click(per
             if "capture_linkclick" in detail or "click_link_at" in detail
         ]
     assert click_steps, "the clicks are counted"
-    for detail, parent in click_steps:
+    for detail, _ in click_steps:
         assert "COVERING INDEX click_link_at" in detail, detail
-        assert parent.startswith("CORRELATED SCALAR SUBQUERY"), (detail, parent)
+    for sql in read:  # grouped by link on the index, in its order: no sorting of every click
+        if "capture_linkclick" in sql:
+            assert not [d for _, _, d in plan(sql) if "TEMP B-TREE" in d], plan(sql)
+
+
+def test_sources_group_journal_rows_on_plain_columns(personas):
+    # Grouped on a key worked out per row (the link's channel looked up for each row, the UTM
+    # tags read out of each row's JSON), "All time" at 400,000 journal rows took 1.6 s.
+    read = statements(lambda: sources(personas.workspace, None))
+    journal = [sql for sql in read if 'FROM "capture_submission"' in sql]
+    assert len(journal) == 3
+    for sql in journal:
+        assert "JSON_EXTRACT" not in sql.upper() and "capture_trackedlink" not in sql, sql
 
 
 def test_owned_leads_reachability_is_computed_once_per_lead(personas):
