@@ -155,7 +155,7 @@ class SourcesTables:
     by_campaign: list[SourceRow]
 
 
-def sources(workspace: Workspace, since: datetime | None) -> SourcesTables:
+def sources_report(workspace: Workspace, since: datetime | None) -> SourcesTables:
     """The Sources report's tables since ``since`` (None: all time), reading the clicks once for
     the three of them."""
     links = _clicked_links(workspace, since)

@@ -31,10 +31,8 @@ from leadbase.reports.queries import (
     has_archived_channels,
     owned_vs_rented,
     period_for,
+    sources_report,
     totals,
-)
-from leadbase.reports.queries import (
-    sources as sources_tables,
 )
 from leadbase.web.access import member_required
 
@@ -62,7 +60,7 @@ class Table:
 
 
 def _sources_tables(request: HttpRequest, since) -> list[Table]:
-    tables = sources_tables(request.membership.workspace, since)
+    tables = sources_report(request.membership.workspace, since)
     for row in tables.by_lead_source:
         row.name = Source(row.name).label if row.name in Source.values else row.name
     for row in tables.by_campaign:

@@ -16,10 +16,10 @@ from leadbase.reports.queries import (
     SourceRow,
     owned_vs_rented,
     period_for,
-    sources,
     sources_by_campaign,
     sources_by_channel,
     sources_by_lead_source,
+    sources_report,
     totals,
 )
 from tests.reports.builders import ago, consent, journal, lead_with
@@ -149,7 +149,7 @@ def test_an_unknown_period_is_the_default_one():
 
 def test_the_sources_tables_take_the_same_statements_whatever_the_data(sources_data, contact_page):
     with CaptureQueriesContext(connection) as queries:
-        tables = sources(sources_data, None)
+        tables = sources_report(sources_data, None)
     assert tables.by_channel == sources_by_channel(sources_data, None)
     assert tables.by_campaign == sources_by_campaign(sources_data, None)
     before = len(queries)
@@ -162,7 +162,7 @@ def test_the_sources_tables_take_the_same_statements_whatever_the_data(sources_d
         journal(contact_page.form, outcome="created", link_code=link.code, utm={"utm_campaign": f"c{n}"},
                 lead=lead_with(ws, source="form", source_ref=f"other{n}", utm_campaign=f"c{n}"))
     with CaptureQueriesContext(connection) as queries:
-        sources(sources_data, None)
+        sources_report(sources_data, None)
     assert len(queries) == before <= 10
 
 

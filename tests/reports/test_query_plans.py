@@ -11,10 +11,10 @@ from django.test.utils import CaptureQueriesContext
 
 from leadbase.reports.queries import (
     owned_by_channel_week,
-    sources,
     sources_by_campaign,
     sources_by_channel,
     sources_by_lead_source,
+    sources_report,
 )
 
 pytestmark = [
@@ -61,7 +61,7 @@ def test_sources_count_clicks_per_link_on_the_index_never_joining_each_click(per
 def test_sources_group_journal_rows_on_plain_columns(personas):
     # Grouped on a key worked out per row (the link's channel looked up for each row, the UTM
     # tags read out of each row's JSON), "All time" at 400,000 journal rows took 1.6 s.
-    read = statements(lambda: sources(personas.workspace, None))
+    read = statements(lambda: sources_report(personas.workspace, None))
     journal = [sql for sql in read if 'FROM "capture_submission"' in sql]
     assert len(journal) == 3
     for sql in journal:
