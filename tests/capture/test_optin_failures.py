@@ -139,3 +139,85 @@ def test_a_lead_merged_away_before_its_email_went_out_still_gets_a_link_that_con
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     assert client.post(link_path(text)).status_code == 200
     assert Consent.objects.get(lead=known).status == "granted"
+
+
+# --- on Redis (RQ): the same retries, by leadbase.rq_jobs ----------------------------------------
+
+POST_ONE = """
+from django.db import transaction
+from leadbase.accounts.actions import do_create_user
+from leadbase.accounts.models import Workspace
+from leadbase.capture.actions import SubmitJob, SubmitMeta, do_create_form, do_submit_forms
+owner = do_create_user("o@example.com", "password-123", workspace_slug="w", role="owner")
+form = do_create_form(Workspace.objects.get(slug="w"), {
+    "name": "Contact", "slug": "contact", "double_opt_in": True,
+    "fields": [{"key": "name", "required": True}, {"key": "email", "type": "email", "required": True}],
+    "consents": [{"purpose": "email_marketing", "text": "Email me news."}],
+}, actor=owner)
+job = SubmitJob(form, {"name": "Ada Lovelace", "email": "ada@example.org", "consent_email_marketing": "on"},
+                SubmitMeta(ip="192.0.2.1"))
+with transaction.atomic():
+    do_submit_forms([job])
+assert job.result.status == "processed", job.result
+"""
+# Scheduled jobs (a retry, a task queued with run_after) made due now: what RQ's scheduler does
+# once their time has come.
+DUE_NOW = """
+import django_rq
+queue = django_rq.get_queue("default")
+for job_id in queue.scheduled_job_registry.get_job_ids():
+    job = queue.fetch_job(job_id)
+    queue.scheduled_job_registry.remove(job)
+    queue.enqueue_job(job)
+"""
+RQ_STATE = """
+import json, django_rq
+from django.utils import timezone
+queue = django_rq.get_queue("default")
+scheduled = []
+for job_id in queue.scheduled_job_registry.get_job_ids():
+    job = queue.fetch_job(job_id)
+    due = queue.scheduled_job_registry.get_scheduled_time(job)
+    scheduled.append([job.func_name.rsplit(".", 1)[1], job.retries_left, round((due - timezone.now()).total_seconds())])
+print(json.dumps({"scheduled": scheduled, "failed": queue.failed_job_registry.count}))
+"""
+
+
+@pytest.mark.redis
+def test_on_redis_an_email_the_server_could_not_take_is_tried_again_later_not_failed(tmp_path):
+    import json
+
+    from aiosmtpd.controller import Controller
+
+    from tests.capture.test_optin import Inbox
+    from tests.test_worker import _leadbase, _migrated
+
+    env = _migrated(tmp_path, "redis")
+    with socket.socket() as s:  # a port where nothing listens: the server is down
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env.update(EMAIL_URL=f"smtp://127.0.0.1:{port}", LEADBASE_LOG_LEVEL="ERROR")
+    _leadbase(env, "shell", "--no-imports", "-c", POST_ONE)
+
+    _leadbase(env, "worker", "--batch")  # the post's task: its email fails, its own task waits
+    state = json.loads(_leadbase(env, "shell", "--no-imports", "-c", RQ_STATE))
+    assert state["failed"] == 0 and [s[:2] for s in state["scheduled"]] == [["send_confirmation_email", None]]
+    _leadbase(env, "shell", "--no-imports", "-c", DUE_NOW)
+    _leadbase(env, "worker", "--batch")  # fails again: put back for later with the retry schedule
+
+    state = json.loads(_leadbase(env, "shell", "--no-imports", "-c", RQ_STATE))
+    ((name, retries_left, due_in),) = state["scheduled"]
+    assert (name, state["failed"]) == ("send_confirmation_email", 0)  # not failed for good
+    assert retries_left == 98 and 10 <= due_in <= 15  # 100 runs in all; the first wait 15 s
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)  # the server is back
+    controller.start()
+    try:
+        _leadbase(env, "shell", "--no-imports", "-c", DUE_NOW)
+        _leadbase(env, "worker", "--batch")
+        assert inbox.arrived.wait(5)
+    finally:
+        controller.stop()
+    assert [recipient for _, recipient, _ in inbox.messages] == ["ada@example.org"]
+    state = json.loads(_leadbase(env, "shell", "--no-imports", "-c", RQ_STATE))
+    assert state == {"scheduled": [], "failed": 0}

@@ -1,0 +1,45 @@
+"""The RQ job class `leadbase worker` runs with Redis (``REDIS_URL``): ``retried_when`` for RQ.
+
+The database queue's worker (``leadbase.worker``) puts a task marked ``retried_when`` back on the
+queue when it fails for a reason that may pass (a confirmation email while the SMTP server is
+down). RQ retries a job only when the job was given retries when it was queued, and then for
+any failure. This job class decides when the task fails instead: a failure the task's
+``is_temporary`` accepts gives the job the database queue's schedule (after ``RETRY_FIRST``
+seconds, doubling up to ``RETRY_MOST``, ``RETRY_ATTEMPTS`` runs in all), which RQ's scheduler
+(run by the worker lanes) carries out; any other failure fails the job at once, as before.
+Without it a confirmation email that met a busy SMTP server was failed for good on Redis and
+its person stayed pending.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django_tasks_rq.backend import Job as TaskJob
+
+from leadbase.tasks import RETRIED, RETRY_ATTEMPTS, RETRY_FIRST, RETRY_MOST
+
+#: The delays before each run after the first, as the database queue's worker waits them.
+RETRY_DELAYS = [min(RETRY_FIRST * 2**n, RETRY_MOST) for n in range(RETRY_ATTEMPTS - 1)]
+
+
+class Job(TaskJob):
+    def perform(self) -> Any:
+        try:
+            return super().perform()
+        except Exception as exc:
+            self._plan_retry(exc)
+            raise
+
+    def _plan_retry(self, exc: BaseException) -> None:
+        """Set this job's retries for RQ's worker, which reads them once the job has failed."""
+        try:
+            is_temporary = getattr(self.func.func, RETRIED, None)
+        except Exception:  # noqa: BLE001 (the task's code is gone: nothing to retry)
+            return
+        if is_temporary is None:
+            return  # not marked: RQ's own retries, if any were given, apply
+        if not is_temporary(exc):
+            self.retries_left = 0  # for good: fail now
+        elif self.retries_left is None:  # its first failure: the whole schedule is ahead
+            self.retries_left, self.retry_intervals = len(RETRY_DELAYS), list(RETRY_DELAYS)
