@@ -13,11 +13,14 @@ its person stayed pending.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django_tasks_rq.backend import Job as TaskJob
 
 from leadbase.tasks import RETRIED, RETRY_ATTEMPTS, RETRY_FIRST, RETRY_MOST
+
+logger = logging.getLogger("django_tasks")
 
 #: The delays before each run after the first, as the database queue's worker waits them.
 RETRY_DELAYS = [min(RETRY_FIRST * 2**n, RETRY_MOST) for n in range(RETRY_ATTEMPTS - 1)]
@@ -31,6 +34,12 @@ class Job(TaskJob):
             self._plan_retry(exc)
             raise
 
+    @property
+    def failure_callback(self) -> Any:
+        """None while the job will run again: the task has not finished (django-tasks' callback
+        would announce it finished and failed, and log it so)."""
+        return None if self.should_retry else super().failure_callback
+
     def _plan_retry(self, exc: BaseException) -> None:
         """Set this job's retries for RQ's worker, which reads them once the job has failed."""
         try:
@@ -41,5 +50,12 @@ class Job(TaskJob):
             return  # not marked: RQ's own retries, if any were given, apply
         if not is_temporary(exc):
             self.retries_left = 0  # for good: fail now
-        elif self.retries_left is None:  # its first failure: the whole schedule is ahead
+            return
+        if self.retries_left is None:  # its first failure: the whole schedule is ahead
             self.retries_left, self.retry_intervals = len(RETRY_DELAYS), list(RETRY_DELAYS)
+        if self.retries_left > 0:
+            logger.warning(
+                "Task id=%s path=%s failed for now (%s: %s); trying again in %s s (run %s of at most %s)",
+                self.id, self.func_name, type(exc).__name__, exc, self.get_retry_interval(),
+                RETRY_ATTEMPTS - self.retries_left, RETRY_ATTEMPTS,
+            )
