@@ -24,7 +24,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import (
@@ -186,18 +186,26 @@ def _clicked_links(workspace: Workspace, since: datetime | None) -> list[dict]:
     if since:
         clicks = clicks.filter(at__gte=since)
     counted = dict(clicks.order_by().values_list("link_id").annotate(n=Count("pk")).values_list("link_id", "n"))
-    links = TrackedLink.objects.filter(pk__in=list(counted)).values(
+    links = TrackedLink.objects.filter(workspace=workspace).values(
         "pk", "channel_id", "utm_source", "utm_campaign", form_slug=F("page__form__slug")
     )
-    return [{**link, "n": counted[link["pk"]]} for link in links]
+    return [{**link, "n": counted[link["pk"]]} for link in links if link["pk"] in counted]
+
+
+class _Journal(NamedTuple):
+    """What a group of journal rows adds to a Sources row."""
+
+    submissions: int  # processed
+    spam: int
+    created: int  # processed with outcome "created": new leads, for the channel table
+    merged: int  # processed with outcome "merged"
 
 
 def _journal_by(
     workspace: Workspace, since: datetime | None, key: str, leave_out: Q | None = None
-) -> list[tuple[Any, list[int]]]:
+) -> list[tuple[Any, _Journal]]:
     """The journal rows since ``since`` that count (processed, spam), grouped by their column
-    ``key`` as stored, except those ``leave_out`` matches: (value, [submissions, spam, new
-    leads, merged]) for each value.
+    ``key`` as stored, except those ``leave_out`` matches: (value, counts) for each value.
 
     One statement over the rows, grouped on the plain column; the report's own keys (a link's
     channel, a form's slug, the UTM tags inside ``utm``) are worked out for the few groups
@@ -210,16 +218,13 @@ def _journal_by(
         rows = rows.filter(received_at__gte=since)
     if leave_out is not None:
         rows = rows.exclude(leave_out)
-    grouped = rows.order_by().values(key).annotate(
+    grouped = rows.order_by().values_list(key).annotate(
         submissions=_flag(_PROCESSED),
         spam=_flag(Q(status=SubmissionStatus.SPAM)),
-        new_leads=_flag(_PROCESSED & Q(outcome="created")),
+        created=_flag(_PROCESSED & Q(outcome="created")),
         merged=_flag(_PROCESSED & Q(outcome="merged")),
     )
-    return [
-        (row[key], [row["submissions"] or 0, row["spam"] or 0, row["new_leads"] or 0, row["merged"] or 0])
-        for row in grouped
-    ]
+    return [(value, _Journal(*(n or 0 for n in counts))) for value, *counts in grouped]
 
 
 def _new_leads_by(workspace: Workspace, since: datetime | None, *keys: str) -> list[tuple]:
@@ -238,17 +243,16 @@ class _Tally(dict):
         self[key] = counts = [0] * len(METRICS)
         return counts
 
-    def add(self, key: Any, *, clicks: int = 0, journal: list[int] | None = None, new_leads: int = 0,
-            journal_new_leads: bool = False) -> None:
-        counts = self[key]
-        counts[0] += clicks
-        if journal is not None:
-            submissions, spam, created, merged = journal
-            counts[1] += submissions
-            counts[2] += spam
-            counts[3] += created if journal_new_leads else 0
-            counts[4] += merged
-        counts[3] += new_leads
+    def add(self, key: Any, **counts: int) -> None:
+        row = self[key]
+        for name, n in counts.items():
+            row[METRICS.index(name)] += n
+
+    def add_journal(self, key: Any, journal: _Journal, *, new_leads: bool = False) -> None:
+        """Journal rows' submissions, spam and merges, and their new leads when ``new_leads``
+        (the channel table; the others count new leads by the leads' first touch)."""
+        self.add(key, submissions=journal.submissions, spam=journal.spam, merged=journal.merged,
+                 new_leads=journal.created if new_leads else 0)
 
 
 def sources_by_channel(
@@ -268,7 +272,7 @@ def sources_by_channel(
         channel_of = dict(TrackedLink.objects.filter(workspace=workspace).values_list("code", "channel_id"))
         for code, counts in by_code:
             if channel_of.get(code) is not None:
-                tally.add(channel_of[code], journal=counts, journal_new_leads=True)
+                tally.add_journal(channel_of[code], counts, new_leads=True)
     rows = []
     # An archived channel is listed only for a period it had traffic in, so totals add up.
     channels = Channel.objects.filter(Q(archived_at__isnull=True) | Q(pk__in=list(tally)), workspace=workspace)
@@ -299,7 +303,7 @@ def sources_by_lead_source(
     by_form = _journal_by(workspace, since, "form_id")
     slugs = dict(Form._base_manager.filter(pk__in=[pk for pk, _ in by_form]).values_list("pk", "slug"))
     for form_id, counts in by_form:
-        tally.add(("form", slugs[form_id]), journal=counts)
+        tally.add_journal(("form", slugs[form_id]), counts)
     for source, ref, n in _new_leads_by(workspace, since, "source", "source_ref"):
         tally.add((source, ref), new_leads=n)
     return _table(tally)
@@ -317,7 +321,7 @@ def sources_by_campaign(
         tally.add((link["utm_source"], link["utm_campaign"]), clicks=link["n"])
     for utm, counts in _journal_by(workspace, since, "utm"):
         tags = utm if isinstance(utm, dict) else {}
-        tally.add((_tag(tags.get("utm_source")), _tag(tags.get("utm_campaign"))), journal=counts)
+        tally.add_journal((_tag(tags.get("utm_source")), _tag(tags.get("utm_campaign"))), counts)
     for utm_source, utm_campaign, n in _new_leads_by(workspace, since, "utm_source", "utm_campaign"):
         tally.add((utm_source, utm_campaign), new_leads=n)
     return _table(tally)
