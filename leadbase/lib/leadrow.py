@@ -66,7 +66,9 @@ class Refusal(NamedTuple):
     message: str
 
 
-def _text(value: Any, limit: int = MAX_TEXT) -> str:
+def clean_text(value: Any, limit: int = MAX_TEXT) -> str:
+    """A text field as a lead keeps it (its source, UTM tags, …): one line, whitespace folded,
+    at most ``limit`` characters; "" for nothing."""
     if not value:
         return ""
     return " ".join(str(value).split())[:limit]
@@ -82,7 +84,7 @@ def clean_record(record: dict[str, Any], region: str | None) -> Candidate | Refu
     try:
         name = clean_name(record.get("name"))
         if not name:
-            first, last = _text(record.get("first_name")), _text(record.get("last_name"))
+            first, last = clean_text(record.get("first_name")), clean_text(record.get("last_name"))
             joined = join_name(first, last)
             name = clean_name(joined)
             if name and joined == " ".join(part for part in (first, last) if part):
@@ -97,8 +99,8 @@ def clean_record(record: dict[str, Any], region: str | None) -> Candidate | Refu
     email_error: Refusal | None = None
     phone_error: Refusal | None = None
     email = phone = None
-    raw_email = _text(record.get("email"), 320)
-    raw_phone = _text(record.get("phone"), 64)
+    raw_email = clean_text(record.get("email"), 320)
+    raw_phone = clean_text(record.get("phone"), 64)
     try:
         email = clean_email(raw_email)
     except Invalid as exc:
@@ -124,10 +126,10 @@ def clean_record(record: dict[str, Any], region: str | None) -> Candidate | Refu
     custom = dict(get("custom") or {})
     raw_country = get("country")
     if raw_country and not country:
-        custom.setdefault("country", _text(raw_country))  # unknown country: kept, not lost
+        custom.setdefault("country", clean_text(raw_country))  # unknown country: kept, not lost
     source = get("source")
     if source:
-        custom.setdefault("lead_source", _text(source))
+        custom.setdefault("lead_source", clean_text(source))
     notes = get("notes")
     if notes:
         custom.setdefault("notes", str(notes)[:5000])
@@ -151,15 +153,15 @@ def clean_record(record: dict[str, Any], region: str | None) -> Candidate | Refu
         raw_phone,
         phone.e164 if phone else None,
         phone.extension if phone else "",
-        _text(v) if (v := get("company")) else "",
-        _text(v) if (v := get("job_title")) else "",
+        clean_text(v) if (v := get("company")) else "",
+        clean_text(v) if (v := get("job_title")) else "",
         country,
-        _text(v) if (v := get("utm_source")) else "",
-        _text(v) if (v := get("utm_medium")) else "",
-        _text(v) if (v := get("utm_campaign")) else "",
-        _text(v) if (v := get("utm_term")) else "",
-        _text(v) if (v := get("utm_content")) else "",
-        _text(v, 2000) if (v := get("referrer")) else "",
+        clean_text(v) if (v := get("utm_source")) else "",
+        clean_text(v) if (v := get("utm_medium")) else "",
+        clean_text(v) if (v := get("utm_campaign")) else "",
+        clean_text(v) if (v := get("utm_term")) else "",
+        clean_text(v) if (v := get("utm_content")) else "",
+        clean_text(v, 2000) if (v := get("referrer")) else "",
         custom,
         problems,
     ))

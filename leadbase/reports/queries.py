@@ -20,7 +20,6 @@ Attribution, in short:
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -65,6 +64,7 @@ from leadbase.leads.models import (
     Suppression,
     SuppressionKind,
 )
+from leadbase.lib.leadrow import clean_text
 
 #: Period choices of the Sources report: key → (days or None for all time, label).
 PERIODS = {
@@ -328,10 +328,9 @@ def sources_by_campaign(
 
 
 def _tag(value: Any) -> str:
-    """A UTM value posted into the journal's ``utm`` as the table shows it ("" when absent)."""
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else json.dumps(value)
+    """A UTM value posted into the journal's ``utm`` as the lead it made keeps it (whitespace
+    folded: ``clean_text``), so a campaign's posts and new leads make one row ("" when absent)."""
+    return clean_text(value)
 
 
 # --- Owned vs rented ---------------------------------------------------------------------------

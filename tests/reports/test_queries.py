@@ -326,3 +326,19 @@ def test_a_link_without_clicks_in_the_period_makes_no_row(personas):
     assert sources_by_campaign(ws, since) == []  # no row of zeros for "winter" or "never"
     assert sources_by_channel(ws, since) == []  # the archived channel had no traffic then
     assert [counts(r) for r in sources_by_campaign(ws, None)] == [(1, 0, 0, 0, 0)]
+
+
+def test_a_campaigns_posts_and_new_leads_make_one_row_when_its_tags_were_posted_with_odd_spacing(
+    personas, contact_page
+):
+    # The lead keeps its first-touch tags with whitespace folded; the journal keeps them as
+    # posted. Compared as posted, "spring  sale<tab>x" made a row of posts and another of leads.
+    ws, form = personas.workspace, contact_page.form
+    posted = {"utm_source": " mail ", "utm_campaign": "spring  sale\tx"}
+    lead = lead_with(ws, source="form", source_ref="contact", utm_source="mail", utm_campaign="spring sale x")
+    journal(form, outcome="created", utm=posted, lead=lead)
+    journal(form, status="spam", utm=posted)
+
+    rows = sources_by_campaign(ws, None)
+
+    assert [(r.name, r.detail, counts(r)) for r in rows] == [("mail", "spring sale x", (0, 1, 1, 1, 0))]
