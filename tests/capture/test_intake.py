@@ -34,7 +34,7 @@ POSTS = [
     ({"email": "noname@example.org"}, ""),  # the form's required name is missing
     ({"name": "Carl Jung", "email": "carl@"}, ""),  # the lead rules refuse the address
     # Bob's phone with another name: a shared line, not the same person
-    ({"name": "Dora Stone", "email": "dora@example.org", "phone": "020 7946 0018"}, ""),
+    ({"name": "Dora Stone", "email": "dora@example.org", "phone": "+44 (0)20 7946 0018"}, ""),
 ]
 
 

@@ -713,3 +713,20 @@ def _fail_lead_work(monkeypatch):
 
     monkeypatch.setattr(actions, "do_create_leads", flaky)
     return lambda: failing.__setitem__(0, False)
+
+
+@pytest.mark.parametrize(
+    "typed, code",
+    [({"email": "a@b", "phone": "+44 20 7946 0958"}, "invalid_email"),
+     ({"email": "ada@example.org", "phone": "12"}, "invalid_phone")],
+)
+def test_a_typo_in_the_email_or_phone_is_refused_at_its_field_though_the_other_is_valid(client, form, typed, code):
+    # Kept by the valid one, the lead's double opt-in could never complete ("a@b" gets no
+    # email) while the visitor read "check your inbox".
+    response = post_json(client, {**ADA, **typed})
+
+    assert response.status_code == 400
+    field = code.removeprefix("invalid_")
+    assert (response.json()["code"], response.json()["field"]) == (code, field)
+    assert typed[field] in response.json()["error"]
+    assert Submission.objects.get().status == "rejected" and not Lead.objects.exists()

@@ -240,7 +240,21 @@ def prepare(job: SubmitJob) -> None:
     cleaned = None
     if isinstance(values, _Values):
         cleaned = clean_record(_lead_record(row, values), region_for(form.workspace))
+        typo = _contact_typo(cleaned)
+        if typo is not None:
+            values, cleaned = typo, None
     job.prepared = _Prepared(row, values, cleaned)
+
+
+def _contact_typo(cleaned: Candidate | Refusal) -> CaptureError | None:
+    """The refusal of a typed email address or phone number that is not valid, though the other
+    one is: the lead rules keep such a lead by the valid one (an import cannot ask), but the
+    visitor can correct it, and a confirmation email could never reach "a@b"."""
+    if isinstance(cleaned, Candidate):
+        for field, code in (("email", "invalid_email"), ("phone", "invalid_phone")):
+            if field in cleaned.problems:
+                return CaptureError(code, cleaned.problems[field], field)
+    return None
 
 
 def do_submit_forms(jobs: list[SubmitJob]) -> None:
