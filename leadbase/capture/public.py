@@ -359,7 +359,7 @@ def _cors(request: HttpRequest, form: Form | None, response: HttpResponseBase) -
 
 def _error(request: HttpRequest, exc: CaptureError, form: Form | None = None) -> HttpResponseBase:
     status = STATUS.get(exc.code, 400)
-    if wants_json(request) or exc.code == "origin_not_allowed":
+    if wants_json(request) or request.method == "OPTIONS":
         body = {"error": exc.message, "code": exc.code} | (
             {"field": exc.field} if exc.field else {}
         )
@@ -557,15 +557,16 @@ def _origin_error(request: HttpRequest) -> CaptureError:
     if origin == NO_ORIGIN:
         return CaptureError(
             "origin_not_allowed",
-            "This form does not accept submissions from pages that do not say where they are "
-            "(the browser sent Origin: null, as it does for a form on a page whose Referrer-Policy "
-            "is no-referrer). Set that page's Referrer-Policy to strict-origin-when-cross-origin, "
-            "or add null to the form's allowed origins.",
+            "This form cannot be sent from this page: the browser did not say which website it "
+            "is on (it sent Origin: null, as it does for a page whose Referrer-Policy is "
+            "no-referrer). If it is your page, set its Referrer-Policy to "
+            "strict-origin-when-cross-origin, or add null to the form's allowed origins in "
+            "Leadbase (any page can send null).",
         )
     return CaptureError(
         "origin_not_allowed",
-        f"This form does not accept submissions from {origin}. "
-        "Add that address to the form's allowed origins.",
+        f"This form cannot be sent from {origin}. If that is your website, add that address "
+        "to the form's allowed origins in Leadbase.",
     )
 
 

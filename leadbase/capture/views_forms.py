@@ -69,9 +69,11 @@ class FormSettings(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
         help_text=(
-            "Sites that may embed and post this form, one per line, e.g. https://www.example.com. "
-            "<code>null</code> also accepts plain HTML forms on pages whose browser sends no origin "
-            "(a no-referrer policy)."
+            "Sites that may embed and post this form, one per line, as scheme, host and port "
+            "without a path, e.g. https://www.example.com. Add <code>null</code> only if a page "
+            "with <code>Referrer-Policy: no-referrer</code> posts the plain HTML form (its "
+            "browser then sends <code>Origin: null</code>); any site can send that, so prefer "
+            "changing that page's policy."
         ),
     )
     hidden_fields = forms.CharField(

@@ -620,9 +620,14 @@ def test_a_plain_form_on_a_no_referrer_page_is_refused_with_the_fix_until_the_fo
     html = {"HTTP_ORIGIN": "null", "HTTP_ACCEPT": "text/html"}
     refused = client.post("/f/contact", {**ADA, "consent_email_marketing": "on"}, **html)
 
-    assert refused.status_code == 403 and refused.json()["code"] == "origin_not_allowed"
-    assert "Referrer-Policy" in refused.json()["error"] and "add null" in refused.json()["error"]
+    # A page for the visitor (their browser navigated here), telling the site's owner the fix.
+    assert refused.status_code == 403 and refused["Content-Type"].startswith("text/html")
+    page = refused.content.decode()
+    assert "Referrer-Policy" in page and "add null" in page
     assert not Submission.objects.exists()
+    other = client.post("/f/contact", {**ADA, "consent_email_marketing": "on"},
+                        HTTP_ORIGIN="https://evil.example", HTTP_ACCEPT="text/html")
+    assert other.status_code == 403 and "cannot be sent from https://evil.example" in other.content.decode()
 
     definition = {
         f: getattr(form, f)
