@@ -72,7 +72,7 @@ def test_serve_refuses_fewer_than_one_process_or_thread(option):
 def _serve(data: Path, *options: str, stderr: int = subprocess.PIPE) -> tuple[subprocess.Popen, int]:
     """`leadbase serve ...options` on SQLite in ``data``, on a free port: (the process, the port)."""
     env = {**os.environ, "LEADBASE_DATA_DIR": str(data), "LEADBASE_LOG_LEVEL": "WARNING"}
-    for name in ("DATABASE_URL", "REDIS_URL", "LEADBASE_SQLITE_AUTOCHECKPOINT"):
+    for name in ("DATABASE_URL", "REDIS_URL", "LEADBASE_SQLITE_AUTOCHECKPOINT", "LEADBASE_BASE_URL"):
         env.pop(name, None)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -167,6 +167,27 @@ def test_the_per_ip_rate_limit_holds_across_the_web_processes(served):
     assert statuses == [200] * 20 + [429] * 10  # LEADBASE_FORM_RATE_PER_IP's default
     with sqlite3.connect(data / "leadbase.sqlite3") as database:
         assert database.execute("SELECT COUNT(*) FROM leads_lead").fetchone() == (20,)
+
+
+BASE_FORM = """
+from leadbase.accounts.actions import do_create_user
+from leadbase.accounts.models import Workspace
+from leadbase.capture.actions import do_create_form
+do_create_user("base@example.com", "base-password-1", workspace_slug="base")
+do_create_form(Workspace.objects.get(slug="base"), {"name": "Base", "slug": "base", "fields": [{"key": "name"}, {"key": "email"}]}, actor=None)
+"""
+
+
+def test_without_a_base_url_setting_the_public_address_is_where_serve_listens(served):
+    """The addresses Leadbase hands out (the embed's own origin, the snippets, confirmation
+    links) were port 8000's whatever --port said, unless LEADBASE_BASE_URL was set."""
+    port, data, _ = served
+    env = {**os.environ, "LEADBASE_DATA_DIR": str(data)}
+    env.pop("DATABASE_URL", None)
+    subprocess.run([sys.executable, "-m", "leadbase", "shell", "-c", BASE_FORM], env=env, check=True, timeout=120)
+    script = urllib.request.urlopen(f"http://127.0.0.1:{port}/f/base/embed.js", timeout=10).read().decode()
+
+    assert f'"http://127.0.0.1:{port}"' in script and "127.0.0.1:8000" not in script
 
 
 def test_serve_checkpoints_the_sqlite_log_itself_and_its_processes_only_as_a_backstop(served):

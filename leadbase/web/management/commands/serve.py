@@ -152,6 +152,10 @@ class Command(BaseCommand):
             self.stdout.write(f"(the password is also in {settings.DATA_DIR / 'first-login.txt'}; change it after logging in)")
         self.stdout.flush()
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "leadbase.settings"}
+        if "LEADBASE_BASE_URL" not in os.environ and options["host"] not in ("0.0.0.0", "::"):
+            # Unset, the public address is where this server listens (the embed snippet, the
+            # links in confirmation emails), not port 8000's when --port says otherwise.
+            env["LEADBASE_BASE_URL"] = url
         # On SQLite this process copies the write-ahead log into the database itself, so that
         # the web and worker processes' commits, which hold the write lock, no longer do.
         checkpoints = connection.vendor == "sqlite" and not connection.is_in_memory_db()
