@@ -1,4 +1,5 @@
-"""The RQ job class `leadbase worker` runs with Redis (``REDIS_URL``): ``retried_when`` for RQ.
+"""The RQ job and worker classes `leadbase worker` runs with Redis (``REDIS_URL``): ``retried_when``
+for RQ.
 
 The database queue's worker (``leadbase.worker``) puts a task marked ``retried_when`` back on the
 queue when it fails for a reason that may pass (a confirmation email while the SMTP server is
@@ -17,6 +18,8 @@ import logging
 from typing import Any
 
 from django_tasks_rq.backend import Job as TaskJob
+from rq import Worker as RQWorker
+from rq.job_lifecycle import call_exception_handlers
 
 from leadbase.tasks import RETRIED, RETRY_ATTEMPTS, RETRY_FIRST, RETRY_MOST
 
@@ -59,3 +62,14 @@ class Job(TaskJob):
                 self.id, self.func_name, type(exc).__name__, exc, self.get_retry_interval(),
                 RETRY_ATTEMPTS - self.retries_left, RETRY_ATTEMPTS,
             )
+
+
+class Worker(RQWorker):
+    def handle_exception(self, job: Any, *exc_info: Any) -> None:
+        """RQ logs every exception of a job as an error with its traceback; a job that will run
+        again (``Job._plan_retry`` logged why and when) is not an error: every 15 s to an hour
+        for up to four days, a busy SMTP server filled the log with tracebacks."""
+        if getattr(job, "should_retry", False):
+            call_exception_handlers(self._exc_handlers, job, *exc_info)
+            return
+        super().handle_exception(job, *exc_info)

@@ -83,7 +83,7 @@ class Command(BaseCommand):
             if options["parent"]:
                 _stop_when_gone(options["parent"])
             call_command(
-                "rqworker", *names, job_class="leadbase.rq_jobs.Job",  # retried_when on RQ too
+                "rqworker", *names, job_class="leadbase.rq_jobs.Job", worker_class="leadbase.rq_jobs.Worker",  # retried_when
                 with_scheduler=not batch and not options["no_scheduler"],
                 burst=batch, verbosity=options["verbosity"],
             )
