@@ -10,6 +10,7 @@ transaction, so there the task is enqueued once the transaction commits.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -18,6 +19,8 @@ from django.db import connection, transaction
 from django_tasks_db import DatabaseBackend
 
 from leadbase.rows import insert as insert_rows
+
+logger = logging.getLogger(__name__)
 
 MANY = "leadbase_runs_many"
 RETRIED = "leadbase_retried_when"
@@ -61,7 +64,7 @@ def enqueue_with_write(task: Any, *args: Any, **kwargs: Any) -> None:
     """
     backend = task.get_backend()
     if not (connection.in_atomic_block and isinstance(backend, DatabaseBackend)):
-        transaction.on_commit(partial(task.enqueue, *args, **kwargs))
+        transaction.on_commit(partial(_enqueue_committed, task, args, kwargs))
         return
     from django_tasks_db.compat import normalize_json, task_enqueued
     from django_tasks_db.models import DBTaskResult, get_date_max
@@ -79,3 +82,16 @@ def enqueue_with_write(task: Any, *args: Any, **kwargs: Any) -> None:
     )
     insert_rows([row])
     task_enqueued.send(type(backend), task_result=row.task_result)
+
+
+def _enqueue_committed(task: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """``task.enqueue`` once the write that caused it has committed. A queue that cannot be
+    reached then (Redis down) loses the task, not the write: raised here, the error turned the
+    answer to a write that was kept into a 500 (the API) or a post kept for replay whose lead
+    existed already (a form), so it is logged instead, naming the task."""
+    try:
+        task.enqueue(*args, **kwargs)
+    except Exception:
+        logger.exception(
+            "The write was saved but its task %s%s could not be queued; it will not run", task.module_path, args
+        )

@@ -606,3 +606,22 @@ def test_cleaning_processes_die_on_sigterm_even_when_forked_from_the_worker(tmp_
         [sys.executable, "-c", CLEANER_SIGNALS], env=env, capture_output=True, text=True, timeout=60, check=False
     )
     assert done.stdout.split() == ["SIG_DFL", "SIG_IGN"], done.stderr
+
+
+def test_a_write_is_kept_and_answered_when_its_queue_cannot_be_reached(tmp_path):
+    # With RQ, tasks are queued once the write commits; Redis down then made the committed
+    # write's answer an error (a 500 from the API for a lead that was created).
+    env = _migrated(tmp_path)
+    with socket.socket() as s:  # a port where no Redis listens
+        s.bind(("127.0.0.1", 0))
+        env["REDIS_URL"] = f"redis://127.0.0.1:{s.getsockname()[1]}/0"
+    done = subprocess.run(
+        [sys.executable, "-m", "leadbase", "shell", "--no-imports", "-c", SETUP + "print('written')"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+
+    assert done.returncode == 0 and "written" in done.stdout, done.stderr
+    assert "could not be queued" in done.stderr and "scan_possible_duplicates" in done.stderr
+    del env["REDIS_URL"]
+    count = "from leadbase.leads.models import Lead; print(Lead.objects.count())"
+    assert _leadbase(env, "shell", "--no-imports", "-c", count).strip() == "2"
