@@ -282,7 +282,11 @@ WHITENOISE_AUTOREFRESH = DEBUG
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Each line says when, how grave and from where, like the web server's access log's lines.
+    "formatters": {
+        "line": {"format": "[%(asctime)s] %(levelname)s %(name)s: %(message)s", "datefmt": "%Y-%m-%d %H:%M:%S %z"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
     "filters": {"no_traceback_below_500": {"()": "leadbase.logs.NoTracebackBelow500"}},
     "root": {"handlers": ["console"], "level": env("LEADBASE_LOG_LEVEL", "INFO")},
     "loggers": {
