@@ -124,7 +124,7 @@ def do_enable_endpoint(endpoint: Endpoint, *, actor: User | None) -> Endpoint:
     disabled are not sent; a delivery that gave up can be redelivered from its log."""
     with transaction.atomic():
         if not Endpoint.objects.filter(pk=endpoint.pk, is_active=False).update(
-            is_active=True, disabled_at=None, disabled_reason="", consecutive_failures=0
+            is_active=True, disabled_at=None, disabled_reason="", consecutive_failures=0, failing_since=None
         ):
             raise WebhookError("already_enabled", "This endpoint is already enabled.")
     endpoint.refresh_from_db()

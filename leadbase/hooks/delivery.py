@@ -26,7 +26,8 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from leadbase.hooks.models import Delivery, DeliveryStatus, Endpoint
@@ -195,7 +196,7 @@ def record_outcome(delivery: Delivery, outcome: Outcome) -> str:
                 delivered_at=now,
             ):
                 Endpoint.objects.filter(pk=delivery.endpoint_id, consecutive_failures__gt=0).update(
-                    consecutive_failures=0
+                    consecutive_failures=0, failing_since=None
                 )
             return DeliveryStatus.DELIVERED
         disabled = _count_failure(delivery.endpoint_id, now)
@@ -221,19 +222,20 @@ def record_outcome(delivery: Delivery, outcome: Outcome) -> str:
 
 
 def _count_failure(endpoint_id: int, now: datetime) -> bool:
-    """Count a failed attempt; True when the endpoint is (now) disabled."""
+    """Count a failed attempt; True when the endpoint is (now) disabled: after
+    ``WEBHOOK_DISABLE_AFTER`` failed attempts in a row that have gone on for at least
+    ``WEBHOOK_DISABLE_HOURS``. Counted alone, a burst of events (an import's new leads) met by
+    a receiver down for a few minutes made 20 failures at once and disabled the endpoint, and
+    every event after it was lost to it, though its retries would have got through."""
     Endpoint.objects.filter(pk=endpoint_id).update(
-        consecutive_failures=F("consecutive_failures") + 1
+        consecutive_failures=F("consecutive_failures") + 1,
+        failing_since=Coalesce("failing_since", Value(now)),
     )
-    limit = settings.WEBHOOK_DISABLE_AFTER
-    if Endpoint.objects.filter(
-        pk=endpoint_id, is_active=True, consecutive_failures__gte=limit
-    ).update(
-        is_active=False,
-        disabled_at=now,
-        disabled_reason=f"Disabled automatically after {limit} failed attempts in a row.",
-    ):
-        logger.warning(
-            "Webhook endpoint %s disabled after %s failed attempts in a row", endpoint_id, limit
-        )
+    limit, hours = settings.WEBHOOK_DISABLE_AFTER, settings.WEBHOOK_DISABLE_HOURS
+    failing = Endpoint.objects.filter(pk=endpoint_id, is_active=True, consecutive_failures__gte=limit)
+    if hours:
+        failing = failing.filter(failing_since__lte=now - timedelta(hours=hours))
+    reason = f"{limit} failed attempts in a row" + (f" over {hours} hours" if hours else "")
+    if failing.update(is_active=False, disabled_at=now, disabled_reason=f"Disabled automatically after {reason}."):
+        logger.warning("Webhook endpoint %s disabled after %s", endpoint_id, reason)
     return not Endpoint.objects.filter(pk=endpoint_id, is_active=True).exists()

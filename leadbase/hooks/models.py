@@ -26,6 +26,7 @@ class Endpoint(models.Model):
     events = models.JSONField(default=list, help_text="Event names; empty means all.")
     is_active = models.BooleanField(default=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
+    failing_since = models.DateTimeField(null=True, blank=True)  # the first of those failures
     disabled_at = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

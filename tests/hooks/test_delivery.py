@@ -114,7 +114,7 @@ def test_a_success_after_failures_resets_the_endpoints_failure_count(
 def test_the_endpoint_is_disabled_after_too_many_failed_attempts_in_a_row(
     endpoint, receiver, queue, settings, django_capture_on_commit_callbacks
 ):
-    settings.WEBHOOK_DISABLE_AFTER = 3
+    settings.WEBHOOK_DISABLE_AFTER, settings.WEBHOOK_DISABLE_HOURS = 3, 0  # on the count alone
     receiver.respond(*[500] * 10)
     first = queue_one(endpoint, django_capture_on_commit_callbacks)
     second = queue_one(endpoint, django_capture_on_commit_callbacks)
@@ -131,6 +131,30 @@ def test_the_endpoint_is_disabled_after_too_many_failed_attempts_in_a_row(
     assert {first.status, second.status} == {DeliveryStatus.GAVE_UP}
     assert "endpoint is disabled" in first.error + second.error
     assert endpoints_for_event(endpoint.workspace_id, "lead.created") == []
+
+
+def test_a_burst_of_failures_disables_the_endpoint_only_once_it_has_been_failing_for_hours(
+    endpoint, receiver, queue, settings, django_capture_on_commit_callbacks
+):
+    # An import's new leads met by a receiver down for minutes made 20 failures at once: the
+    # endpoint was disabled and every later event lost to it, though retries would get through.
+    settings.WEBHOOK_DISABLE_AFTER, settings.WEBHOOK_DISABLE_HOURS = 3, 24
+    receiver.respond(*[500] * 10)
+    deliveries = [queue_one(endpoint, django_capture_on_commit_callbacks) for _ in range(4)]
+
+    queue.run(limit=4)  # the burst's first attempts: 4 failures in a row, just now
+
+    endpoint.refresh_from_db()
+    assert endpoint.is_active and endpoint.consecutive_failures == 4
+    assert timezone.now() - endpoint.failing_since < timedelta(minutes=1)
+    assert {d.status for d in Delivery.objects.filter(pk__in=[d.pk for d in deliveries])} == {DeliveryStatus.FAILED}
+
+    Endpoint.objects.filter(pk=endpoint.pk).update(failing_since=timezone.now() - timedelta(hours=25))
+    queue.run(limit=1)  # a retry fails a day later: failing for more than 24 hours
+
+    endpoint.refresh_from_db()
+    assert not endpoint.is_active
+    assert endpoint.disabled_reason == "Disabled automatically after 3 failed attempts in a row over 24 hours."
 
 
 def test_a_delivery_to_an_endpoint_disabled_meanwhile_gives_up_unsent(
