@@ -19,7 +19,7 @@ import math
 from collections.abc import Callable
 from functools import cache, wraps
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
@@ -45,6 +45,7 @@ from leadbase.capture.actions import (
     UTM_KEYS,
     SubmitMeta,
     SubmitResult,
+    clean_origin,
     do_confirm_optin,
     is_checked,
 )
@@ -629,8 +630,25 @@ def _answer(
         return JsonResponse(body, status=status)
     if form.redirect_url:
         return HttpResponseRedirect(form.redirect_url, status=303)
-    context = {"form": form, "page": _page_for(form), "note": note}
+    context = {"form": form, "page": _page_for(form), "note": note, "back": _back_to_site(request, form, payload)}
     return render(request, "capture/thanks.html", context, status=status)
+
+
+def _back_to_site(request: HttpRequest, form: Form, payload: dict[str, Any]) -> tuple[str, str] | None:
+    """(address, host) of the page on one of the form's allowed sites the post came from (the
+    page's address the form sent, else the Referer), for the thank-you page's "Back" link: a
+    visitor of the company's site goes back there, not to a Leadbase landing page they never saw."""
+    for address in (payload.get("lb_page"), header(request, "Referer")):
+        if not isinstance(address, str) or not address.startswith(("http://", "https://")):
+            continue
+        try:
+            parts = urlsplit(address)
+            origin = clean_origin(f"{parts.scheme}://{parts.netloc}")
+        except (ValueError, CaptureError):
+            continue
+        if origin in form.allowed_origins:
+            return address, parts.hostname or origin
+    return None
 
 
 def _optin_note(form: Form) -> str:

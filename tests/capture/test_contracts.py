@@ -386,3 +386,21 @@ def test_a_plain_html_post_from_a_site_not_allowed_is_403_and_writes_nothing(
     assert "Access-Control-Allow-Origin" not in response
     assert not Submission.objects.exists()
     assert_no_lead_written()
+
+
+def test_the_thank_you_page_of_a_post_from_an_allowed_site_links_back_to_that_page(client, personas):
+    # It linked to the form's Leadbase landing page, which a visitor of the company's site never saw.
+    form = make_site_form(personas)
+    form.redirect_url = ""
+    form.save()
+    page = "https://www.example.com/contact-us?utm_source=newsletter"
+
+    from_site = post_urlencoded(client, "site", {**ADA, "lb_page": page}, HTTP_ORIGIN="https://www.example.com", **HTML)
+    by_referer = post_urlencoded(client, "site", ADA, HTTP_ORIGIN="https://www.example.com", HTTP_REFERER=page, **HTML)
+    elsewhere = post_urlencoded(client, "site", {**ADA, "lb_page": "https://evil.example/x"},
+                                HTTP_ORIGIN="https://www.example.com", **HTML)
+
+    for response in (from_site, by_referer):
+        assert response.status_code == 200
+        assert f'<a href="{page.replace("&", "&amp;")}">Back to www.example.com</a>' in response.content.decode()
+    assert "evil.example" not in elsewhere.content.decode()  # only a page of an allowed site
