@@ -9,6 +9,7 @@ busy timeout.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -240,7 +241,18 @@ def _email(url: str) -> dict:
 
 
 globals().update(_email(env("EMAIL_URL", "smtp://127.0.0.1:25")))
-DEFAULT_FROM_EMAIL = env("LEADBASE_FROM_EMAIL", f"Leadbase <leadbase@{_base.hostname or 'localhost'}>")
+
+def _mail_domain(host: str | None) -> str:
+    """The base address's host as a mail domain: an IP address is none (``leadbase@127.0.0.1``
+    is not a valid address and strict mail servers refuse it), so it is ``localhost`` then."""
+    try:
+        ipaddress.ip_address(host or "")
+    except ValueError:
+        return host or "localhost"
+    return "localhost"
+
+
+DEFAULT_FROM_EMAIL = env("LEADBASE_FROM_EMAIL", f"Leadbase <leadbase@{_mail_domain(_base.hostname)}>")
 
 # Imports: uploaded files and reports live in the data dir; a web upload is capped.
 UPLOAD_DIR = DATA_DIR / "uploads"
