@@ -70,8 +70,7 @@ class UploadForm(forms.Form):
         if upload.size > settings.IMPORT_MAX_UPLOAD_MB * 1024 * 1024:
             raise forms.ValidationError(
                 f"The file is larger than {settings.IMPORT_MAX_UPLOAD_MB} MB. "
-                "Split it, or import it "
-                "with the `leadbase import` command."
+                "Split it, or import it with the command leadbase import on the server."
             )
         return upload
 
@@ -104,13 +103,20 @@ class MappingForm(forms.Form):
         self.fields["region"].choices = region_choices()
         self.fields["region"].initial = job.region or settings.DEFAULT_REGION
         self.columns = []
-        used: set[str] = set()
+        guesses = [job.mapping[i] if i < len(job.mapping) else "" for i in range(len(job.header))]
+        # A column guessed as a custom field keeps that name (it is the select's initial value);
+        # the others' custom choice is made not to take it. Made unique as a second step, a
+        # second "Phone" column (guessed custom:phone) lost its own choice to the first's and
+        # the page showed it ignored: the import dropped it.
+        used = {guess for guess in guesses if guess.startswith("custom:")}
         for index, header in enumerate(job.header):
-            guess = job.mapping[index] if index < len(job.mapping) else ""
-            custom = guess if guess.startswith("custom:") else custom_target(header, index)
-            if custom in used:
-                custom = f"{custom}_{index + 1}"
-            used.add(custom)
+            guess = guesses[index]
+            custom = guess
+            if not guess.startswith("custom:"):
+                custom = custom_target(header, index)
+                if custom in used:
+                    custom = f"{custom}_{index + 1}"
+                used.add(custom)
             label = header or f"Column {index + 1}"
             field = forms.ChoiceField(
                 label=label,

@@ -113,3 +113,22 @@ def test_a_guessed_field_can_be_kept_as_a_custom_field_and_a_field_ignored(
     hans = Lead.objects.get(email_key="hans@brauerei.example")
     assert hans.company == "" and hans.phone_e164 == "+4930901820"
     assert hans.custom == {"organization": "Chief Brewer", "shoe_size": "44"}  # no lead_source
+
+
+def test_a_second_column_with_the_same_header_is_kept_as_the_custom_field_the_page_proposes(
+    personas, client_as, django_capture_on_commit_callbacks
+):
+    # The guess for the second "Phone" was custom:phone, which the page did not offer: it
+    # showed "ignore", and the import dropped the column.
+    client = client_as("marketer")
+    client.post(reverse("web:import_new"), {"file": SimpleUploadedFile(
+        "two.csv", b"Name,Email,Phone,Phone\nAda Lovelace,ada@example.org,+44 20 7946 0958,+44 20 7946 0000\n",
+        content_type="text/csv")})
+    job = ImportJob.objects.get()
+    form = client.get(reverse("web:import_mapping", kwargs={"pk": job.pk})).context["form"]
+    shown = {f: form[f].value() for f in form.columns}
+
+    assert list(shown.values()) == ["name", "email", "phone", "custom:phone"]
+    assert "custom:phone" in dict(form.fields["col_3"].choices)
+    job = start(client, job, {**shown, "region": "GB"}, django_capture_on_commit_callbacks)
+    assert Lead.objects.get().custom["phone"] == "+44 20 7946 0000"
