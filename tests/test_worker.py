@@ -625,3 +625,31 @@ def test_a_write_is_kept_and_answered_when_its_queue_cannot_be_reached(tmp_path)
     del env["REDIS_URL"]
     count = "from leadbase.leads.models import Lead; print(Lead.objects.count())"
     assert _leadbase(env, "shell", "--no-imports", "-c", count).strip() == "2"
+
+
+def test_a_lane_that_stops_on_its_own_is_started_again(tmp_path):
+    # A dead imports lane left every web import "Waiting for the worker…" until a restart.
+    env = _migrated(tmp_path)
+    worker = subprocess.Popen([sys.executable, "-m", "leadbase", "worker", "--interval", "0.1"], env=env,
+                              stderr=subprocess.PIPE, text=True)
+
+    def imports_lanes() -> list[int]:
+        return [pid for pid in _descendants(worker.pid) if b"imports" in _cmdline(pid)]
+
+    try:
+        deadline = time.monotonic() + 60
+        while not imports_lanes() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        (first,) = imports_lanes()
+        os.kill(first, 9)  # the out-of-memory killer, say
+        while time.monotonic() < deadline:
+            lanes = imports_lanes()
+            if lanes and lanes != [first]:
+                break
+            time.sleep(0.2)
+        assert lanes and first not in lanes, "the imports lane was not started again"
+    finally:
+        worker.terminate()
+        _, stderr = worker.communicate(timeout=60)
+    assert "stopped (exit status -9); starting it again" in stderr
+    assert not _still_running(lanes, 30)

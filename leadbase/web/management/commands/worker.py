@@ -24,6 +24,7 @@ from django.core.management.base import BaseCommand, CommandError
 from leadbase.worker import DEFAULT_CLAIM, IMPORTS_QUEUE, BatchWorker, worker_identity
 
 QUEUES = ("all", "default", IMPORTS_QUEUE)
+logger = logging.getLogger(__name__)
 
 
 def _stop_when_gone(parent: int, every: float = 1.0) -> None:
@@ -39,6 +40,34 @@ def _stop_when_gone(parent: int, every: float = 1.0) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+#: A lane that stops more often than this within a minute is left stopped (it cannot start).
+LANE_RESTARTS_PER_MINUTE = 5
+
+
+def _keep_running(commands: list[list[str]], children: list[subprocess.Popen], stopping: threading.Event,
+                  every: float = 1.0) -> None:
+    """Start again a lane that stopped on its own (killed, out of memory): without it a dead
+    imports lane left every web import "Waiting for the worker…" until a restart, and nothing
+    said so. ``children`` is updated in place, so the caller stops the lanes running now."""
+    restarts: list[list[float]] = [[] for _ in commands]
+    while not stopping.wait(every):
+        for n, child in enumerate(children):
+            code = child.poll()
+            if code is None or stopping.is_set():
+                continue
+            now = time.monotonic()
+            restarts[n] = [at for at in restarts[n] if now - at < 60]
+            if len(restarts[n]) >= LANE_RESTARTS_PER_MINUTE:
+                continue  # logged when it gave up, below
+            restarts[n].append(now)
+            given_up = len(restarts[n]) == LANE_RESTARTS_PER_MINUTE
+            logger.error(
+                "The worker lane %r stopped (exit status %s); starting it again%s",
+                " ".join(commands[n][4:6]), code, " for the last time this minute" if given_up else "",
+            )
+            children[n] = subprocess.Popen(commands[n])
 
 
 class Command(BaseCommand):
@@ -103,16 +132,19 @@ class Command(BaseCommand):
         common = ["--interval", str(options["interval"]), "--verbosity", str(options["verbosity"]),
                   "--parent", str(os.getpid())]
         lanes = [[IMPORTS_QUEUE]] + [["default", "--claim", str(options["claim"])]] * (options["processes"] - 1)
-        children = [
-            subprocess.Popen([sys.executable, "-m", "leadbase", "worker", "--queue", *lane, *common])
-            for lane in lanes
-        ]
+        commands = [[sys.executable, "-m", "leadbase", "worker", "--queue", *lane, *common] for lane in lanes]
+        children = [subprocess.Popen(command) for command in commands]
+        stopping = threading.Event()
+        threading.Thread(
+            target=_keep_running, args=(commands, children, stopping), name="lanes-watch", daemon=True
+        ).start()
         try:
             # RQ runs its scheduler (delayed tasks: webhook retries) in a process forked from the
             # worker, which would outlive this one if it were SIGKILLed; the lanes stop theirs.
             call_command("worker", queue="default", interval=options["interval"], claim=options["claim"],
                          batch=False, verbosity=options["verbosity"], no_scheduler=options["processes"] > 1)
         finally:
+            stopping.set()
             for child in children:
                 if child.poll() is None:
                     child.send_signal(signal.SIGTERM)
