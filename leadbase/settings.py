@@ -242,6 +242,7 @@ def _email(url: str) -> dict:
 
 globals().update(_email(env("EMAIL_URL", "smtp://127.0.0.1:25")))
 
+
 def _mail_domain(host: str | None) -> str:
     """The base address's host as a mail domain: an IP address is none (``leadbase@127.0.0.1``
     is not a valid address and strict mail servers refuse it), so it is ``localhost`` then."""

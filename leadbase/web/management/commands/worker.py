@@ -42,7 +42,8 @@ def _stop_when_gone(parent: int, every: float = 1.0) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-#: A lane that stops more often than this within a minute is left stopped (it cannot start).
+#: A lane is started again at most this many times a minute (one that cannot start is not
+#: started in a tight loop).
 LANE_RESTARTS_PER_MINUTE = 5
 
 
