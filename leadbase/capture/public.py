@@ -558,16 +558,16 @@ def _origin_error(request: HttpRequest) -> CaptureError:
     if origin == NO_ORIGIN:
         return CaptureError(
             "origin_not_allowed",
-            "This form cannot be sent from this page: the browser did not say which website it "
-            "is on (it sent Origin: null, as it does for a page whose Referrer-Policy is "
-            "no-referrer). If it is your page, set its Referrer-Policy to "
+            "Sorry, your message was not sent: this form cannot be sent from this page. "
+            "(For the site's owner: the browser sent Origin: null, as it does for a page whose "
+            "Referrer-Policy is no-referrer. Set that page's Referrer-Policy to "
             "strict-origin-when-cross-origin, or add null to the form's allowed origins in "
-            "Leadbase (any page can send null).",
+            "Leadbase; any page can send null.)",
         )
     return CaptureError(
         "origin_not_allowed",
-        f"This form cannot be sent from {origin}. If that is your website, add that address "
-        "to the form's allowed origins in Leadbase.",
+        "Sorry, your message was not sent: this form cannot be sent from this website. "
+        f"(For the site's owner: add {origin} to the form's allowed origins in Leadbase.)",
     )
 
 
@@ -647,7 +647,7 @@ def _back_to_site(request: HttpRequest, form: Form, payload: dict[str, Any]) -> 
         except (ValueError, CaptureError):
             continue
         if origin in form.allowed_origins:
-            return address, parts.hostname or origin
+            return address, origin.split("://", 1)[1]  # the host, and its port when not the default
     return None
 
 

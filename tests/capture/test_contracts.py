@@ -382,7 +382,9 @@ def test_a_plain_html_post_from_a_site_not_allowed_is_403_and_writes_nothing(
     assert response.status_code == 403
     # A browser that navigated here gets a page saying why (JSON clients get the code).
     assert response["Content-Type"].startswith("text/html")
-    assert ("Origin: null" if origin == "null" else f"cannot be sent from {origin}") in response.content.decode()
+    page = response.content.decode()
+    assert "Sorry, your message was not sent" in page
+    assert ("Origin: null" if origin == "null" else f"add {origin} to the form") in page
     assert "Access-Control-Allow-Origin" not in response
     assert not Submission.objects.exists()
     assert_no_lead_written()

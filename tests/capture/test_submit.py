@@ -627,7 +627,8 @@ def test_a_plain_form_on_a_no_referrer_page_is_refused_with_the_fix_until_the_fo
     assert not Submission.objects.exists()
     other = client.post("/f/contact", {**ADA, "consent_email_marketing": "on"},
                         HTTP_ORIGIN="https://evil.example", HTTP_ACCEPT="text/html")
-    assert other.status_code == 403 and "cannot be sent from https://evil.example" in other.content.decode()
+    assert other.status_code == 403 and "your message was not sent" in other.content.decode()
+    assert "add https://evil.example to the form&#x27;s allowed origins" in other.content.decode()
 
     definition = {
         f: getattr(form, f)
