@@ -48,6 +48,8 @@ class RateLimited(CaptureError):
 class FormConfigError(CaptureError):
     """A form or landing page definition that cannot be saved (builder side)."""
 
+    key: object = None
+
     #: code -> (the builder's field at fault, message formatted with the details)
     MESSAGES = {
         "invalid_key": (
@@ -91,7 +93,9 @@ class FormConfigError(CaptureError):
     @classmethod
     def of(cls, code: str, **details: object) -> FormConfigError:
         field, message = cls.MESSAGES[code]
-        return cls(code, message.format(**details), field)
+        error = cls(code, message.format(**details), field)
+        error.key = details.get("key")  # the value at fault, for the builder to mark its row
+        return error
 
 
 class ConfirmLinkError(CaptureError):

@@ -256,6 +256,7 @@ def _builder(request: HttpRequest, form: Form | None) -> HttpResponse:
         initial=[{**f, "options": ", ".join(f.get("options", []))} for f in fields],
     )
     consent_rows = ConsentRows(data, prefix="consents", initial=consents)
+    said_why = False  # a refusal shown at the top of the page already
     if data is not None and all(
         [settings_form.is_valid(), field_rows.is_valid(), consent_rows.is_valid()]
     ):
@@ -270,7 +271,9 @@ def _builder(request: HttpRequest, form: Form | None) -> HttpResponse:
                 do_update_form(form, definition, actor=request.user)
         except FormConfigError as exc:
             if exc.field in ("fields", "consents"):
-                messages.error(request, exc.message)
+                if not _mark_row(field_rows if exc.field == "fields" else consent_rows, exc):
+                    messages.error(request, exc.message)
+                    said_why = True
             else:
                 settings_form.add_error(
                     exc.field if exc.field in settings_form.fields else None, exc.message
@@ -278,6 +281,9 @@ def _builder(request: HttpRequest, form: Form | None) -> HttpResponse:
         else:
             messages.success(request, f"Form “{form.name}” saved.")
             return redirect("forms:edit", pk=form.pk)
+    if data is not None and not said_why:
+        # The errors may be far below, in a row of the fields table: say so at the top.
+        messages.error(request, "The form was not saved: correct what is marked below.")
     context = {
         "form_obj": form,
         "settings_form": settings_form,
@@ -289,6 +295,34 @@ def _builder(request: HttpRequest, form: Form | None) -> HttpResponse:
     return render(
         request, "capture/forms/edit.html", context, status=400 if data is not None else 200
     )
+
+
+#: The row input a definition error is about: (the row's input, the input the error's value is in).
+_ROW_INPUT = {
+    "invalid_key": ("key", "key"),
+    "reserved_key": ("key", "key"),
+    "duplicate_key": ("key", "key"),
+    "invalid_type": ("type", "type"),
+    "no_options": ("options", "key"),
+    "invalid_purpose": ("purpose", "purpose"),
+    "duplicate_purpose": ("purpose", "purpose"),
+}
+
+
+def _mark_row(rows: forms.BaseFormSet, exc: FormConfigError) -> bool:
+    """Put ``exc`` on the input of the row it is about (the last such row: of two rows with one
+    key, the second is the one to change); False when no row is."""
+    where = _ROW_INPUT.get(exc.code)
+    if where is None or exc.key is None:
+        return False
+    marked, matched = where
+    wanted = str(exc.key).strip().lower()
+    for row in reversed(rows.forms):
+        data = getattr(row, "cleaned_data", None) or {}
+        if not data.get("DELETE") and str(data.get(matched) or "").strip().lower() == wanted:
+            row.add_error(marked, exc.message)
+            return True
+    return False
 
 
 def _snippets(request: HttpRequest, form: Form) -> dict[str, Any]:

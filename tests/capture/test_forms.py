@@ -304,6 +304,28 @@ def test_the_builder_shows_why_a_form_cannot_be_saved(personas):
     assert not Form.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "row, marked, message",
+    [({"fields-3-key": "Company Name", "fields-3-type": "text"}, "fields-3-key", "The key “Company Name”"),
+     ({"fields-3-key": "budget", "fields-3-type": "select"}, "fields-3-options", "The list “budget” needs"),
+     ({"fields-3-key": "email", "fields-3-type": "email"}, "fields-3-key", "The key “email” is used twice")],
+)
+def test_a_rows_error_is_shown_at_that_row_and_the_top_says_the_form_was_not_saved(personas, row, marked, message):
+    # The error was only a message at the top, the row (far below) not marked.
+    client = logged_in(personas.owner)
+
+    response = client.post("/capture/forms/new", _builder_post("Rows", **row))
+
+    assert response.status_code == 400 and not Form.objects.exists()
+    rows = response.context["field_rows"]
+    field = rows.forms[3][marked.rsplit("-", 1)[1]]
+    assert message in " ".join(field.errors)
+    assert [e for f in rows.forms[:3] for e in f.errors.values()] == []  # the row, not its twin
+    page = response.content.decode()
+    assert "The form was not saved: correct what is marked below." in page
+    assert f'id="{field.auto_id}_error"' in page
+
+
 def test_a_hidden_field_given_twice_is_refused_not_half_kept(personas):
     client = logged_in(personas.owner)
 

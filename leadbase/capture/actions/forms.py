@@ -38,9 +38,10 @@ def _refuse(code: str, key: Any = "") -> FormConfigError:
 
 
 def _clean_key(key: Any, seen: set[str]) -> str:
-    key = str(key or "").strip().lower()
+    typed = str(key or "").strip()
+    key = typed.lower()
     if not KEY_RE.match(key):
-        raise _refuse("invalid_key", key)
+        raise _refuse("invalid_key", typed)  # as typed: "Company Name", not "company name"
     if key.startswith(RESERVED_PREFIXES) or key in spam.SPAM_FIELDS or key == "custom":
         raise _refuse("reserved_key", key)
     if key in seen:
