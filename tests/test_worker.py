@@ -651,5 +651,5 @@ def test_a_lane_that_stops_on_its_own_is_started_again(tmp_path):
     finally:
         worker.terminate()
         _, stderr = worker.communicate(timeout=60)
-    assert "stopped (exit status -9); starting it again" in stderr
+    assert "stopped (killed by signal 9); starting it again" in stderr
     assert not _still_running(lanes, 30)

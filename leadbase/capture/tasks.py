@@ -108,6 +108,10 @@ def _send_groups(calls: list[tuple[list[Any], dict[str, Any]]]) -> list[Any]:
             if mail.is_temporary(exc) and retry.get_backend().supports_defer:
                 retry = retry.using(run_after=timezone.now() + timedelta(seconds=RETRY_FIRST))
             enqueue_with_write(retry, *ask)
+        later = sum(1 for _, exc in again if mail.is_temporary(exc))
+        if later:
+            logger.warning("%s confirmation email(s) will be tried again in %s s, each as a task of its own",
+                           later, RETRY_FIRST)
         outcomes.append({"sent": mine.count(True), "not_needed": mine.count(False), "retried": len(again)})
     return outcomes
 

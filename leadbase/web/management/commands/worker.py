@@ -53,21 +53,29 @@ def _keep_running(commands: list[list[str]], children: list[subprocess.Popen], s
     imports lane left every web import "Waiting for the worker…" until a restart, and nothing
     said so. ``children`` is updated in place, so the caller stops the lanes running now."""
     restarts: list[list[float]] = [[] for _ in commands]
+    waiting: list[float | None] = [None for _ in commands]  # since when a lane waits to be started
     while not stopping.wait(every):
         for n, child in enumerate(children):
             code = child.poll()
             if code is None or stopping.is_set():
                 continue
-            now = time.monotonic()
+            now, lane = time.monotonic(), " ".join(commands[n][4:6])
+            how = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
             restarts[n] = [at for at in restarts[n] if now - at < 60]
             if len(restarts[n]) >= LANE_RESTARTS_PER_MINUTE:
-                continue  # logged when it gave up, below
+                if waiting[n] is None:
+                    waiting[n] = now
+                    logger.error(
+                        "The worker lane %r stopped again (%s), %s times within a minute; starting it "
+                        "again in %.0f s", lane, how, LANE_RESTARTS_PER_MINUTE + 1, 60 - (now - restarts[n][0]),
+                    )
+                continue
             restarts[n].append(now)
-            given_up = len(restarts[n]) == LANE_RESTARTS_PER_MINUTE
-            logger.error(
-                "The worker lane %r stopped (exit status %s); starting it again%s",
-                " ".join(commands[n][4:6]), code, " for the last time this minute" if given_up else "",
-            )
+            if waiting[n] is None:
+                logger.error("The worker lane %r stopped (%s); starting it again", lane, how)
+            else:
+                logger.error("The worker lane %r, stopped for %.0f s, is started again", lane, now - waiting[n])
+                waiting[n] = None
             children[n] = subprocess.Popen(commands[n])
 
 
