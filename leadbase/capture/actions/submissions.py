@@ -186,6 +186,9 @@ def do_submit_form(form: Form, payload: dict[str, Any], meta: SubmitMeta) -> Sub
                 return _journal_spam(form, row, reason)
             try:
                 values = _validate(form, payload)
+                typo = _contact_typo(clean_record(_lead_record(row, values), region_for(form.workspace)))
+                if typo is not None:
+                    raise typo
             except CaptureError as exc:
                 return _reject(row, exc, exc.field)
             accepted = True
@@ -249,7 +252,8 @@ def prepare(job: SubmitJob) -> None:
 def _contact_typo(cleaned: Candidate | Refusal) -> CaptureError | None:
     """The refusal of a typed email address or phone number that is not valid, though the other
     one is: the lead rules keep such a lead by the valid one (an import cannot ask), but the
-    visitor can correct it, and a confirmation email could never reach "a@b"."""
+    visitor can correct it, and a confirmation email could never reach "a@b". For a live post
+    (``prepare``, ``do_submit_form``), not a replay: its visitor is gone."""
     if isinstance(cleaned, Candidate):
         for field, code in (("email", "invalid_email"), ("phone", "invalid_phone")):
             if field in cleaned.problems:
