@@ -24,6 +24,8 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +87,11 @@ MAPPING_CHOICES: list[tuple[str, str]] = [
     ("utm_content", "UTM content"),
     ("referrer", "Referrer"),
 ]
+
+
+class ImportStopped(Exception):
+    """An import that stopped part way (a cleaning process killed): what it committed is kept,
+    and importing the file again completes it."""
 
 
 class ImportFileError(Exception):
@@ -223,17 +230,36 @@ def _in_order(func: Callable[..., bytes], jobs: Iterable[tuple], workers: int) -
     # pure functions and leave through os._exit, so they never touch (or close) the database
     # connection they inherit; the parent's connection — possibly inside a transaction, as in a
     # dry run — stays valid.
-    context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_start_cleaner, initargs=(os.getpid(),)) as pool:
+    # A process pool that reports a lost process: multiprocessing.Pool replaced a cleaner that
+    # was killed (the out-of-memory killer) and waited for ever for the batch it had in hand,
+    # the import stuck at its last figure and its lane with it. With fork, the executor starts
+    # its processes before its own thread, so no lock is copied in a held state.
+    pool = ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("fork"), initializer=_start_cleaner,
+        initargs=(os.getpid(),),
+    )
+    try:
         pending: deque = deque()
         for job in jobs:
-            pending.append((job, pool.apply_async(func, job)))
+            pending.append((job, pool.submit(func, *job)))
             if len(pending) > workers:
                 job, result = pending.popleft()
-                yield job, result.get()
+                yield job, _result(result)
         while pending:
             job, result = pending.popleft()
-            yield job, result.get()
+            yield job, _result(result)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _result(future: Future) -> bytes:
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        raise ImportStopped(
+            "A cleaning process of the import stopped (killed, or out of memory). The rows "
+            "written before are kept; import the file again to complete it."
+        ) from None
 
 
 def _start_cleaner(parent: int) -> None:
@@ -683,6 +709,9 @@ def run_import_job(job_id: int) -> None:
             )
     except ImportFileError as exc:
         _failed(job_id, exc.message, report_path)
+        return
+    except ImportStopped as exc:
+        _failed(job_id, str(exc), report_path)
         return
     except Exception as exc:
         _failed(job_id, f"Unexpected error: {exc}", report_path)

@@ -6,8 +6,11 @@ import csv
 import io
 import json
 import marshal
+import os
+import signal
 import sqlite3
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -645,3 +648,30 @@ def test_a_batch_makes_the_records_its_columns_say_whatever_the_row(mapping):
     cleaned = importer.clean_batch((batch_rows, mapping, "US"))
     assert cleaned[:-1] == expected
     assert cleaned[-1] == (9, importer.Refusal("malformed_row", "bad quoting"))
+
+
+def _clean_or_die(n: int) -> bytes:
+    """A cleaning job that kills its own process on job 3 (the out-of-memory killer, say)."""
+    if n == 3:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return marshal.dumps(n)
+
+
+def test_a_cleaning_process_killed_mid_import_stops_the_import_with_a_message_not_for_ever():
+    # multiprocessing.Pool replaced the killed cleaner and waited for ever for its batch: the
+    # web import stayed at its last figure and its worker lane with it.
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            outcome["rows"] = list(importer._in_order(_clean_or_die, [(n,) for n in range(8)], workers=2))
+        except Exception as exc:  # noqa: BLE001 (what the test looks at)
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=60)
+
+    assert not thread.is_alive(), "the import waited for the killed cleaner's batch"
+    assert isinstance(outcome.get("error"), importer.ImportStopped)
+    assert "A cleaning process of the import stopped" in str(outcome["error"])

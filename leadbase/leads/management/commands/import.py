@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from leadbase.accounts.errors import AccountError
 from leadbase.accounts.setup import workspace_for_command
-from leadbase.leads.importer import ImportFileError, ImportReport, import_file
+from leadbase.leads.importer import ImportFileError, ImportReport, ImportStopped, import_file
 
 SHOWN = 20  # rejected rows listed in the summary; --report FILE has them all
 
@@ -57,6 +57,8 @@ class Command(BaseCommand):
             )
         except ImportFileError as exc:
             raise CommandError(f"{options['file']}: {exc.message}") from None
+        except ImportStopped as exc:
+            raise CommandError(f"{options['file']}: {exc}") from None
         finally:
             if bar:
                 bar.stop()
