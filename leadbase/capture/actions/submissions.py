@@ -173,8 +173,10 @@ def do_submit_form(form: Form, payload: dict[str, Any], meta: SubmitMeta) -> Sub
     confirmation email queued with the write), ``spam`` (no lead; ``submission_spam`` sent within
     the transaction), ``rejected`` (the field at fault and why) or ``failed`` (kept for replay).
     """
-    now = meta.received_at or timezone.now()
-    row = _journal_row(form, payload, meta, now)
+    job = SubmitJob(form, payload, meta)
+    prepare(job)  # the row, the validation and the lead record, as for a post taken in a group
+    assert job.prepared is not None
+    row, now = job.prepared.row, job.prepared.row.received_at
     accepted = False
     try:
         # One transaction for the counters, the row and the lead: on SQLite every write
@@ -184,16 +186,12 @@ def do_submit_form(form: Form, payload: dict[str, Any], meta: SubmitMeta) -> Sub
             reason = spam.spam_reason(form, payload)
             if reason:
                 return _journal_spam(form, row, reason)
-            try:
-                values = _validate(form, payload)
-                typo = _contact_typo(clean_record(_lead_record(row, values), region_for(form.workspace)))
-                if typo is not None:
-                    raise typo
-            except CaptureError as exc:
-                return _reject(row, exc, exc.field)
+            values = job.prepared.values
+            if isinstance(values, CaptureError):
+                return _reject(row, values, values.field)
             accepted = True
             row.save()
-            return _process(form, row, values)
+            return _process(form, row, values, job=job)
     except Exception as exc:  # the transaction itself failed (e.g. the database was locked)
         if not accepted or isinstance(exc, CaptureError):
             raise
@@ -253,7 +251,7 @@ def _contact_typo(cleaned: Candidate | Refusal) -> CaptureError | None:
     """The refusal of a typed email address or phone number that is not valid, though the other
     one is: the lead rules keep such a lead by the valid one (an import cannot ask), but the
     visitor can correct it, and a confirmation email could never reach "a@b". For a live post
-    (``prepare``, ``do_submit_form``), not a replay: its visitor is gone."""
+    (``prepare``: grouped or one by one), not a replay: its visitor is gone."""
     if isinstance(cleaned, Candidate):
         for field, code in (("email", "invalid_email"), ("phone", "invalid_phone")):
             if field in cleaned.problems:
@@ -445,7 +443,9 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
 
 
-def _process(form: Form, row: Submission, values: _Values, consent_at: datetime | None = None) -> SubmitResult:
+def _process(
+    form: Form, row: Submission, values: _Values, consent_at: datetime | None = None, job: SubmitJob | None = None
+) -> SubmitResult:
     """Make the lead of a journal row; must run inside the transaction that holds the row.
 
     The lead work runs in a savepoint: a failure undoes it but not the row, which is then kept
@@ -454,7 +454,7 @@ def _process(form: Form, row: Submission, values: _Values, consent_at: datetime 
     """
     try:
         with transaction.atomic():
-            (result,) = _make_leads(form, [(None, row, values)], consent_at)
+            (result,) = _make_leads(form, [(job, row, values)], consent_at)
     except Exception as exc:
         log.exception("submission #%s to form %s failed; kept for replay", row.pk, form.slug)
         Submission.objects.filter(pk=row.pk).update(
