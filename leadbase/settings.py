@@ -258,6 +258,9 @@ DEFAULT_FROM_EMAIL = env("LEADBASE_FROM_EMAIL", f"Leadbase <leadbase@{_mail_doma
 # Imports: uploaded files and reports live in the data dir; a web upload is capped.
 UPLOAD_DIR = DATA_DIR / "uploads"
 IMPORT_MAX_UPLOAD_MB = env_int("LEADBASE_IMPORT_MAX_UPLOAD_MB", 200)
+# Days an import's report is kept after the import ends (and an upload never imported after it
+# was uploaded); the imports lane of the worker deletes them. 0 keeps them for ever.
+IMPORT_FILES_DAYS = env_int("LEADBASE_IMPORT_FILES_DAYS", 30)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 IMPORT_WORKERS = env_int("LEADBASE_IMPORT_WORKERS", os.cpu_count() or 1)

@@ -653,3 +653,37 @@ def test_a_lane_that_stops_on_its_own_is_started_again(tmp_path):
         _, stderr = worker.communicate(timeout=60)
     assert "stopped (killed by signal 9); starting it again" in stderr
     assert not _still_running(lanes, 30)
+
+
+OLD_IMPORT = """
+import sys
+from datetime import timedelta
+from django.utils import timezone
+from leadbase.accounts.models import Workspace
+from leadbase.leads.models import ImportJob, ImportStatus
+workspace = Workspace.objects.create(name="w", slug="w")
+ImportJob.objects.create(workspace=workspace, filename="old.csv", path=sys.argv[-2], report_path=sys.argv[-1],
+                         status=ImportStatus.DONE, finished_at=timezone.now() - timedelta(days=31))
+"""
+
+
+@pytest.mark.parametrize("queue", ["database", pytest.param("redis", marks=pytest.mark.redis)])
+def test_the_imports_lane_deletes_import_files_kept_longer_than_the_days_set(queue, tmp_path):
+    env = _migrated(tmp_path, queue) | {"LEADBASE_IMPORT_FILES_DAYS": "30"}
+    upload, report = tmp_path / "old.csv", tmp_path / "old.report.csv"
+    upload.write_text("name,email\nAda,ada@example.org\n")
+    report.write_text("row,outcome,lead_id,code,message\n1,created,1,,\n")
+    script = OLD_IMPORT.replace("sys.argv[-2]", repr(str(upload))).replace("sys.argv[-1]", repr(str(report)))
+    _leadbase(env, "shell", "--no-imports", "-c", script)
+    lane = subprocess.Popen([sys.executable, "-m", "leadbase", "worker", "--queue", "imports"], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while (upload.exists() or report.exists()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        lane.terminate()
+        lane.wait(30)
+    assert not upload.exists() and not report.exists()
+    deleted = _leadbase(env, "shell", "--no-imports", "-c",
+                        "from leadbase.leads.models import ImportJob; print(ImportJob.objects.get().files_deleted_at)")
+    assert deleted.strip() not in ("", "None")

@@ -16,6 +16,7 @@ import csv
 import ctypes
 import gc
 import itertools
+import logging
 import marshal
 import multiprocessing
 import os
@@ -28,6 +29,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -57,6 +59,8 @@ from leadbase.lib.csvfile import (
 )
 from leadbase.lib.leadrow import Candidate, Refusal, clean_record
 from leadbase.tasks import enqueue_with_write
+
+logger = logging.getLogger(__name__)
 
 BATCH_ROWS = 10000  # rows cleaned together in a worker, and written by one apply_batch
 BATCHES_PER_COMMIT = 5  # batches per transaction: each commit writes every page it dirtied
@@ -708,24 +712,70 @@ def run_import_job(job_id: int) -> None:
                 report_file=out, job=job, keep_rejections=0,  # they are in the report file
             )
     except ImportFileError as exc:
-        _failed(job_id, exc.message, report_path)
+        _failed(job, exc.message, report_path)
         return
     except ImportStopped as exc:
-        _failed(job_id, str(exc), report_path)
+        _failed(job, str(exc), report_path)
         return
     except Exception as exc:
-        _failed(job_id, f"Unexpected error: {exc}", report_path)
+        _failed(job, f"Unexpected error: {exc}", report_path)
         raise
     ImportJob.objects.filter(pk=job_id).update(
         status=ImportStatus.DONE, rows=report.rows, created=report.created, merged=report.merged,
         rejected=report.rejected, warnings=report.warnings, report_path=str(report_path),
         finished_at=timezone.now(),
     )
+    _delete_upload(job)
 
 
-def _failed(job_id: int, error: str, report_path: Path) -> None:
+def _failed(job: ImportJob, error: str, report_path: Path) -> None:
     """Mark a job failed, keeping the report of the rows it wrote before it stopped."""
     kept = str(report_path) if report_path.exists() else ""
-    ImportJob.objects.filter(pk=job_id).update(
+    ImportJob.objects.filter(pk=job.pk).update(
         status=ImportStatus.FAILED, error=error, report_path=kept, finished_at=timezone.now()
     )
+    _delete_upload(job)
+
+
+def _delete_upload(job: ImportJob) -> None:
+    """The uploaded file holds every person of the file, as typed: once the import has ended it
+    is of no more use (the leads are written, importing again means uploading again), and an
+    erased person must not stay in it. A run stopped before its end (the worker killed or
+    stopped) keeps it: the next worker runs the import again from the file."""
+    _delete_file(job.path)
+
+
+def _delete_file(path: str) -> None:
+    if not path:
+        return
+    try:
+        Path(path).unlink(missing_ok=True)
+    except OSError as exc:  # permissions changed under it: said in the log, the import is not failed for it
+        logger.warning("Could not delete the import file %s: %s", path, exc)
+
+
+def delete_old_import_files(now: datetime | None = None) -> int:
+    """Delete the reports of imports that ended more than ``IMPORT_FILES_DAYS`` days ago, and
+    the uploads left at the mapping page that long (such an import is marked failed, saying
+    why); each import keeps its counts and says when its files were deleted. Returns how many
+    imports lost their files. Run by the worker's imports lane (``leadbase worker``) every
+    hour, on the machine that holds the files."""
+    days = settings.IMPORT_FILES_DAYS
+    if days <= 0:
+        return 0
+    now = now or timezone.now()
+    before = now - timedelta(days=days)
+    deleted = 0
+    ended = ImportJob.objects.filter(finished_at__lt=before, files_deleted_at__isnull=True)
+    for job in ended.only("pk", "path", "report_path"):
+        _delete_file(job.report_path)
+        _delete_upload(job)  # (kept by an import that ended before uploads were deleted at the end)
+        deleted += ImportJob.objects.filter(pk=job.pk).update(files_deleted_at=now)
+    waiting = ImportJob.objects.filter(status=ImportStatus.UPLOADED, created_at__lt=before)
+    for job in waiting.only("pk", "path"):
+        _delete_upload(job)
+        deleted += ImportJob.objects.filter(pk=job.pk, status=ImportStatus.UPLOADED).update(
+            status=ImportStatus.FAILED, files_deleted_at=now, finished_at=now,
+            error=f"The file was deleted after {days} days without being imported. Upload it again to import it.",
+        )
+    return deleted

@@ -292,6 +292,7 @@ class ImportJob(models.Model):
     """One CSV import: the stored file, the column mapping, progress and the outcome counts.
 
     The per-row report is written to ``report_path`` (CSV: row,outcome,lead_id,code,message).
+    The uploaded file is deleted when the import ends; the report ``IMPORT_FILES_DAYS`` later.
     """
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="imports")
@@ -318,6 +319,9 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    files_deleted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its report (or its upload, never imported) was deleted as too old."
+    )
 
     def __str__(self) -> str:
         return f"import #{self.pk} {self.filename}"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from pathlib import Path
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -272,3 +275,92 @@ def test_an_import_that_fails_part_way_keeps_the_report_of_the_rows_it_read(
     report = client.get(reverse("web:import_report", kwargs={"pk": job.pk}))
     lines = b"".join(report.streaming_content).decode().splitlines()
     assert lines[0] == "row,outcome,lead_id,code,message" and len(lines) == 4
+
+
+def run_upload(client, django_capture_on_commit_callbacks) -> ImportJob:
+    upload(client, "leads.csv", GOOD)
+    job = ImportJob.objects.get()
+    form = client.get(reverse("web:import_mapping", kwargs={"pk": job.pk})).context["form"]
+    data = {f: form[f].value() or "" for f in form.columns} | {"region": "US"}
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("web:import_mapping", kwargs={"pk": job.pk}), data)
+    job.refresh_from_db()
+    return job
+
+
+def test_the_uploaded_file_is_deleted_when_the_import_ends_and_the_report_is_kept(
+    personas, client_as, django_capture_on_commit_callbacks, uploads
+):
+    job = run_upload(client_as("marketer"), django_capture_on_commit_callbacks)
+    assert job.status == ImportStatus.DONE
+    assert [p.name for p in (uploads / str(personas.workspace.pk)).iterdir()] == [Path(job.report_path).name]
+
+
+def test_a_failed_import_deletes_its_upload_too(
+    personas, client_as, django_capture_on_commit_callbacks, monkeypatch, uploads
+):
+    from leadbase.leads import importer
+
+    def fails(*args, **kwargs):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(importer, "import_file", fails)
+    job = run_upload(client_as("marketer"), django_capture_on_commit_callbacks)
+    assert job.status == ImportStatus.FAILED
+    assert not Path(job.path).exists()
+
+
+def test_a_report_older_than_the_kept_days_is_deleted_and_the_page_says_so(
+    personas, client_as, django_capture_on_commit_callbacks, settings
+):
+    from leadbase.leads.importer import delete_old_import_files
+
+    settings.IMPORT_FILES_DAYS = 30
+    client = client_as("marketer")
+    job = run_upload(client, django_capture_on_commit_callbacks)
+    page = client.get(reverse("web:import", kwargs={"pk": job.pk})).content.decode()
+    assert "Download report (CSV)" in page and "It is kept for 30 days." in page
+
+    assert delete_old_import_files(now=job.finished_at + timedelta(days=29)) == 0
+    assert Path(job.report_path).exists()
+    later = job.finished_at + timedelta(days=30, seconds=1)
+    assert delete_old_import_files(now=later) == 1
+    assert delete_old_import_files(now=later) == 0  # once
+    job.refresh_from_db()
+    assert job.files_deleted_at == later and not Path(job.report_path).exists()
+    assert (job.rows, job.created, job.status) == (3, 2, ImportStatus.DONE)  # the counts stay
+
+    page = client.get(reverse("web:import", kwargs={"pk": job.pk})).content.decode()
+    assert "Download report (CSV)" not in page
+    assert f"The report was deleted on {later.day} " in page and "LEADBASE_IMPORT_FILES_DAYS" in page
+    assert client.get(reverse("web:import_report", kwargs={"pk": job.pk})).status_code == 404
+
+
+def test_an_upload_never_imported_is_deleted_after_the_kept_days_and_marked_failed(
+    personas, client_as, settings
+):
+    from leadbase.leads.importer import delete_old_import_files
+
+    settings.IMPORT_FILES_DAYS = 7
+    client = client_as("marketer")
+    upload(client, "leads.csv", GOOD)
+    job = ImportJob.objects.get()
+    assert delete_old_import_files(now=job.created_at + timedelta(days=6)) == 0
+    assert delete_old_import_files(now=job.created_at + timedelta(days=8)) == 1
+    job.refresh_from_db()
+    assert job.status == ImportStatus.FAILED and not Path(job.path).exists()
+    assert job.error == "The file was deleted after 7 days without being imported. Upload it again to import it."
+    page = client.get(reverse("web:import", kwargs={"pk": job.pk})).content.decode()
+    assert "The import failed" in page and "Upload it again" in page
+    mapping = client.post(reverse("web:import_mapping", kwargs={"pk": job.pk}), {})  # a tab left open
+    assert mapping.status_code == 302 and mapping.url == reverse("web:import", kwargs={"pk": job.pk})
+    assert ImportJob.objects.get().status == ImportStatus.FAILED
+
+
+def test_with_0_days_import_files_are_kept(personas, client_as, django_capture_on_commit_callbacks, settings):
+    from leadbase.leads.importer import delete_old_import_files
+
+    settings.IMPORT_FILES_DAYS = 0
+    job = run_upload(client_as("marketer"), django_capture_on_commit_callbacks)
+    assert delete_old_import_files(now=job.finished_at + timedelta(days=3650)) == 0
+    assert Path(job.report_path).exists()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.conf import settings
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
@@ -115,6 +116,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "job": job,
         "running": job.status in (ImportStatus.QUEUED, ImportStatus.RUNNING),
+        "files_days": settings.IMPORT_FILES_DAYS,
         "nav": "import",
     }
     if wants_partial(request):
@@ -127,6 +129,8 @@ def import_report(request: HttpRequest, pk: int) -> FileResponse:
     """The per-row report (row,outcome,lead_id,code,message) as a CSV download."""
     job = get_import_for_user(request.membership, pk)
     path = Path(job.report_path) if job.report_path else None
+    if job.files_deleted_at is not None:
+        raise Http404(f"The report of this import was deleted {settings.IMPORT_FILES_DAYS} days after the import.")
     if path is None or not path.is_file():
         raise Http404("This import has no report yet.")
     return FileResponse(

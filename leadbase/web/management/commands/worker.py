@@ -79,6 +79,31 @@ def _keep_running(commands: list[list[str]], children: list[subprocess.Popen], s
             children[n] = subprocess.Popen(commands[n])
 
 
+#: How often the imports lane deletes import files older than LEADBASE_IMPORT_FILES_DAYS.
+OLD_FILES_EVERY = 3600.0
+
+
+def _delete_old_import_files(stopping: threading.Event, every: float = OLD_FILES_EVERY) -> None:
+    """At start and then every ``every`` seconds, delete the import files kept too long
+    (``importer.delete_old_import_files``). It runs in the imports lane: that lane runs on the
+    machine that holds the uploads (README, several machines)."""
+    from django.db import connection
+
+    from leadbase.leads.importer import delete_old_import_files
+
+    while not stopping.is_set():
+        try:
+            deleted = delete_old_import_files()
+            if deleted:
+                logger.info("Deleted the files of %s import(s) older than %s days", deleted,
+                            settings.IMPORT_FILES_DAYS)
+        except Exception:  # the database away for a moment: tried again at the next round
+            logger.exception("Could not delete old import files")
+        finally:
+            connection.close()  # this thread's own connection: not held open between rounds
+        stopping.wait(every)
+
+
 class Command(BaseCommand):
     help = (
         "Run background tasks only, for scale-out. Uses the database queue, or RQ workers when "
@@ -116,6 +141,10 @@ class Command(BaseCommand):
             self._with_imports_lane(options)
             return
         queues = ["*"] if queue == "all" else [queue]
+        if queue == IMPORTS_QUEUE and not batch:
+            threading.Thread(
+                target=_delete_old_import_files, args=(threading.Event(),), name="old-import-files", daemon=True
+            ).start()
         if settings.REDIS_URL:
             names = ["default", IMPORTS_QUEUE] if queue == "all" else [queue]
             if options["parent"]:
