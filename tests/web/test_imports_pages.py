@@ -352,6 +352,7 @@ def test_an_upload_never_imported_is_deleted_after_the_kept_days_and_marked_fail
     assert job.error == "The file was deleted after 7 days without being imported. Upload it again to import it."
     page = client.get(reverse("web:import", kwargs={"pk": job.pk})).content.decode()
     assert "The import failed" in page and "Upload it again" in page
+    assert "Leads already written" not in page  # none were: it never started
     mapping = client.post(reverse("web:import_mapping", kwargs={"pk": job.pk}), {})  # a tab left open
     assert mapping.status_code == 302 and mapping.url == reverse("web:import", kwargs={"pk": job.pk})
     assert ImportJob.objects.get().status == ImportStatus.FAILED
