@@ -152,9 +152,10 @@ def _history(channel: Channel, snapshots: list) -> dict:
 
 
 def _detail(
-    request: HttpRequest, channel: Channel, form: SnapshotForm, status: int = 200
+    request: HttpRequest, channel: Channel, form: SnapshotForm, status: int = 200, recorded: str = ""
 ) -> HttpResponse:
     context = {
+        "recorded": recorded,  # said in the section an htmx post gets back (no page, no messages)
         "channel": channel,
         "history": _history(channel, snapshots_for_channel(channel)),
         "form": form,
@@ -189,9 +190,11 @@ def snapshot_add(request: HttpRequest, pk: int) -> HttpResponse:
         except ChannelError as exc:
             add_channel_error(form, exc)
         else:
+            day = form.cleaned_data["date"]
+            recorded = f"Recorded {form.cleaned_data['followers']:,} followers for {day:%b} {day.day}, {day.year}."
             if wants_partial(request):
-                return _detail(request, channel, SnapshotForm())
-            messages.success(request, f"Recorded {form.cleaned_data['followers']:,} followers.")
+                return _detail(request, channel, SnapshotForm(), recorded=recorded)
+            messages.success(request, recorded)
             return redirect("channels:detail", pk=channel.pk)
     return _detail(request, channel, form, status=400)
 
