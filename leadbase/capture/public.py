@@ -686,11 +686,9 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     form = Form.objects.select_related("workspace").filter(pk=wanted.form_id).first()
     # What the person agreed to is the text recorded with their consent, not the form's text of
     # today, which may have been edited since; the form's text only where none was recorded.
-    recorded = dict(
-        Consent.objects.filter(lead_id=wanted.lead_id, purpose__in=wanted.purposes)
-        .exclude(text="")
-        .values_list("purpose", "text")
-    )
+    consents = Consent.objects.filter(lead_id=wanted.lead_id, purpose__in=wanted.purposes)
+    now = {purpose: (text, status) for purpose, text, status in consents.values_list("purpose", "text", "status")}
+    recorded = {purpose: text for purpose, (text, _) in now.items() if text}
     shown = {c["purpose"]: c["text"] for c in (form.consents if form else [])}
     texts = [recorded.get(p) or shown[p] for p in wanted.purposes if recorded.get(p) or p in shown]
     granted = [a for a in answers if a.status == ConsentStatus.GRANTED]
@@ -700,5 +698,8 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         "done": request.method == "POST",
         "withdrawn": len(granted) < len(answers),
         "granted": bool(granted),
+        # the link opened again after it was used: nothing left to press
+        "already": request.method != "POST"
+        and all(now.get(p, ("", ""))[1] == ConsentStatus.GRANTED for p in wanted.purposes),
     }
     return render(request, "capture/confirm.html", context)

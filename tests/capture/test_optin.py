@@ -153,6 +153,23 @@ def test_confirming_twice_changes_nothing_more(client, form, django_capture_on_c
 
 
 @pytest.mark.django_db
+def test_the_link_opened_again_after_confirming_says_so_without_a_button(
+    client, form, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(client)
+    path = link_path(mail.outbox[0].body)
+    first = client.get(path).content.decode()
+    assert "Yes, confirm" in first and "Already confirmed" not in first
+
+    client.post(path)
+    again = client.get(path).content.decode()
+
+    assert "Already confirmed" in again and "Yes, confirm" not in again
+    assert "is confirmed already" in again
+
+
+@pytest.mark.django_db
 def test_the_confirm_page_shows_the_text_the_person_agreed_to_not_the_forms_text_of_today(
     client, form, django_capture_on_commit_callbacks
 ):
