@@ -206,11 +206,10 @@ def line_chart(
             )
         )
 
-    ticks = (
-        sorted({first + (last - first) * i / (X_TICKS - 1) for i in range(X_TICKS)})
-        if span
-        else [first]
-    )
+    # Labels under dates the chart has points for (the Mondays of a weekly chart), spread by
+    # position: evenly spaced dates between the ends sat under no point, or another week's.
+    dates = sorted(set(x))
+    ticks = sorted({dates[round(i * (len(dates) - 1) / (X_TICKS - 1))] for i in range(X_TICKS)})
     for tick in ticks:
         parts.append(
             _text(x_at(tick), bottom + 18, _day(tick, span), text_anchor="middle", fill=MUTED)

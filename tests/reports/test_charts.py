@@ -3,6 +3,7 @@ text."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from xml.etree import ElementTree
 
@@ -285,3 +286,15 @@ def test_the_empty_message_can_be_given():
 def test_a_series_must_have_one_value_per_category():
     with pytest.raises(ValueError, match="Clicks: 1 values for 2 categories"):
         bars(values=[[1], [1, 2], [1, 2]])
+
+
+def test_the_date_labels_are_dates_of_points():
+    """A weekly chart's labels name its weeks' Mondays, not dates evenly spaced between its ends."""
+
+    mondays = [date(2026, 9, 21) + timedelta(weeks=n) for n in range(10)]
+    svg = str(line_chart(chart_id="w", title="t", description="d", x=mondays,
+                         series=[Series("Followers", list(range(10)))]))
+    labels = re.findall(r'<text x="[0-9.]+" y="[0-9.]+" text-anchor="middle" fill="[^"]+">([A-Z][a-z]{2} \d+)</text>', svg)
+    assert labels and len(labels) <= 6
+    assert labels[0] == "Sep 21" and labels[-1] == "Nov 23"
+    assert set(labels) <= {f"{d:%b} {d.day}" for d in mondays}
