@@ -27,6 +27,7 @@ from pydantic_core import PydanticCustomError
 from leadbase.capture.channels import MAX_FOLLOWERS
 from leadbase.capture.models import Platform, SubmissionStatus
 from leadbase.leads.models import ConsentStatus, Purpose, Stage
+from leadbase.lib.countries import country_code
 from leadbase.lib.markup import has_script_tag
 
 _ALLOWED_CONTROLS = frozenset("\t\n\r")
@@ -59,6 +60,9 @@ def _text(max_length: int, min_length: int = 0) -> Any:
     ]
 
 
+MAX_CUSTOM_LIST = 100  # texts in a custom field's list (a form's tags: at most 20)
+
+
 def _custom_value(value: Any) -> Any:
     # One check with one message, rather than a union whose every branch reports its own error.
     if value is None or isinstance(value, (bool, int)):
@@ -67,9 +71,27 @@ def _custom_value(value: Any) -> Any:
         return value
     if isinstance(value, str) and len(value) <= 2000:
         return no_markup(plain_text(value))
+    # A list of texts, as a form's tags are kept (``custom.tags``): what a lead read from the
+    # API has must go back in a PATCH.
+    if (isinstance(value, list) and len(value) <= MAX_CUSTOM_LIST
+            and all(isinstance(item, str) and len(item) <= 200 for item in value)):
+        return [no_markup(plain_text(item)) for item in value]
     raise ValueError(
-        "A custom field holds text (up to 2,000 characters), a number, true, false or null."
+        "A custom field holds text (up to 2,000 characters), a number, true, false, null, or a "
+        f"list of up to {MAX_CUSTOM_LIST} texts (up to 200 characters each)."
     )
+
+
+def _country(value: str | None) -> str | None:
+    """A country the lead store knows (an ISO code or an English name), or empty to clear it.
+    An unknown one was kept as ``custom.country`` with the country cleared, silently."""
+    if value and country_code(value) is None:
+        raise PydanticCustomError(
+            "invalid_country",
+            "“{value}” is not a country Leadbase knows: give its ISO code (DE) or English name (Germany).",
+            {"value": value[:100]},
+        )
+    return value
 
 
 def _consent_shorthand(value: Any) -> Any:
@@ -100,11 +122,13 @@ CustomValue = Annotated[
                 {"type": "number"},
                 {"type": "boolean"},
                 {"type": "null"},
+                {"type": "array", "items": {"type": "string", "maxLength": 200}, "maxItems": MAX_CUSTOM_LIST},
             ]
         }
     ),
 ]
 Custom = Annotated[dict[CustomKey, CustomValue], Field(max_length=100)]
+Country = Annotated[_text(100), AfterValidator(_country)]
 
 
 class Input(Schema):
@@ -158,7 +182,7 @@ class LeadIn(Input):
     )
     company: Line | None = None
     job_title: Line | None = None
-    country: _text(100) | None = Field(None, description="ISO code or English name.")
+    country: Country | None = Field(None, description="ISO code or English name.")
     utm_source: Line | None = None
     utm_medium: Line | None = None
     utm_campaign: Line | None = None
@@ -166,7 +190,7 @@ class LeadIn(Input):
     utm_content: Line | None = None
     referrer: _text(2000) | None = None
     custom: Custom = Field(
-        default_factory=dict, description="Your own fields: text, numbers, booleans."
+        default_factory=dict, description="Your own fields: text, numbers, booleans, lists of texts."
     )
     consents: dict[
         Literal[tuple(Purpose.values)],
@@ -186,7 +210,7 @@ class LeadPatch(Input):
     phone: _text(64) = None
     company: Line = None
     job_title: Line = None
-    country: _text(100) = None
+    country: Country = Field(None, description="ISO code or English name; empty to clear it.")
     custom: Custom = None
     stage: StageName = None
     reason: Line = Field(

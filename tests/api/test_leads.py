@@ -127,6 +127,36 @@ def test_it_updates_fields_and_custom_keys(owner_api, personas):
     assert Touch.objects.filter(lead=lead, kind="updated").exists()
 
 
+def test_an_unknown_country_is_refused_naming_the_field_and_changes_nothing(owner_api, personas):
+    # It was kept as custom.country and the lead's country cleared, silently.
+    lead = make_lead(personas.workspace, country="GB")
+    response = owner_api.patch(f"/leads/{lead.pk}", {"country": "Narnia", "company": "Acme"})
+    assert response.status_code == 422
+    assert response.json()["detail"] == [{
+        "field": "country", "code": "invalid_country",
+        "message": "“Narnia” is not a country Leadbase knows: give its ISO code (DE) or English name (Germany).",
+    }]
+    lead.refresh_from_db()
+    assert (lead.country, lead.company, lead.custom) == ("GB", "", {})
+    created = owner_api.post("/leads", {"name": "Cy Dee", "email": "cy@example.org", "country": "Narnia"})
+    assert created.status_code == 422 and created.json()["detail"][0]["field"] == "country"
+    assert owner_api.patch(f"/leads/{lead.pk}", {"country": "Germany"}).json()["country"] == "DE"
+    assert owner_api.patch(f"/leads/{lead.pk}", {"country": ""}).json()["country"] == ""
+
+
+def test_custom_fields_read_from_the_api_go_back_in_a_patch(owner_api, personas):
+    # A form's tags are kept as a list in custom: a lead read and written back was refused.
+    lead = make_lead(personas.workspace, custom={"tags": ["spring", "webinar"], "plan": "pro"})
+    custom = owner_api.get(f"/leads/{lead.pk}").json()["custom"]
+    assert custom == {"tags": ["spring", "webinar"], "plan": "pro"}
+    response = owner_api.patch(f"/leads/{lead.pk}", {"custom": {**custom, "tags": ["spring"]}})
+    assert response.status_code == 200, response.json()
+    assert response.json()["custom"] == {"tags": ["spring"], "plan": "pro"}
+    for bad in ([1, 2], [["nested"]], ["x" * 201], ["x"] * 101, {"a": 1}):
+        refused = owner_api.patch(f"/leads/{lead.pk}", {"custom": {"tags": bad}})
+        assert refused.status_code == 422 and refused.json()["detail"][0]["field"] == "custom.tags", bad
+
+
 def test_it_changes_the_stage(owner_api, personas):
     lead = make_lead(personas.workspace)
     body = owner_api.patch(f"/leads/{lead.pk}", {"stage": "sales_ready"}).json()
