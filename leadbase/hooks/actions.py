@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -36,7 +36,10 @@ _URL = URLValidator(schemes=["http", "https"])
 
 
 def clean_url(url: str) -> str:
-    """An absolute http(s) URL without credentials, or WebhookError on ``url``."""
+    """An absolute http(s) URL without credentials, or WebhookError on ``url``; its scheme and
+    host in lower case and without the scheme's default port, as they mean the same address
+    (``HTTP://Hooks.example:443`` is ``https://hooks.example``): two endpoints for one address
+    would get every event twice, with different event ids."""
     url = url.strip()
     try:
         _URL(url)
@@ -55,7 +58,11 @@ def clean_url(url: str) -> str:
             "Leave the user name and password out of the address; check the signature instead.",
             "url",
         )
-    return url
+    scheme, host = parts.scheme.lower(), (parts.hostname or "")
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
+    port = parts.port
+    netloc = host if port is None or port == {"http": 80, "https": 443}[scheme] else f"{host}:{port}"
+    return urlunsplit((scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def clean_events(events: Iterable[str]) -> list[str]:

@@ -88,6 +88,29 @@ def test_a_second_endpoint_to_the_same_address_is_refused_created_or_edited(pers
     do_update_endpoint(first, url="https://example.com/hook", events=["lead.created"], actor=None)
 
 
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("HTTPS://Example.COM/hook", "https://example.com/hook"),
+        ("https://example.com:443/hook", "https://example.com/hook"),
+        ("HTTP://127.0.0.1:80/Hook?a=B", "http://127.0.0.1/Hook?a=B"),  # the path and query as typed
+        ("http://[::1]:8612/hook", "http://[::1]:8612/hook"),
+    ],
+)
+def test_an_address_is_kept_with_its_scheme_and_host_in_lower_case_and_no_default_port(personas, typed, kept):
+    # Typed twice in two cases, one address had two endpoints: every event was delivered twice.
+    endpoint = do_create_endpoint(personas.workspace, typed, [], actor=personas.owner)
+    assert endpoint.url == kept
+    with pytest.raises(WebhookError) as refused:
+        do_create_endpoint(personas.workspace, kept, [], actor=personas.owner)
+    assert refused.value.code == "duplicate_url"
+
+
+def test_an_address_differing_in_its_path_case_is_another_endpoint(personas):
+    do_create_endpoint(personas.workspace, "https://example.com/hook", [], actor=personas.owner)
+    assert do_create_endpoint(personas.workspace, "https://example.com/Hook", [], actor=personas.owner).pk
+
+
 def test_editing_changes_the_url_and_events_and_keeps_the_secret(personas):
     endpoint = do_create_endpoint(
         personas.workspace, "https://example.com/", [], actor=personas.owner
