@@ -16,6 +16,7 @@ from ninja import Query, Router
 
 from leadbase.api.actions import ConsentAnswer, do_create_lead_with_consents, do_edit_lead
 from leadbase.api.auth import actor_label, require_manage, source_ref
+from leadbase.api.errors import ApiError
 from leadbase.api.idempotency import idempotency_header, run_idempotent
 from leadbase.api.schemas import (
     ERROR_RESPONSES,
@@ -124,6 +125,12 @@ def update_lead(request: HttpRequest, lead_id: int, payload: LeadPatch) -> Lead:
     """Change fields (cleaned as on create) and the stage. In ``custom``, given keys are set and
     null removes a key; other keys stay. Disqualifying needs a ``reason``."""
     lead = get_lead_for_user(request.membership, lead_id, write=True)
+    if payload.reason and payload.stage != "disqualified":  # it was dropped without a word
+        raise ApiError(
+            422, "reason_without_disqualified",
+            "A reason goes with \"stage\": \"disqualified\" only; send both, or leave the reason out.",
+            field="reason",
+        )
     changes = payload.model_dump(exclude_unset=True, exclude={"stage", "reason"})
     if "custom" in changes:
         changes["custom"] = {

@@ -113,6 +113,8 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Outc
         try:
             if 300 <= exc.code < 400:
                 location = exc.headers.get("Location", "")
+                if not location:
+                    return Outcome(exc.code, f"HTTP {exc.code}: a redirect without a Location header, not followed.")
                 return Outcome(
                     exc.code, f"Redirect to {location} not followed; enter the final URL instead."
                 )

@@ -224,6 +224,10 @@ def test_an_oversized_body_gets_a_413(owner_api, settings):
     response = owner_api.post("/leads", {**ADA, "custom": {"note": "x" * 1500}})
     assert response.status_code == 413
     assert response.json()["code"] == "body_too_large"
+    assert response.json()["message"] == "The body is larger than 1 KB, the most a request may send."
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+    huge = owner_api.post("/leads", {**ADA, "name": "x" * 2_700_000})
+    assert huge.json()["message"] == "The body is larger than 2.5 MB, the most a request may send."
 
 
 @pytest.mark.parametrize(

@@ -185,6 +185,17 @@ def test_disqualifying_needs_a_reason_and_changes_nothing_without_one(owner_api,
     assert (ok["stage"], ok["disqualified_reason"]) == ("disqualified", "Competitor")
 
 
+@pytest.mark.parametrize("body", [{"reason": "Competitor"}, {"stage": "nurturing", "reason": "Competitor"}])
+def test_a_reason_without_disqualifying_is_refused_rather_than_dropped(owner_api, personas, body):
+    lead = make_lead(personas.workspace)
+    response = owner_api.patch(f"/leads/{lead.pk}", {**body, "company": "Acme"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0] | {"message": ""} == {
+        "field": "reason", "code": "reason_without_disqualified", "message": ""}
+    lead.refresh_from_db()
+    assert (lead.stage, lead.company) == ("new", "")
+
+
 def test_an_update_is_cleaned_like_a_create(owner_api, personas):
     lead = make_lead(personas.workspace)
     response = owner_api.patch(f"/leads/{lead.pk}", {"email": "not an address", "phone": ""})

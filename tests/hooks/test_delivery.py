@@ -189,6 +189,17 @@ def test_a_redirect_is_recorded_and_not_followed(
     )
 
 
+def test_a_redirect_without_a_location_says_so(endpoint, receiver, queue, django_capture_on_commit_callbacks):
+    receiver.respond(302)
+    delivery = queue_one(endpoint, django_capture_on_commit_callbacks)
+
+    queue.run(limit=1)
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.response_status) == (DeliveryStatus.FAILED, 302)
+    assert delivery.error == "HTTP 302: a redirect without a Location header, not followed."
+
+
 def test_an_unreachable_endpoint_is_recorded_as_a_failure(
     endpoint, queue, django_capture_on_commit_callbacks
 ):
