@@ -132,10 +132,20 @@ def _clean_channel(platform: str, handle: str, url: str) -> tuple[str, str, str]
         raise ChannelError("invalid_handle", "Enter the account's handle or name.", "handle")
     if len(handle) > 100:
         raise ChannelError("invalid_handle", "The handle is longer than 100 characters.", "handle")
-    url = url.strip()
+    url = with_scheme(url.strip())
     if url:
         _check_url(url, "url")
     return platform, handle, url
+
+
+#: A web address typed without its scheme: a host name with a dot, then a path or nothing.
+_NO_SCHEME = re.compile(r"(?:www\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?::\d+)?(?:[/?#]\S*)?\Z")
+
+
+def with_scheme(url: str) -> str:
+    """``url`` with ``https://`` in front when it was typed without a scheme, as browsers take it
+    (``youtube.com/@acme``); anything else as it is, for ``_check_url`` to judge."""
+    return f"https://{url}" if _NO_SCHEME.match(url) else url
 
 
 def _check_url(url: str, field_name: str) -> None:
@@ -441,7 +451,7 @@ def _clean_spec(workspace_id: int, spec: LinkSpec) -> dict[str, object]:
         raise ChannelError("not_found", "No such channel.", "channel")
     if spec.page is not None and spec.page.workspace_id != workspace_id:
         raise ChannelError("not_found", "No such landing page.", "page")
-    target = spec.target_url.strip()
+    target = with_scheme(spec.target_url.strip())
     if spec.page is not None and target:
         raise ChannelError(
             "two_targets", "Choose a landing page or a web address, not both.", "target_url"

@@ -417,3 +417,35 @@ def test_the_links_list_costs_the_same_queries_whatever_the_number_of_links(
         )
         follow(link.code)
     assert queries() == few
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("youtube.com/@acme", "https://youtube.com/@acme"),
+        ("www.instagram.com/acme.studio/", "https://www.instagram.com/acme.studio/"),
+        ("shop.example:8443/spring?x=1", "https://shop.example:8443/spring?x=1"),
+        ("http://shop.example/a", "http://shop.example/a"),  # a scheme typed stays
+    ],
+)
+def test_an_address_typed_without_https_gets_it_as_a_browser_would(typed, kept):
+    from leadbase.capture.channels import with_scheme
+
+    assert with_scheme(typed) == kept
+
+
+@pytest.mark.parametrize("typed", ["acme", "ftp://example.com/f", "not an address", "javascript:alert(1)", ""])
+def test_what_is_not_a_host_name_gets_no_scheme(typed):
+    from leadbase.capture.channels import with_scheme
+
+    assert with_scheme(typed) == typed
+
+
+def test_a_channel_and_a_link_typed_without_https_are_kept_with_it(personas):
+    from leadbase.capture.channels import LinkSpec, do_create_channel, do_create_link
+
+    channel = do_create_channel(personas.workspace, platform="youtube", handle="acme", url="youtube.com/@acme",
+                                actor=None)
+    assert channel.url == "https://youtube.com/@acme"
+    link = do_create_link(personas.workspace, LinkSpec(channel=channel, target_url="shop.example/spring"), actor=None)
+    assert link.target_url == "https://shop.example/spring"
