@@ -369,6 +369,10 @@ def read_snapshot_rows(path: str | PathLike[str]) -> tuple[dict[date, int], list
             except ValueError as exc:
                 problems.append(RowProblem(number, "invalid_date", str(exc)))
                 continue
+            # A second row of a day is a problem even when the first one's count is bad: fixing
+            # that count must not bring a new problem to light on the next upload.
+            duplicate = seen_on.get(day)
+            seen_on.setdefault(day, number)
             try:
                 count = parse_count(cells[count_col])
             except ValueError as exc:
@@ -380,16 +384,11 @@ def read_snapshot_rows(path: str | PathLike[str]) -> tuple[dict[date, int], list
                 )
             elif day < FIRST_DAY:
                 problems.append(RowProblem(number, "too_old", _too_old(day)))
-            elif day in seen_on:
+            elif duplicate is not None:
                 problems.append(
-                    RowProblem(
-                        number,
-                        "duplicate_date",
-                        f"{day:%Y-%m-%d} is already on row {seen_on[day]}.",
-                    )
+                    RowProblem(number, "duplicate_date", f"{day:%Y-%m-%d} is already on row {duplicate}.")
                 )
             else:
-                seen_on[day] = number
                 counts[day] = count
     except CsvError as exc:
         raise ChannelError(exc.code, exc.message, "file") from None

@@ -191,6 +191,14 @@ class TestFollowerImport:
         assert "already on row 1" in error.value.problems[2].message
         assert not FollowerSnapshot.objects.exists()
 
+    def test_a_day_twice_is_reported_even_when_its_first_count_is_bad(self, channel, tmp_path):
+        # Fixing row 1's count used to bring row 3's duplicate to light only on the next upload.
+        path = write_csv(tmp_path, "date,followers\n2025-03-03,12.5k\n2025-03-10,100\n2025-03-03,1\n")
+        with pytest.raises(SnapshotImportError) as error:
+            do_import_snapshots(channel, path, actor=None)
+        assert [(p.row, p.code) for p in error.value.problems] == [(1, "invalid_followers"), (3, "duplicate_date")]
+        assert "already on row 1" in error.value.problems[1].message
+
     def test_a_row_before_2000_is_refused_as_a_mistyped_year(self, channel, tmp_path):
         path = write_csv(tmp_path, "date,followers\n2025-03-03,100\n0001-01-01,5\n")
         with pytest.raises(SnapshotImportError) as error:
