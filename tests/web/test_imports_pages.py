@@ -248,6 +248,17 @@ def test_the_imports_list_makes_the_same_number_of_queries_for_1_and_6_imports(p
     assert count() == one
 
 
+def run_upload(client, django_capture_on_commit_callbacks) -> ImportJob:
+    upload(client, "leads.csv", GOOD)
+    job = ImportJob.objects.get()
+    form = client.get(reverse("web:import_mapping", kwargs={"pk": job.pk})).context["form"]
+    data = {f: form[f].value() or "" for f in form.columns} | {"region": "US"}
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("web:import_mapping", kwargs={"pk": job.pk}), data)
+    job.refresh_from_db()
+    return job
+
+
 def test_an_import_that_fails_part_way_keeps_the_report_of_the_rows_it_read(
     personas, client_as, django_capture_on_commit_callbacks, monkeypatch
 ):
@@ -261,31 +272,14 @@ def test_an_import_that_fails_part_way_keeps_the_report_of_the_rows_it_read(
 
     monkeypatch.setattr(importer, "import_file", fails_after_the_file)
     client = client_as("marketer")
-    upload(client, "leads.csv", GOOD)
-    job = ImportJob.objects.get()
-    form = client.get(reverse("web:import_mapping", kwargs={"pk": job.pk})).context["form"]
-    data = {f: form[f].value() or "" for f in form.columns} | {"region": "US"}
-    with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("web:import_mapping", kwargs={"pk": job.pk}), data)
+    job = run_upload(client, django_capture_on_commit_callbacks)
 
-    job.refresh_from_db()
     assert (job.status, job.error) == (ImportStatus.FAILED, "Unexpected error: No space left on device")
     body = client.get(reverse("web:import", kwargs={"pk": job.pk})).content.decode()
     assert "The import failed" in body and "Download report (CSV)" in body
     report = client.get(reverse("web:import_report", kwargs={"pk": job.pk}))
     lines = b"".join(report.streaming_content).decode().splitlines()
     assert lines[0] == "row,outcome,lead_id,code,message" and len(lines) == 4
-
-
-def run_upload(client, django_capture_on_commit_callbacks) -> ImportJob:
-    upload(client, "leads.csv", GOOD)
-    job = ImportJob.objects.get()
-    form = client.get(reverse("web:import_mapping", kwargs={"pk": job.pk})).context["form"]
-    data = {f: form[f].value() or "" for f in form.columns} | {"region": "US"}
-    with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("web:import_mapping", kwargs={"pk": job.pk}), data)
-    job.refresh_from_db()
-    return job
 
 
 def test_the_uploaded_file_is_deleted_when_the_import_ends_and_the_report_is_kept(
