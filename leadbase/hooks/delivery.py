@@ -149,27 +149,25 @@ def attempt_delivery(delivery_id: int, attempt: int) -> str:
     # A plain single-table condition, on purpose: an UPDATE filtered through a join becomes
     # ``WHERE id IN (subquery)``, which PostgreSQL does not re-check after waiting on a
     # concurrent update of the row, so two workers could both "win".
-    claimed = Delivery.objects.filter(
+    waiting = Delivery.objects.filter(
         pk=delivery_id, status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED], attempts=attempt
-    ).update(
-        status=DeliveryStatus.SENDING,
-        attempts=attempt + 1,
-        last_attempt_at=timezone.now(),
-        next_attempt_at=None,
     )
-    delivery = (
-        Delivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
-        if claimed
-        else None
-    )
+    delivery = waiting.select_related("endpoint").first()
     if delivery is None:
         return "skipped"
     endpoint = delivery.endpoint
-    if not endpoint.is_active:
-        _mine(delivery).update(
-            status=DeliveryStatus.GAVE_UP, error="Not sent: the endpoint is disabled."
+    if not endpoint.is_active:  # nothing is sent: no attempt, in the log either
+        gave_up = waiting.update(
+            status=DeliveryStatus.GAVE_UP, error="Not sent: the endpoint is disabled.", next_attempt_at=None
         )
-        return DeliveryStatus.GAVE_UP
+        return DeliveryStatus.GAVE_UP if gave_up else "skipped"
+    now = timezone.now()
+    if not waiting.update(
+        status=DeliveryStatus.SENDING, attempts=attempt + 1, last_attempt_at=now, next_attempt_at=None
+    ):
+        return "skipped"
+    delivery.status, delivery.attempts = DeliveryStatus.SENDING, attempt + 1
+    delivery.last_attempt_at, delivery.next_attempt_at = now, None
     body = encode(delivery.payload)
     headers = request_headers(
         delivery.event, delivery.event_id, endpoint.secret, body, int(time.time())
@@ -237,7 +235,13 @@ def _count_failure(endpoint_id: int, now: datetime) -> bool:
     failing = Endpoint.objects.filter(pk=endpoint_id, is_active=True, consecutive_failures__gte=limit)
     if hours:
         failing = failing.filter(failing_since__lte=now - timedelta(hours=hours))
-    reason = f"{limit} failed attempts in a row" + (f" over {hours} hours" if hours else "")
-    if failing.update(is_active=False, disabled_at=now, disabled_reason=f"Disabled automatically after {reason}."):
-        logger.warning("Webhook endpoint %s disabled after %s", endpoint_id, reason)
+    found = failing.values_list("consecutive_failures", "failing_since").first()
+    if found is not None:
+        # What happened, not the thresholds: with the hours, failures go on counting past the limit.
+        count, since = found
+        reason = f"{count} failed attempts in a row"
+        if hours:
+            reason += f" over {int((now - since).total_seconds() // 3600)} hours"
+        if failing.update(is_active=False, disabled_at=now, disabled_reason=f"Disabled automatically after {reason}."):
+            logger.warning("Webhook endpoint %s disabled after %s", endpoint_id, reason)
     return not Endpoint.objects.filter(pk=endpoint_id, is_active=True).exists()

@@ -130,6 +130,7 @@ def test_the_endpoint_is_disabled_after_too_many_failed_attempts_in_a_row(
     second.refresh_from_db()
     assert {first.status, second.status} == {DeliveryStatus.GAVE_UP}
     assert "endpoint is disabled" in first.error + second.error
+    assert first.attempts + second.attempts == 3  # the requests made; a give-up unsent is none
     assert endpoints_for_event(endpoint.workspace_id, "lead.created") == []
 
 
@@ -154,7 +155,8 @@ def test_a_burst_of_failures_disables_the_endpoint_only_once_it_has_been_failing
 
     endpoint.refresh_from_db()
     assert not endpoint.is_active
-    assert endpoint.disabled_reason == "Disabled automatically after 3 failed attempts in a row over 24 hours."
+    # what happened: five failures, the first 25 hours before the last
+    assert endpoint.disabled_reason == "Disabled automatically after 5 failed attempts in a row over 25 hours."
 
 
 def test_a_delivery_to_an_endpoint_disabled_meanwhile_gives_up_unsent(
@@ -167,7 +169,7 @@ def test_a_delivery_to_an_endpoint_disabled_meanwhile_gives_up_unsent(
 
     delivery.refresh_from_db()
     assert receiver.requests == []
-    assert delivery.status == DeliveryStatus.GAVE_UP
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.GAVE_UP, 0)
     assert delivery.error == "Not sent: the endpoint is disabled."
 
 
