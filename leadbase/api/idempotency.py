@@ -39,10 +39,9 @@ def idempotency_header() -> Any:
     return Header(
         None,
         alias="Idempotency-Key",
-        min_length=1,
         max_length=200,
-        description="A unique string (a UUID): a retry with the same key and body gets the first "
-        "response.",
+        description="A unique string of 1 to 200 printable ASCII characters (a UUID): a retry with "
+        "the same key and body gets the first response.",
     )
 
 
@@ -61,6 +60,12 @@ def run_idempotent(request: HttpRequest, key: str | None, write: Write) -> HttpR
         with transaction.atomic():
             status, body = write()
         return json_response(status, body)
+    if not (key and key.isascii() and key.isprintable()):  # an empty one, or "kéy", said so
+        raise ApiError(
+            422, "invalid_idempotency_key",
+            "An Idempotency-Key is 1 to 200 printable ASCII characters, such as a UUID.",
+            field="Idempotency-Key",
+        )
 
     fingerprint = request_fingerprint(request)
     try:

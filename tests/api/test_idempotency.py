@@ -136,6 +136,15 @@ def test_concurrent_requests_with_one_key_write_once(owner_api):
     )
 
 
+@pytest.mark.parametrize("key", ["", "kéy", "k\u00a0y"])
+def test_an_empty_or_non_ascii_key_is_refused_saying_what_a_key_is(owner_api, key):
+    response = owner_api.post("/leads", ADA, **{"Idempotency-Key": key})
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_idempotency_key"
+    assert response.json()["message"] == "An Idempotency-Key is 1 to 200 printable ASCII characters, such as a UUID."
+    assert not Lead.objects.exists()
+
+
 def test_a_key_longer_than_200_characters_is_refused(owner_api):
     response = owner_api.post("/leads", ADA, **{"Idempotency-Key": "k" * 201})
     assert response.status_code == 422
