@@ -32,8 +32,14 @@ def main(argv: list[str] | None = None) -> None:
         return
     from django.core.management import execute_from_command_line
 
-    if argv[0] in COMMANDS and "--help" not in argv and "-h" not in argv:
-        _migrate_if_needed()
+    from leadbase.settings_errors import stop_on_setting_error
+
+    with stop_on_setting_error():
+        from django.conf import settings
+
+        settings.INSTALLED_APPS  # noqa: B018 (reads leadbase.settings: a bad variable stops here)
+        if argv[0] in COMMANDS and "--help" not in argv and "-h" not in argv:
+            _migrate_if_needed()
     execute_from_command_line(["leadbase", *argv])
 
 

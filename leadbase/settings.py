@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 
+from leadbase.settings_errors import SettingError
+
 
 def env(name: str, default: str = "") -> str:
     """Return ``$name``, or the content of the file named by ``$name_FILE``, or ``default``."""
@@ -24,8 +26,15 @@ def env(name: str, default: str = "") -> str:
         return os.environ[name]
     path = os.environ.get(name + "_FILE")
     if path:
-        return Path(path).read_text(encoding="utf-8").strip()
+        try:
+            return Path(path).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingError(f"{name}_FILE names {path}, which cannot be read: {_why(exc)}") from None
     return default
+
+
+def _why(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc)
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -36,17 +45,21 @@ def env_bool(name: str, default: bool) -> bool:
         return True
     if value.lower() in ("0", "false", "no", "off"):
         return False
-    raise ValueError(f"{name} must be true or false, not {value!r}")
+    raise SettingError(f"{name} must be true or false, not {value!r}")
 
 
-def env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int, minimum: int = 0) -> int:
+    """A whole number, ``minimum`` or more (a negative count or delay has no meaning)."""
     value = env(name, "")
     if value == "":
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
-        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+        raise SettingError(f"{name} must be a whole number, not {value!r}") from None
+    if number < minimum:
+        raise SettingError(f"{name} must be at least {minimum}, not {number}")
+    return number
 
 
 def env_region(name: str, default: str) -> str:
@@ -55,7 +68,7 @@ def env_region(name: str, default: str) -> str:
 
     value = env(name, "").upper() or default
     if value not in phonenumbers.SUPPORTED_REGIONS:
-        raise ValueError(
+        raise SettingError(
             f"{name} must be a two-letter country code such as US, GB or DE, not {value!r}: "
             "phone numbers written without + are read in that country"
         )
@@ -74,18 +87,25 @@ def _secret_key() -> str:
     # Generated once and kept in the data dir, so sessions survive a restart.
     path = DATA_DIR / "secret_key"
     try:
-        return path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(50)
-        path.write_text(key, encoding="utf-8")
-        path.chmod(0o600)
-        return key
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            DATA_DIR.mkdir(parents=True, exist_ok=True)
+            key = secrets.token_urlsafe(50)
+            path.write_text(key, encoding="utf-8")
+            path.chmod(0o600)
+            return key
+    except OSError as exc:  # a data dir that cannot be made or written
+        raise SettingError(
+            f"LEADBASE_DATA_DIR ({DATA_DIR}) cannot be used: {path} cannot be read or written: {_why(exc)}"
+        ) from None
 
 
 SECRET_KEY = _secret_key()
 
 BASE_URL = env("LEADBASE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+if urlsplit(BASE_URL).scheme not in ("http", "https") or not urlsplit(BASE_URL).hostname:
+    raise SettingError(f"LEADBASE_BASE_URL must be an address starting with http:// or https://, not {BASE_URL!r}")
 DEFAULT_REGION = env_region("LEADBASE_DEFAULT_REGION", "US")
 
 ALLOWED_HOSTS = [h.strip() for h in env("LEADBASE_ALLOWED_HOSTS", "*").split(",") if h.strip()]
@@ -163,14 +183,20 @@ SQLITE_AUTOCHECKPOINT = env_int("LEADBASE_SQLITE_AUTOCHECKPOINT", 1000)
 def _database(url: str) -> dict:
     # Persistent connections: reconnecting (and re-running the SQLite PRAGMAs) on every request
     # costs more than a small request itself.
-    config = dj_database_url.parse(url, conn_max_age=None if url.startswith("sqlite") else 60)
+    try:
+        config = dj_database_url.parse(url, conn_max_age=None if url.startswith("sqlite") else 60)
+    except (ValueError, KeyError) as exc:  # an unknown scheme
+        raise SettingError(f"DATABASE_URL cannot be used: {exc}") from None
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # Django's backend, with writers queuing on a file lock (see leadbase/sqlite_backend).
         config["ENGINE"] = "leadbase.sqlite_backend"
         # Tests use an in-memory database (Django's default for SQLite); said explicitly because
         # pytest-django recognises SQLite by Django's engine name only.
         config["TEST"] = {"NAME": ":memory:"}
-        Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SettingError(f"The folder of the SQLite database {config['NAME']} cannot be made: {_why(exc)}") from None
         config["OPTIONS"] = {
             # IMMEDIATE: take the write lock at BEGIN, so concurrent writers wait on the busy
             # timeout instead of failing with "database is locked" when upgrading a read lock.
@@ -210,6 +236,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 REDIS_URL = env("REDIS_URL")
+if REDIS_URL and urlsplit(REDIS_URL).scheme not in ("redis", "rediss", "unix"):
+    raise SettingError(f"REDIS_URL must start with redis://, rediss:// or unix://, not {REDIS_URL!r}")
 if REDIS_URL:
     TASKS = {
         "default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default", "imports"]},
@@ -227,7 +255,7 @@ def _email(url: str) -> dict:
     if parts.scheme == "console":
         return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
     if parts.scheme not in ("smtp", "smtps", "smtp+tls"):
-        raise ValueError(f"EMAIL_URL must start with smtp://, smtps://, smtp+tls:// or console://, not {url!r}")
+        raise SettingError(f"EMAIL_URL must start with smtp://, smtps://, smtp+tls:// or console://, not {url!r}")
     return {
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "EMAIL_HOST": parts.hostname or "127.0.0.1",
@@ -257,13 +285,13 @@ DEFAULT_FROM_EMAIL = env("LEADBASE_FROM_EMAIL", f"Leadbase <leadbase@{_mail_doma
 
 # Imports: uploaded files and reports live in the data dir; a web upload is capped.
 UPLOAD_DIR = DATA_DIR / "uploads"
-IMPORT_MAX_UPLOAD_MB = env_int("LEADBASE_IMPORT_MAX_UPLOAD_MB", 200)
+IMPORT_MAX_UPLOAD_MB = env_int("LEADBASE_IMPORT_MAX_UPLOAD_MB", 200, minimum=1)
 # Days an import's report is kept after the import ends (and an upload never imported after it
 # was uploaded); the imports lane of the worker deletes them. 0 keeps them for ever.
 IMPORT_FILES_DAYS = env_int("LEADBASE_IMPORT_FILES_DAYS", 30)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
-IMPORT_WORKERS = env_int("LEADBASE_IMPORT_WORKERS", os.cpu_count() or 1)
+IMPORT_WORKERS = env_int("LEADBASE_IMPORT_WORKERS", os.cpu_count() or 1, minimum=1)
 # Seconds a possible-duplicate scan waits after the first new lead it covers (a burst shares it).
 DUPLICATE_SCAN_DELAY = env_int("LEADBASE_DUPLICATE_SCAN_DELAY", 5)
 
@@ -272,22 +300,34 @@ DUPLICATE_SCAN_DELAY = env_int("LEADBASE_DUPLICATE_SCAN_DELAY", 5)
 FORM_MIN_FILL_SECONDS = env_int("LEADBASE_FORM_MIN_FILL_SECONDS", 2)
 FORM_RATE_PER_IP = env_int("LEADBASE_FORM_RATE_PER_IP", 20)  # submissions per IP per minute
 FORM_RATE_PER_FORM = env_int("LEADBASE_FORM_RATE_PER_FORM", 6000)  # submissions per form per minute
-FORM_MAX_BODY_KB = env_int("LEADBASE_FORM_MAX_BODY_KB", 64)
-CONFIRM_LINK_HOURS = env_int("LEADBASE_CONFIRM_LINK_HOURS", 72)
+FORM_MAX_BODY_KB = env_int("LEADBASE_FORM_MAX_BODY_KB", 64, minimum=1)
+CONFIRM_LINK_HOURS = env_int("LEADBASE_CONFIRM_LINK_HOURS", 72, minimum=1)
 API_RATE_PER_TOKEN = env_int("LEADBASE_API_RATE_PER_TOKEN", 600)  # requests per token per minute
-WEBHOOK_MAX_ATTEMPTS = env_int("LEADBASE_WEBHOOK_MAX_ATTEMPTS", 15)  # ~32 h of backoff
-WEBHOOK_DISABLE_AFTER = env_int("LEADBASE_WEBHOOK_DISABLE_AFTER", 20)  # consecutive failed deliveries
+WEBHOOK_MAX_ATTEMPTS = env_int("LEADBASE_WEBHOOK_MAX_ATTEMPTS", 15, minimum=1)  # ~32 h of backoff
+WEBHOOK_DISABLE_AFTER = env_int("LEADBASE_WEBHOOK_DISABLE_AFTER", 20, minimum=1)  # consecutive failed deliveries
 WEBHOOK_DISABLE_HOURS = env_int("LEADBASE_WEBHOOK_DISABLE_HOURS", 24)  # … failing for at least this long
-WEBHOOK_TIMEOUT_SECONDS = env_int("LEADBASE_WEBHOOK_TIMEOUT_SECONDS", 10)
+WEBHOOK_TIMEOUT_SECONDS = env_int("LEADBASE_WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("LEADBASE_TIME_ZONE", "UTC")
+try:
+    import zoneinfo
+
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+    raise SettingError(f"LEADBASE_TIME_ZONE must be a time zone name such as Europe/Berlin or UTC, not {TIME_ZONE!r}") from None
+LOG_LEVEL = env("LEADBASE_LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    raise SettingError(f"LEADBASE_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL!r}")
 USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every start when it is missing
+try:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every start when it is missing
+except OSError as exc:
+    raise SettingError(f"LEADBASE_DATA_DIR ({DATA_DIR}) cannot be used: {STATIC_ROOT} cannot be made: {_why(exc)}") from None
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -305,7 +345,7 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
     "filters": {"no_traceback_below_500": {"()": "leadbase.logs.NoTracebackBelow500"}},
-    "root": {"handlers": ["console"], "level": env("LEADBASE_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.tasks": {"level": "WARNING"},
         "django_tasks": {"level": "WARNING"},

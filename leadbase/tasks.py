@@ -84,6 +84,22 @@ def enqueue_with_write(task: Any, *args: Any, **kwargs: Any) -> None:
     task_enqueued.send(type(backend), task_result=row.task_result)
 
 
+def queue_problem() -> str | None:
+    """Why the task queue cannot be used now, or None: with ``REDIS_URL``, a Redis that does not
+    answer (the database queue is the database, checked by every command that starts)."""
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        return None
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=5, socket_timeout=5).ping()
+    except redis.RedisError as exc:
+        return f"Redis at REDIS_URL ({settings.REDIS_URL}) does not answer: {exc}"
+    return None
+
+
 def _enqueue_committed(task: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     """``task.enqueue`` once the write that caused it has committed. A queue that cannot be
     reached then (Redis down) loses the task, not the write: raised here, the error turned the

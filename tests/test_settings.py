@@ -30,3 +30,62 @@ def test_the_default_sender_has_a_mail_domain_not_an_ip_address(host, domain):
     from leadbase.settings import _mail_domain
 
     assert _mail_domain(host) == domain
+
+
+def test_a_count_below_its_minimum_is_refused(monkeypatch):
+    from leadbase.settings import env_int
+
+    monkeypatch.setenv("LEADBASE_FORM_MAX_BODY_KB", "-1")  # every form post answered 413 "larger than -1 KB"
+    with pytest.raises(ValueError, match="LEADBASE_FORM_MAX_BODY_KB must be at least 1, not -1"):
+        env_int("LEADBASE_FORM_MAX_BODY_KB", 64, minimum=1)
+    monkeypatch.setenv("LEADBASE_FORM_MAX_BODY_KB", "0")
+    assert env_int("LEADBASE_FORM_MAX_BODY_KB", 64) == 0  # where 0 means something (a limit off)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("LEADBASE_DEFAULT_REGION", "XX", "LEADBASE_DEFAULT_REGION must be a two-letter country code"),
+        ("LEADBASE_FORM_RATE_PER_IP", "abc", "LEADBASE_FORM_RATE_PER_IP must be a whole number, not 'abc'"),
+        ("LEADBASE_CONFIRM_LINK_HOURS", "-5", "LEADBASE_CONFIRM_LINK_HOURS must be at least 1, not -5"),
+        ("LEADBASE_BEHIND_PROXY", "maybe", "LEADBASE_BEHIND_PROXY must be true or false"),
+        ("EMAIL_URL", "foo://bar", "EMAIL_URL must start with smtp://"),
+        ("DATABASE_URL", "mysqlx://foo", "DATABASE_URL cannot be used: Scheme 'mysqlx://' is unknown"),
+        ("REDIS_URL", "http://bad", "REDIS_URL must start with redis://"),
+        ("LEADBASE_LOG_LEVEL", "LOUD", "LEADBASE_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL"),
+        ("LEADBASE_TIME_ZONE", "Mars/Base", "LEADBASE_TIME_ZONE must be a time zone name"),
+        ("LEADBASE_SECRET_KEY_FILE", "/nonexistent/key", "LEADBASE_SECRET_KEY_FILE names /nonexistent/key, which cannot be read"),
+        ("LEADBASE_BASE_URL", "example.com", "LEADBASE_BASE_URL must be an address starting with http:// or https://"),
+        ("LEADBASE_DATA_DIR", "/etc/passwd/data", "LEADBASE_DATA_DIR (/etc/passwd/data) cannot be used"),
+    ],
+)
+def test_a_bad_setting_stops_the_command_with_one_line_naming_it(tmp_path, variable, value, said):
+    # It was a Python traceback of 19 to 78 lines, some not naming the variable at all.
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
+    env.update({"LEADBASE_DATA_DIR": str(tmp_path), variable: value})
+    done = subprocess.run([sys.executable, "-m", "leadbase", "createuser", "--help"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"leadbase: {said}") and done.stderr.count("\n") == 1, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_an_unreachable_database_stops_the_command_with_one_line(tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")}
+    env.update(LEADBASE_DATA_DIR=str(tmp_path), DATABASE_URL=f"postgres://nobody@127.0.0.1:{port}/x")
+    done = subprocess.run([sys.executable, "-m", "leadbase", "createuser", "a@example.org", "--password", "long-pass-123"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.startswith("leadbase: the database (DATABASE_URL) cannot be reached: ") and "Traceback" not in done.stderr

@@ -154,3 +154,22 @@ def test_replay_refuses_an_id_no_submission_can_have_with_a_message(client, form
         call_command("replay", "--id", given)  # a too large one overflowed the query: a traceback
 
     assert Submission.objects.get().status == "failed"
+
+
+def test_replay_says_which_asked_ids_it_passed_over(client, form, monkeypatch):
+    import io
+
+    mend = _fail_lead_work(monkeypatch)
+    post_json(client, ADA)
+    mend()
+    post_json(client, {**ADA, "email": "grace@example.org", "name": "Grace Hopper"})
+    failed, processed = Submission.objects.order_by("id").values_list("id", flat=True)
+    err = io.StringIO()
+
+    call_command("replay", "--id", str(failed), "--id", str(processed), "--id", "99999", stderr=err, stdout=io.StringIO())
+
+    assert Submission.objects.get(pk=failed).status == "processed"
+    assert err.getvalue().splitlines() == [
+        f"Submission #{processed} is processed, not failed: nothing to replay.",
+        "There is no submission #99999.",
+    ]

@@ -35,3 +35,15 @@ def test_the_demo_loads_leads_capture_and_channels_and_prints_the_login():
     count = leads.count()
     call_command("demo", password="demo-password-1", stdout=io.StringIO())
     assert Lead.objects.filter(workspace__slug="demo").count() == count
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [({"password": "short"}, "This password is too short"), ({"leads": 0}, "--leads must be at least 1, not 0")],
+)
+def test_bad_options_are_one_line_and_load_nothing(options, said):
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match=said):
+        call_command("demo", **options)
+    assert not Lead.objects.exists()

@@ -675,3 +675,11 @@ def test_a_cleaning_process_killed_mid_import_stops_the_import_with_a_message_no
     assert not thread.is_alive(), "the import waited for the killed cleaner's batch"
     assert isinstance(outcome.get("error"), importer.ImportStopped)
     assert "A cleaning process of the import stopped" in str(outcome["error"])
+
+
+@pytest.mark.parametrize("workers", ["0", "-2"])
+def test_the_command_refuses_fewer_than_one_cleaning_process(personas, tmp_path, workers):
+    text = "Name,Email\nHans Meier,hans@example.org\n"
+    with pytest.raises(CommandError, match=f"--workers must be at least 1, not {workers}"):
+        call_command("import", str(write(tmp_path, text)), "--workspace", "acme", "--workers", workers)
+    assert not Lead.objects.exists()

@@ -69,6 +69,18 @@ def test_serve_refuses_fewer_than_one_process_or_thread(option):
         call_command("serve", option, "0")
 
 
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_a_redis_that_does_not_answer_stops_serve_and_worker_before_they_start(settings, command):
+    # serve announced itself, took writes whose tasks were lost, and stopped seconds later.
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.REDIS_URL = f"redis://127.0.0.1:{port}/7"
+    options = {"port": port} if command == "serve" else {"queue": "default"}  # (serve: free, as it is)
+    with pytest.raises(CommandError, match=rf"Redis at REDIS_URL \(redis://127.0.0.1:{port}/7\) does not answer"):
+        call_command(command, **options)
+
+
 def _serve(data: Path, *options: str, stderr: int = subprocess.PIPE) -> tuple[subprocess.Popen, int]:
     """`leadbase serve ...options` on SQLite in ``data``, on a free port: (the process, the port)."""
     env = {**os.environ, "LEADBASE_DATA_DIR": str(data), "LEADBASE_LOG_LEVEL": "WARNING"}

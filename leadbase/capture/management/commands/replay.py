@@ -61,6 +61,13 @@ class Command(BaseCommand):
         if options["ids"]:
             rows = rows.filter(id__in=options["ids"])
         ids = list(rows.values_list("id", flat=True)[: options["limit"] or None])
+        if options["ids"]:  # an id that is not a failed post was passed over without a word
+            found = dict(Submission.objects.filter(id__in=options["ids"]).values_list("id", "status"))
+            for asked in sorted(set(options["ids"]) - set(ids)):
+                if asked not in found:
+                    self.stderr.write(f"There is no submission #{asked}.")
+                elif found[asked] != SubmissionStatus.FAILED:
+                    self.stderr.write(f"Submission #{asked} is {found[asked]}, not failed: nothing to replay.")
         counts: Counter[str] = Counter()
         # Read a chunk to its end before replaying it: on SQLite a write from a connection still
         # reading an older snapshot (the server commits posts meanwhile) fails at once as locked.

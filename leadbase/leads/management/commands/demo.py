@@ -9,10 +9,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from leadbase.accounts.actions import do_create_user
+from leadbase.accounts.errors import AccountError
 from leadbase.accounts.models import Role, Workspace
 from leadbase.capture.actions import SubmitMeta, do_submit_form
 from leadbase.capture.channels_demo import load_demo_channels
@@ -56,9 +57,14 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         from django.core.management import call_command
 
+        if options["leads"] < 1:
+            raise CommandError(f"--leads must be at least 1, not {options['leads']}")
         call_command("migrate", interactive=False, verbosity=0)
         password = options["password"] or secrets.token_urlsafe(9)
-        owner = do_create_user("demo@example.com", password, workspace_slug="demo", role=Role.OWNER, name="Dana Demo")
+        try:
+            owner = do_create_user("demo@example.com", password, workspace_slug="demo", role=Role.OWNER, name="Dana Demo")
+        except AccountError as exc:  # --password too short or too common: said as createuser says it
+            raise CommandError(exc.message) from None
         sales = do_create_user("sales@example.com", password, workspace_slug="demo", role=Role.SALES, name="Sam Seller")
         workspace = Workspace.objects.get(slug="demo")
         if not Lead.objects.filter(workspace=workspace).exists():

@@ -39,6 +39,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not os.path.isfile(options["file"]):
             raise CommandError(f"No such file: {options['file']}")
+        if options["workers"] is not None and options["workers"] < 1:  # it was taken without a word
+            raise CommandError(f"--workers must be at least 1, not {options['workers']}")
         region = _region(options["region"])
         try:
             workspace = workspace_for_command(options["workspace"])

@@ -30,6 +30,7 @@ from django.db import connection
 from leadbase.accounts.setup import ensure_first_login
 from leadbase.settings import env_int
 from leadbase.sqlite_backend.base import checkpoint
+from leadbase.tasks import queue_problem
 
 log = logging.getLogger(__name__)
 
@@ -111,12 +112,9 @@ def _whole(name: str, default: int) -> int:
     """$name as a whole number of at least 1, else CommandError (read when serve runs, not when
     its options are declared: there it was a traceback, and ``--help`` failed with it)."""
     try:
-        value = env_int(name, default)
+        return env_int(name, default, minimum=1)  # as --workers 0 is refused, not taken as 1
     except ValueError as exc:
         raise CommandError(str(exc)) from None
-    if value < 1:  # as --workers 0 is refused, not taken as 1
-        raise CommandError(f"{name} must be at least 1, not {value}")
-    return value
 
 
 class Command(BaseCommand):
@@ -143,6 +141,10 @@ class Command(BaseCommand):
             if options[name] < 1:
                 raise CommandError(f"--{name} must be at least 1")
         _check_free(options["host"], options["port"])
+        # Redis down, the server announced itself, took writes whose tasks were lost, and
+        # stopped a few seconds later once its worker had failed six times.
+        if problem := queue_problem():
+            raise CommandError(problem)
         call_command("migrate", interactive=False, verbosity=0)
         login = ensure_first_login()
         url = server_url(options["host"], options["port"])

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from leadbase.tasks import queue_problem
 from leadbase.worker import DEFAULT_CLAIM, IMPORTS_QUEUE, BatchWorker, worker_identity
 
 QUEUES = ("all", "default", IMPORTS_QUEUE)
@@ -146,6 +147,8 @@ class Command(BaseCommand):
                 target=_delete_old_import_files, args=(threading.Event(),), name="old-import-files", daemon=True
             ).start()
         if settings.REDIS_URL:
+            if problem := queue_problem():  # else RQ's bare "Error 111 connecting to …", exit 1
+                raise CommandError(problem)
             names = ["default", IMPORTS_QUEUE] if queue == "all" else [queue]
             if options["parent"]:
                 _stop_when_gone(options["parent"])

@@ -1,0 +1,29 @@
+"""One line, not a traceback, for a setting the ``leadbase`` command cannot start with.
+
+``leadbase.settings`` raises ``SettingError`` naming the variable at fault; a database that cannot
+be reached is said the same way when the command first connects (to apply migrations). Anything
+else is a fault of Leadbase's and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class SettingError(ValueError):
+    """A variable that cannot be used, said in one line that names it."""
+
+
+@contextmanager
+def stop_on_setting_error() -> Iterator[None]:
+    from django.db.utils import OperationalError
+
+    try:
+        yield
+    except SettingError as exc:
+        sys.exit(f"leadbase: {exc}")
+    except OperationalError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        sys.exit(f"leadbase: the database (DATABASE_URL) cannot be reached: {first}")
