@@ -335,7 +335,7 @@ def test_serve_starts_a_worker_that_stopped_again_and_the_web_goes_on(tmp_path):
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         _, errors = server.communicate(timeout=30)
-    assert "the background worker stopped (exit status -9); starting it again" in errors.decode()
+    assert "the background worker stopped (killed by signal 9); starting it again" in errors.decode()
     assert server.returncode == 0
 
 
@@ -371,3 +371,26 @@ def test_a_web_process_that_stops_is_started_again(tmp_path):
         _, errors = server.communicate(timeout=30)
     assert "Unexpected exit from worker-1" in errors.decode()  # granian logs it as an error
     assert server.returncode == 0
+
+
+def test_on_every_address_without_a_base_url_serve_says_which_address_links_use(tmp_path):
+    # --host 0.0.0.0 cannot tell the public address: links went to port 8000's without a word.
+    env = {**os.environ, "LEADBASE_DATA_DIR": str(tmp_path), "LEADBASE_LOG_LEVEL": "WARNING"}
+    for name in ("DATABASE_URL", "REDIS_URL", "LEADBASE_BASE_URL"):
+        env.pop(name, None)
+    with socket.socket() as s:
+        s.bind(("0.0.0.0", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "leadbase", "serve", "--host", "0.0.0.0", "--port", str(port), "--no-worker"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True, text=True,
+    )
+    try:
+        lines = [server.stdout.readline() for _ in range(4)]  # (the first login comes between)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
+    assert lines[0].startswith(f"Leadbase is running on http://0.0.0.0:{port}")
+    assert any(line.startswith(
+        "LEADBASE_BASE_URL is not set: links in emails and embed snippets point to http://127.0.0.1:8000."
+    ) for line in lines[1:]), lines

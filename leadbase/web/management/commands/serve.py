@@ -158,6 +158,11 @@ class Command(BaseCommand):
             # Unset, the public address is where this server listens (the embed snippet, the
             # links in confirmation emails), not port 8000's when --port says otherwise.
             env["LEADBASE_BASE_URL"] = url
+        elif "LEADBASE_BASE_URL" not in os.environ:  # every address of the machine: which is public?
+            self.stdout.write(
+                f"LEADBASE_BASE_URL is not set: links in emails and embed snippets point to {settings.BASE_URL}. "
+                "Set it to the address people reach this server at."
+            )
         # On SQLite this process copies the write-ahead log into the database itself, so that
         # the web and worker processes' commits, which hold the write lock, no longer do.
         checkpoints = connection.vendor == "sqlite" and not connection.is_in_memory_db()
@@ -194,7 +199,9 @@ class Command(BaseCommand):
                     log.error("the background worker stopped %s times within %s s; stopping",
                               len(restarts) + 1, WORKER_RESTART_WINDOW)
                     break
-                log.error("the background worker stopped (exit status %s); starting it again", worker.returncode)
+                code = worker.returncode  # said as the worker says its own lanes' stops
+                how = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+                log.error("the background worker stopped (%s); starting it again", how)
                 restarts.append(now)
                 procs[1] = subprocess.Popen(worker_command, env=env)
             if procs[0].poll() is not None:
