@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import time
 import traceback
@@ -335,7 +336,11 @@ class BatchWorker(Worker):
     def shutdown(self, signum: int, frame: Any) -> None:
         # Unlike the parent, never exit in the middle of a batch: the claimed tasks must go back.
         if not self.running:
-            super().shutdown(signum, frame)  # a second signal: stop now
+            if not self.running_task:  # Ctrl-C reaches the lanes, then serve's SIGTERM: already stopping
+                return
+            super().shutdown(signum, frame)  # a second signal during a task: stop now
             return
-        logger.warning("Shutting down after the task in hand")
+        # An expected stop, said once per process and naming its lane (three alike looked like a fault).
+        logger.info("Worker (queues %s) stopping after the task in hand (%s)", ",".join(self.queue_names),
+                    signal.strsignal(signum))
         self.running = False
