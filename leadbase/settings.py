@@ -196,7 +196,10 @@ def _database(url: str) -> dict:
         try:
             Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise SettingError(f"The folder of the SQLite database {config['NAME']} cannot be made: {_why(exc)}") from None
+            raise SettingError(
+                f"LEADBASE_DATA_DIR (or DATABASE_URL) cannot be used: the folder of the SQLite database "
+                f"{config['NAME']} cannot be made: {_why(exc)}"
+            ) from None
         config["OPTIONS"] = {
             # IMMEDIATE: take the write lock at BEGIN, so concurrent writers wait on the busy
             # timeout instead of failing with "database is locked" when upgrading a read lock.
