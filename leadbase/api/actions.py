@@ -21,6 +21,7 @@ from leadbase.leads.actions import (
     do_update_lead,
 )
 from leadbase.leads.models import Lead, Source
+from leadbase.leads.signals import leads_updated
 
 
 @dataclass(frozen=True)
@@ -86,10 +87,15 @@ def do_edit_lead(
     lead: Lead, changes: dict[str, Any], *, stage: str | None, reason: str, actor: User
 ) -> Lead:
     """Apply field ``changes`` (``do_update_lead``) and move to ``stage`` (``do_change_stage``),
-    both or neither."""
+    both or neither. ``lead.updated`` is announced last, so that its webhook, like that of
+    ``lead.stage_changed``, shows the lead with both changes: never a stage it no longer has."""
     with transaction.atomic():
+        edited_at = lead.updated_at
         if changes:
-            lead = do_update_lead(lead, changes, actor=actor)
+            lead = do_update_lead(lead, changes, actor=actor, announce=False)
+        edited = lead.updated_at != edited_at
         if stage is not None:
             lead = do_change_stage(lead, stage, actor=actor, reason=reason)
+        if edited:
+            leads_updated.send(Lead, workspace_id=lead.workspace_id, lead_ids=[lead.pk])
     return lead

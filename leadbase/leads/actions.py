@@ -215,8 +215,13 @@ def enqueue_duplicate_scan(workspace_id: int, first_id: int, last_id: int) -> No
 EDITABLE = ("name", "email", "phone", "company", "job_title", "country")
 
 
-def do_update_lead(lead: Lead, changes: dict[str, Any], *, actor: User | None) -> Lead:
-    """Edit a lead's fields; the same cleaning rules apply as on create. Records what changed."""
+def do_update_lead(
+    lead: Lead, changes: dict[str, Any], *, actor: User | None, announce: bool = True
+) -> Lead:
+    """Edit a lead's fields; the same cleaning rules apply as on create. Records what changed.
+
+    A caller that changes more in the same transaction passes ``announce=False`` and sends
+    ``leads_updated`` itself once it is done, so that the event shows the lead as committed."""
     unknown = set(changes) - set(EDITABLE) - {"custom"}
     if unknown:
         raise LeadError("unknown_field", f"These fields cannot be edited: {', '.join(sorted(unknown))}.", sorted(unknown)[0])
@@ -240,7 +245,8 @@ def do_update_lead(lead: Lead, changes: dict[str, Any], *, actor: User | None) -
         lead.updated_at = timezone.now()
         lead.save()
         _touch(lead, TouchKind.UPDATED, actor, {"changes": diff})
-        leads_updated.send(Lead, workspace_id=lead.workspace_id, lead_ids=[lead.pk])
+        if announce:
+            leads_updated.send(Lead, workspace_id=lead.workspace_id, lead_ids=[lead.pk])
     return lead
 
 

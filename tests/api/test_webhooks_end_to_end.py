@@ -123,6 +123,35 @@ def test_a_read_token_creates_nothing_so_nothing_is_sent(
     assert receiver.requests == []
 
 
+def test_a_patch_of_fields_and_stage_sends_both_events_with_the_lead_as_saved(
+    owner_api, personas, receiver, django_capture_on_commit_callbacks
+):
+    # lead.updated was read between the two changes: it showed the new company at the old stage,
+    # a state the lead never had once the request was done.
+    do_create_endpoint(
+        personas.workspace, receiver.url, ["lead.updated", "lead.stage_changed"],
+        actor=personas.owner,
+    )
+    lead = Lead.objects.get(pk=owner_api.post("/leads", ADA).json()["id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_api.patch(
+            f"/leads/{lead.pk}", {"company": "Difference Engines", "stage": "sales_ready"}
+        )
+
+    assert response.status_code == 200, response.json()
+    sent = {r.headers["Leadbase-Event"]: json.loads(r.body)["data"] for r in receiver.requests}
+    assert sorted(sent) == ["lead.stage_changed", "lead.updated"]
+    for data in sent.values():
+        assert (data["lead"]["company"], data["lead"]["stage"]) == (
+            "Difference Engines", "sales_ready"
+        )
+    assert sent["lead.stage_changed"]["stage_change"] == {"from": "new", "to": "sales_ready"}
+
+    with django_capture_on_commit_callbacks(execute=True):  # the same again changes nothing
+        owner_api.patch(f"/leads/{lead.pk}", {"company": "Difference Engines", "stage": "sales_ready"})
+    assert len(receiver.requests) == 2
+
+
 # --- through a form ---------------------------------------------------------------------------
 
 
