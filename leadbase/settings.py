@@ -137,6 +137,7 @@ INSTALLED_APPS = [
     "leadbase.hooks",
     "leadbase.reports",
     "leadbase.web",
+    "leadbase.outbox",
 ]
 
 MIDDLEWARE = [

@@ -621,10 +621,34 @@ def test_a_write_is_kept_and_answered_when_its_queue_cannot_be_reached(tmp_path)
     )
 
     assert done.returncode == 0 and "written" in done.stdout, done.stderr
-    assert "could not be queued" in done.stderr and "scan_possible_duplicates" in done.stderr
+    assert "could not be queued now" in done.stderr and "scan_possible_duplicates" in done.stderr
+    assert "Traceback" not in done.stderr  # expected, and the task is not lost: one line
     del env["REDIS_URL"]
     count = "from leadbase.leads.models import Lead; print(Lead.objects.count())"
     assert _leadbase(env, "shell", "--no-imports", "-c", count).strip() == "2"
+    assert _leadbase(env, "shell", "--no-imports", "-c", WAITING).split() == ["leadbase.leads.tasks.scan_possible_duplicates"]
+
+
+WAITING = "from leadbase.outbox.models import OutboxTask; print(*OutboxTask.objects.values_list('task_path', flat=True))"
+
+
+@pytest.mark.redis
+def test_a_task_redis_could_not_take_runs_once_redis_answers(tmp_path):
+    # Before the outbox, the duplicate scan (or a confirmation email, a webhook) was lost for good.
+    env = _migrated(tmp_path, "redis")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        down = env | {"REDIS_URL": f"redis://127.0.0.1:{s.getsockname()[1]}/0"}
+    _leadbase(down, "shell", "--no-imports", "-c", SETUP)
+    assert _leadbase(env, "shell", "--no-imports", "-c", WAITING).split() == ["leadbase.leads.tasks.scan_possible_duplicates"]
+
+    worker = subprocess.run([sys.executable, "-m", "leadbase", "worker", "--batch"], env=env,
+                            capture_output=True, text=True, timeout=120)
+
+    assert worker.returncode == 0, worker.stderr
+    assert "Queued 1 task(s) that waited in the outbox" in worker.stderr
+    assert _leadbase(env, "shell", "--no-imports", "-c", COUNT).strip() == "1"  # the scan ran
+    assert _leadbase(env, "shell", "--no-imports", "-c", WAITING).strip() == ""
 
 
 def test_a_lane_that_stops_on_its_own_is_started_again(tmp_path):

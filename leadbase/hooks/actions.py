@@ -12,7 +12,6 @@ import logging
 import secrets
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -183,10 +182,9 @@ def do_queue_deliveries(
     deliveries = [_delivery(endpoint, event, at, data) for endpoint in endpoints for data in items]
     with transaction.atomic():
         Delivery.objects.bulk_create(deliveries, batch_size=500)
-        for delivery in deliveries:
-            # With the database queue the first attempt commits with the delivery row (and the
-            # lead change that caused it); with RQ it is queued once that commits.
-            enqueue_first_attempt(delivery.pk)
+        # The first attempts commit with the delivery rows (and the lead change that caused
+        # them): in the database queue, or in the outbox until RQ has them.
+        enqueue_first_attempts([delivery.pk for delivery in deliveries])
     return deliveries
 
 
@@ -196,11 +194,11 @@ def _delivery(endpoint: Endpoint, event: str, at: datetime, data: dict[str, Any]
     return Delivery(endpoint=endpoint, event=event, event_id=event_id, payload=payload)
 
 
-def enqueue_first_attempt(delivery_id: int) -> None:
+def enqueue_first_attempts(delivery_ids: list[int]) -> None:
     from leadbase.hooks.tasks import deliver
-    from leadbase.tasks import enqueue_with_write
+    from leadbase.tasks import enqueue_many_with_write
 
-    enqueue_with_write(deliver, delivery_id, 0)
+    enqueue_many_with_write(deliver, [((delivery_id, 0), {}) for delivery_id in delivery_ids])
 
 
 def do_send_test_event(endpoint: Endpoint, *, actor: User | None) -> Delivery:
@@ -238,7 +236,7 @@ def do_redeliver(delivery: Delivery, *, actor: User | None) -> Delivery:
             raise WebhookError(
                 "stale", "This delivery changed meanwhile; reload the page and try again."
             )
-        transaction.on_commit(partial(queue_attempt, delivery.pk, attempts))
+        queue_attempt(delivery.pk, attempts)
     delivery.refresh_from_db()
     logger.info("Webhook delivery %s redelivered by %s", delivery.pk, _label(actor))
     return delivery

@@ -22,7 +22,6 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -58,12 +57,14 @@ class Outcome:
 
 
 def queue_attempt(delivery_id: int, attempt: int, *, run_after: datetime | None = None) -> None:
-    """Queue attempt ``attempt + 1`` of the delivery now, or not before ``run_after``."""
+    """Queue attempt ``attempt + 1`` of the delivery now, or not before ``run_after``, with the
+    caller's write (``enqueue_with_write``)."""
     # Imported here, not at the top: defining a task builds the task backend from the settings,
     # which must not happen while the apps load (the tests, for one, choose a backend after).
     from leadbase.hooks.tasks import deliver
+    from leadbase.tasks import enqueue_with_write
 
-    (deliver.using(run_after=run_after) if run_after else deliver).enqueue(delivery_id, attempt)
+    enqueue_with_write(deliver.using(run_after=run_after) if run_after else deliver, delivery_id, attempt)
 
 
 def retry_delay(attempts: int, rand: Callable[[], float] = random.random) -> timedelta:
@@ -214,10 +215,8 @@ def record_outcome(delivery: Delivery, outcome: Outcome) -> str:
             error=error[:2000],
             next_attempt_at=run_after,
         )
-        if updated and retry:
-            transaction.on_commit(
-                partial(queue_attempt, delivery.pk, delivery.attempts, run_after=run_after)
-            )
+        if updated and retry:  # queued with the outcome: both commit, or neither
+            queue_attempt(delivery.pk, delivery.attempts, run_after=run_after)
     return status
 
 

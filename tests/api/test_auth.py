@@ -32,6 +32,7 @@ def test_it_refuses_a_request_without_a_token(api_as):
 def test_it_refuses_an_unknown_token_or_another_scheme(api_as, header):
     response = api_as("anonymous").get("/leads", Authorization=header)
     assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Bearer"  # RFC 9110: a 401 names the scheme to use
     assert response.json()["code"] == "unauthorized"
 
 

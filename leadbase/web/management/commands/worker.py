@@ -16,12 +16,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from leadbase.tasks import queue_problem
+from leadbase.tasks import OUTBOX_AGE, hand_over_waiting, queue_problem
 from leadbase.worker import DEFAULT_CLAIM, IMPORTS_QUEUE, BatchWorker, worker_identity
 
 QUEUES = ("all", "default", IMPORTS_QUEUE)
@@ -82,27 +84,49 @@ def _keep_running(commands: list[list[str]], children: list[subprocess.Popen], s
 
 #: How often the imports lane deletes import files older than LEADBASE_IMPORT_FILES_DAYS.
 OLD_FILES_EVERY = 3600.0
+#: How often a lane looks for tasks left in the outbox (their queue, Redis, did not answer).
+OUTBOX_EVERY = 15.0
 
 
-def _delete_old_import_files(stopping: threading.Event, every: float = OLD_FILES_EVERY) -> None:
-    """At start and then every ``every`` seconds, delete the import files kept too long
-    (``importer.delete_old_import_files``). It runs in the imports lane: that lane runs on the
-    machine that holds the uploads (README, several machines)."""
+def _repeat(job: Callable[[], None], what: str, every: float, stopping: threading.Event) -> None:
+    """Run ``job`` now and then every ``every`` seconds until ``stopping``, in this thread."""
     from django.db import connection
-
-    from leadbase.leads.importer import delete_old_import_files
 
     while not stopping.is_set():
         try:
-            deleted = delete_old_import_files()
-            if deleted:
-                logger.info("Deleted the files of %s import(s) older than %s days", deleted,
-                            settings.IMPORT_FILES_DAYS)
-        except Exception:  # the database away for a moment: tried again at the next round
-            logger.exception("Could not delete old import files")
+            job()
+        except Exception:  # the database or Redis away for a moment: tried again next round
+            logger.exception("Could not %s; trying again in %.0f s", what, every)
         finally:
             connection.close()  # this thread's own connection: not held open between rounds
         stopping.wait(every)
+
+
+def _in_background(job: Callable[[], None], what: str, every: float) -> None:
+    threading.Thread(
+        target=_repeat, args=(job, what, every, threading.Event()), name=job.__name__.strip("_"), daemon=True
+    ).start()
+
+
+def _delete_old_import_files() -> None:
+    """``importer.delete_old_import_files``, run by the imports lane: that lane runs on the
+    machine that holds the uploads (README, several machines)."""
+    from leadbase.leads.importer import delete_old_import_files
+
+    deleted = delete_old_import_files()
+    if deleted:
+        logger.info("Deleted the files of %s import(s) older than %s days", deleted, settings.IMPORT_FILES_DAYS)
+
+
+def _hand_over_waiting(older_than: timedelta = OUTBOX_AGE) -> None:
+    """``tasks.hand_over_waiting``, run by every lane: whichever runs hands the tasks over."""
+    try:
+        handed = hand_over_waiting(older_than)
+    except Exception as exc:  # noqa: BLE001 (Redis away: said in one line, not a traceback a round)
+        logger.warning("Tasks wait in the outbox: their queue does not take them now (%s: %s)", type(exc).__name__, exc)
+        return
+    if handed:
+        logger.warning("Queued %s task(s) that waited in the outbox for their queue to answer", handed)
 
 
 class Command(BaseCommand):
@@ -142,10 +166,12 @@ class Command(BaseCommand):
             self._with_imports_lane(options)
             return
         queues = ["*"] if queue == "all" else [queue]
-        if queue == IMPORTS_QUEUE and not batch:
-            threading.Thread(
-                target=_delete_old_import_files, args=(threading.Event(),), name="old-import-files", daemon=True
-            ).start()
+        if batch:
+            _hand_over_waiting(older_than=timedelta(0))  # all of them, before the run
+        else:
+            _in_background(_hand_over_waiting, "queue the tasks left in the outbox", OUTBOX_EVERY)
+            if queue == IMPORTS_QUEUE:
+                _in_background(_delete_old_import_files, "delete old import files", OLD_FILES_EVERY)
         if settings.REDIS_URL:
             if problem := queue_problem():  # else RQ's bare "Error 111 connecting to …", exit 1
                 raise CommandError(problem)
