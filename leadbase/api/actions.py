@@ -21,7 +21,7 @@ from leadbase.leads.actions import (
     do_update_lead,
 )
 from leadbase.leads.models import Lead, Source
-from leadbase.leads.signals import leads_updated
+from leadbase.leads.signals import announced_at_end
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def do_create_lead_with_consents(
         )
         if record.get(key)
     }
-    with transaction.atomic():
+    with transaction.atomic(), announced_at_end():  # lead.created shows the consents too
         created = do_create_lead(
             workspace,
             record,
@@ -87,15 +87,11 @@ def do_edit_lead(
     lead: Lead, changes: dict[str, Any], *, stage: str | None, reason: str, actor: User
 ) -> Lead:
     """Apply field ``changes`` (``do_update_lead``) and move to ``stage`` (``do_change_stage``),
-    both or neither. ``lead.updated`` is announced last, so that its webhook, like that of
-    ``lead.stage_changed``, shows the lead with both changes: never a stage it no longer has."""
-    with transaction.atomic():
-        edited_at = lead.updated_at
+    both or neither. Their events are sent at the end, so that the webhooks of both show the
+    lead with both changes: ``lead.updated`` showed the stage the lead was leaving."""
+    with transaction.atomic(), announced_at_end():
         if changes:
-            lead = do_update_lead(lead, changes, actor=actor, announce=False)
-        edited = lead.updated_at != edited_at
+            lead = do_update_lead(lead, changes, actor=actor)
         if stage is not None:
             lead = do_change_stage(lead, stage, actor=actor, reason=reason)
-        if edited:
-            leads_updated.send(Lead, workspace_id=lead.workspace_id, lead_ids=[lead.pk])
     return lead

@@ -5,12 +5,14 @@ Every event body has the same envelope::
     {"id": "evt_…", "type": "lead.created", "created_at": "2025-01-31T12:00:00Z",
      "workspace": "acme", "data": {"lead": {…}}}
 
-Leads are read with one query per batch (chunked under the database's parameter limit), never
-one per lead, because an import announces thousands of leads at once.
+A lead is written as the API returns it, plus its ``url``. Leads are read with two queries per
+batch (chunked under the database's parameter limit: the leads with their owners, and their
+consents), never per lead, because an import announces thousands of leads at once.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timezone
@@ -18,40 +20,13 @@ from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
+from ninja.responses import NinjaJSONEncoder
 
 from leadbase.leads.models import Lead
 from leadbase.rows import IN_CHUNK
 
 #: Sent by the "Send test event" button; it changes nothing and is never retried.
 TEST_EVENT = "webhook.test"
-
-_COLUMNS = (
-    "id",
-    "name",
-    "given_name",
-    "family_name",
-    "email",
-    "email_key",
-    "phone_e164",
-    "phone_ext",
-    "company",
-    "job_title",
-    "country",
-    "stage",
-    "score",
-    "source",
-    "source_ref",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-    "referrer",
-    "custom",
-    "created_at",
-    "updated_at",
-)
-
 
 def new_event_id() -> str:
     return f"evt_{secrets.token_hex(16)}"
@@ -74,33 +49,15 @@ def envelope(
     }
 
 
-def lead_data(row: dict[str, Any]) -> dict[str, Any]:
-    """A lead as receivers see it: valid contacts only (phone in E.164), UTM grouped, a link."""
-    return {
-        "id": row["id"],
-        "name": row["name"],
-        "given_name": row["given_name"],
-        "family_name": row["family_name"],
-        # A value kept only for correction (invalid) is not a way to reach the person.
-        "email": row["email"] if row["email_key"] else None,
-        "phone": row["phone_e164"],
-        "phone_ext": row["phone_ext"],
-        "company": row["company"],
-        "job_title": row["job_title"],
-        "country": row["country"],
-        "stage": row["stage"],
-        "score": row["score"],
-        "source": row["source"],
-        "source_ref": row["source_ref"],
-        "utm": {
-            key: row[f"utm_{key}"] for key in ("source", "medium", "campaign", "term", "content")
-        },
-        "referrer": row["referrer"],
-        "custom": row["custom"],
-        "created_at": iso(row["created_at"]),
-        "updated_at": iso(row["updated_at"]),
-        "url": settings.BASE_URL + reverse("web:lead", args=[row["id"]]),
-    }
+def lead_data(lead: Lead) -> dict[str, Any]:
+    """A lead as the API returns it (``GET /api/v1/leads/{id}``, the same fields, written the
+    same way), with ``url``, its page in Leadbase: a receiver reads events and API answers with
+    one parser. ``lead`` needs ``owner`` and ``consents`` loaded (``leads_data`` does it)."""
+    from leadbase.api.schemas import LeadOut  # the API's own schema: the two cannot drift apart
+
+    data = json.loads(json.dumps(LeadOut.from_orm(lead).model_dump(), cls=NinjaJSONEncoder))
+    data["url"] = settings.BASE_URL + reverse("web:lead", args=[lead.pk])
+    return data
 
 
 def leads_data(workspace_id: int, lead_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
@@ -109,8 +66,10 @@ def leads_data(workspace_id: int, lead_ids: Iterable[int]) -> dict[int, dict[str
     ids = list(dict.fromkeys(lead_ids))
     found: dict[int, dict[str, Any]] = {}
     for start in range(0, len(ids), IN_CHUNK):
-        rows = Lead.objects.filter(
-            workspace_id=workspace_id, pk__in=ids[start : start + IN_CHUNK]
-        ).values(*_COLUMNS)
-        found.update((row["id"], lead_data(row)) for row in rows)
+        leads = (
+            Lead.objects.filter(workspace_id=workspace_id, pk__in=ids[start : start + IN_CHUNK])
+            .select_related("owner")
+            .prefetch_related("consents")
+        )
+        found.update((lead.pk, lead_data(lead)) for lead in leads)
     return found

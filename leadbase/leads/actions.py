@@ -47,7 +47,13 @@ from leadbase.leads.models import (
     Touch,
     TouchKind,
 )
-from leadbase.leads.signals import lead_erasing, lead_merging, lead_stage_changed, leads_updated
+from leadbase.leads.signals import (
+    announce,
+    lead_erasing,
+    lead_merging,
+    lead_stage_changed,
+    leads_updated,
+)
 from leadbase.lib.cleaning import name_key, split_name
 from leadbase.lib.leadrow import Candidate, Refusal, clean_record
 from leadbase.rows import by_ids
@@ -215,13 +221,8 @@ def enqueue_duplicate_scan(workspace_id: int, first_id: int, last_id: int) -> No
 EDITABLE = ("name", "email", "phone", "company", "job_title", "country")
 
 
-def do_update_lead(
-    lead: Lead, changes: dict[str, Any], *, actor: User | None, announce: bool = True
-) -> Lead:
-    """Edit a lead's fields; the same cleaning rules apply as on create. Records what changed.
-
-    A caller that changes more in the same transaction passes ``announce=False`` and sends
-    ``leads_updated`` itself once it is done, so that the event shows the lead as committed."""
+def do_update_lead(lead: Lead, changes: dict[str, Any], *, actor: User | None) -> Lead:
+    """Edit a lead's fields; the same cleaning rules apply as on create. Records what changed."""
     unknown = set(changes) - set(EDITABLE) - {"custom"}
     if unknown:
         raise LeadError("unknown_field", f"These fields cannot be edited: {', '.join(sorted(unknown))}.", sorted(unknown)[0])
@@ -245,8 +246,7 @@ def do_update_lead(
         lead.updated_at = timezone.now()
         lead.save()
         _touch(lead, TouchKind.UPDATED, actor, {"changes": diff})
-        if announce:
-            leads_updated.send(Lead, workspace_id=lead.workspace_id, lead_ids=[lead.pk])
+        announce(leads_updated, Lead, workspace_id=lead.workspace_id, lead_ids=[lead.pk])
     return lead
 
 
@@ -353,7 +353,7 @@ def do_change_stage(lead: Lead, stage: str, *, actor: User | None, reason: str =
         ):
             raise TransitionError("stale", "The lead's stage changed meanwhile; reload and try again.")
         _touch(lead, TouchKind.STAGE_CHANGED, actor, {"from": old, "to": stage, "reason": reason})
-        lead_stage_changed.send(Lead, workspace_id=lead.workspace_id, lead_id=lead.pk, old=old, new=stage)
+        announce(lead_stage_changed, Lead, workspace_id=lead.workspace_id, lead_id=lead.pk, old=old, new=stage)
     lead.refresh_from_db()
     return lead
 

@@ -45,7 +45,7 @@ from leadbase.leads.models import (
     Touch,
     TouchKind,
 )
-from leadbase.leads.signals import leads_created, leads_updated
+from leadbase.leads.signals import announce, leads_created, leads_updated
 from leadbase.lib.leadrow import Candidate, Refusal, warning_codes
 from leadbase.rows import IN_CHUNK, allocate_ids, json_dumps, select_in
 
@@ -212,9 +212,9 @@ def _announce(ctx: Context, created: list[int], updated: list[int]) -> None:
     """Send the lead events within the batch's transaction (see leadbase.leads.signals)."""
     ws = ctx.workspace_id
     if created and leads_created.has_listeners():
-        leads_created.send(Lead, workspace_id=ws, lead_ids=created, source=ctx.source)
+        announce(leads_created, Lead, workspace_id=ws, lead_ids=created, source=ctx.source)
     if updated and leads_updated.has_listeners():
-        leads_updated.send(Lead, workspace_id=ws, lead_ids=updated)
+        announce(leads_updated, Lead, workspace_id=ws, lead_ids=updated)
 
 
 def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:

@@ -5,7 +5,20 @@ A receiver's writes commit or roll back with the lead change (a webhook delivery
 lost between the lead's commit and its own); it must queue side effects with
 ``leadbase.tasks.enqueue_with_write`` and must not let an exception escape (wrap its work in a
 savepoint). Batch-shaped on purpose: an import sends one event per batch, not one per lead.
+
+The three lead events are sent with ``announce``. An action made of several steps (create a
+lead, then record its consents, assign its owner) runs them in ``announced_at_end``, so that
+receivers, which read the leads when they get the event, see them as the whole action leaves
+them: a webhook of a lead made through a form showed it without the consents and the owner the
+same post gave it a moment later.
 """
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from django.dispatch import Signal
 
@@ -24,3 +37,34 @@ lead_merging = Signal()
 #: must raise: the erasure then fails whole, rather than report a person erased whose data is
 #: still there.
 lead_erasing = Signal()
+
+
+_held = threading.local()
+
+
+def announce(signal: Signal, sender: Any, **kwargs: Any) -> None:
+    """``signal.send(sender, **kwargs)``, now, or when the ``announced_at_end`` block around it
+    ends."""
+    queue = getattr(_held, "queue", None)
+    if queue is None:
+        signal.send(sender, **kwargs)
+    else:
+        queue.append((signal, sender, kwargs))
+
+
+@contextmanager
+def announced_at_end() -> Iterator[None]:
+    """Hold the events ``announce`` sends inside the block and send them, in order, when it ends
+    without an exception (inside the caller's transaction: use it within ``atomic``). A block
+    inside another leaves them to the outer one; one that raises sends none."""
+    if getattr(_held, "queue", None) is not None:
+        yield
+        return
+    _held.queue = []
+    try:
+        yield
+        held = _held.queue
+    finally:
+        _held.queue = None
+    for signal, sender, kwargs in held:
+        signal.send(sender, **kwargs)

@@ -100,6 +100,26 @@ def test_a_lead_posted_with_a_write_token_is_delivered_signed(
     assert (sent["source"], sent["stage"]) == ("api", "new")
 
 
+def test_a_webhook_shows_the_lead_as_the_api_returns_it(
+    owner_api, endpoint, receiver, django_capture_on_commit_callbacks
+):
+    # The events wrote UTM tags as one object and left out consents, owner and problems: a
+    # receiver that also reads the API needed two parsers for one lead.
+    body = {**ADA, "phone": "12", "utm_source": "instagram", "utm_campaign": "spring",
+            "consents": {"email_marketing": {"status": "granted", "text": "News, monthly"}}}
+    with django_capture_on_commit_callbacks(execute=True):
+        created = owner_api.post("/leads", body)
+
+    assert created.status_code == 201, created.json()
+    (request,) = receiver.requests
+    sent = json.loads(request.body)["data"]["lead"]
+    read = owner_api.get(f"/leads/{created.json()['id']}").json()
+    assert sent.pop("url").endswith(f"/leads/{read['id']}/")
+    assert sent == read
+    assert (sent["utm_source"], sent["owner"], sent["consents"][0]["status"]) == ("instagram", None, "granted")
+    assert [p["field"] for p in sent["problems"]] == ["phone"]  # "12" kept for correction
+
+
 def test_a_lead_posted_again_merges_and_sends_no_second_lead_created(
     owner_api, endpoint, receiver, django_capture_on_commit_callbacks
 ):

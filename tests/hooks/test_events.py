@@ -64,7 +64,7 @@ def test_a_lead_created_through_the_action_is_posted_once_signed(
     assert data["phone"] == "+442079460958"
     assert data["company"] == "Engines"
     assert data["stage"] == "new"
-    assert set(data["utm"]) == {"source", "medium", "campaign", "term", "content"}
+    assert {"utm_source", "utm_campaign", "consents", "owner", "problems"} <= set(data)
     assert data["url"].endswith(f"/leads/{lead.pk}/")
     assert (delivery.status, delivery.attempts, delivery.response_status) == (
         DeliveryStatus.DELIVERED,
@@ -210,9 +210,10 @@ def test_a_batch_with_endpoints_costs_the_same_queries_whatever_its_size(
                 Lead, workspace_id=personas.workspace.pk, lead_ids=leads[:size], source="import"
             )
         counts.append(len([q for q in queries if "SAVEPOINT" not in q["sql"]]))
-    # Any endpoint?, the endpoints, the leads, one insert of the deliveries, one of their tasks
-    # in the outbox (this queue is not the database); on commit the outbox rows, read and deleted.
-    assert counts == [7, 7]
+    # Any endpoint?, the endpoints, the leads with their owners, their consents, one insert of
+    # the deliveries, one of their tasks in the outbox (this queue is not the database); on
+    # commit the outbox rows, read and deleted.
+    assert counts == [8, 8]
     assert Delivery.objects.filter(event="lead.created").count() == 2 + 40
 
 

@@ -35,6 +35,7 @@ from leadbase.leads.actions import (
 )
 from leadbase.leads.errors import LeadRejected
 from leadbase.leads.models import ConsentStatus, Source, TouchKind
+from leadbase.leads.signals import announced_at_end
 from leadbase.lib.leadrow import Candidate, Refusal, clean_record
 from leadbase.lib.markup import has_script_tag
 from leadbase.rows import insert as insert_rows
@@ -331,7 +332,15 @@ def _make_leads(
 ) -> list[SubmitResult]:
     """The leads, consents and confirmation emails of journal rows of ``form`` (one, or a group
     taken together); must run in a savepoint of the transaction that holds the rows. A row the
-    lead rules refuse is marked ``rejected``; any exception means none of it happened."""
+    lead rules refuse is marked ``rejected``; any exception means none of it happened. The lead
+    events are sent at the end: a webhook shows the lead with its consents, owner and tags."""
+    with announced_at_end():
+        return _write_leads(form, group, consent_at)
+
+
+def _write_leads(
+    form: Form, group: list[tuple[SubmitJob | None, Submission, _Values]], consent_at: datetime | None
+) -> list[SubmitResult]:
     rows = [
         (
             row.pk,
