@@ -79,7 +79,7 @@ class LandingPage(models.Model):
 
 
 class SubmissionStatus(models.TextChoices):
-    RECEIVED = "received", "Received"
+    RECEIVED = "received", "Processing"  # written, its lead not made yet (a moment, or a crash)
     PROCESSED = "processed", "Processed"
     FAILED = "failed", "Failed"
     SPAM = "spam", "Spam"

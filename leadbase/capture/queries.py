@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from django.db.models import Q, QuerySet
 
-from leadbase.capture.models import Submission
+from leadbase.capture.models import Submission, TrackedLink
 from leadbase.leads.models import Touch, TouchKind
 
 
@@ -34,3 +34,13 @@ def submissions_for_lead(lead_id: int, workspace_id: int, limit: int = 20) -> li
         .defer("payload", "consent_texts")
         .order_by("-received_at", "-id")[:limit]
     )
+
+
+def links_by_code(workspace_id: int, codes: Iterable[str]) -> dict[str, TrackedLink]:
+    """The workspace's tracked links of ``codes`` (archived ones too) with their channels, by
+    code: a lead's page names the link and channel that brought it, not only ``/r/<code>``."""
+    codes = {code for code in codes if code}
+    if not codes:
+        return {}
+    links = TrackedLink.objects.filter(workspace_id=workspace_id, code__in=codes).select_related("channel")
+    return {link.code: link for link in links}

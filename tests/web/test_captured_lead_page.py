@@ -87,6 +87,24 @@ def test_the_first_touch_shows_the_landing_page_and_tracked_link_of_the_post(
     assert "<dd class=\"break\">Form</dd>" in last  # the source's label, not its code
 
 
+def test_the_tracked_link_is_named_with_its_label_and_channel(client, form, client_as, personas):
+    # The page showed only "/r/ig42": which post, which account, the marketer had to look up.
+    from leadbase.capture.channels import LinkSpec, do_create_channel, do_create_link
+
+    channel = do_create_channel(personas.workspace, platform="instagram", handle="acme", actor=None)
+    do_create_link(personas.workspace, LinkSpec(channel=channel, page=form.pages.get(), label="Spring reel"),
+                   code="ig42", actor=None)
+    submit(client, ADA)
+    submit(client, {**ADA, "lb_page": "https://www.example.com/p/contact?lb_link=gone1"})
+
+    body = lead_page(client_as, Lead.objects.get())
+    first = section(body, "First touch", "Last touch")
+    assert "Spring reel" in first and "/r/ig42" in first
+    assert f'<a href="{reverse("channels:detail", args=[channel.pk])}">Instagram acme</a>' in first
+    last = section(body, "Last touch", 'id="consents"')
+    assert "/r/gone1" in last and "(no such link now)" in last
+
+
 def test_the_posts_of_a_merged_lead_are_listed_with_where_they_came_from(
     client, form, client_as
 ):
@@ -135,3 +153,10 @@ def test_a_list_in_a_custom_field_reads_as_text(personas, client_as):
     lead = make_lead(personas.workspace, custom={"tags": ["demo", "vip"]})
     body = lead_page(client_as, lead)
     assert "demo, vip" in body and "[&#x27;demo" not in body
+
+
+def test_a_ticked_checkbox_field_reads_yes(personas, client_as):
+    lead = make_lead(personas.workspace, custom={"attend_live": True, "recording": False})
+    fields = section(lead_page(client_as, lead), "Attend live", "</dl>")
+    assert "<dd class=\"pre\">Yes</dd>" in fields and "<dd class=\"pre\">No</dd>" in fields
+    assert "True" not in fields and "False" not in fields

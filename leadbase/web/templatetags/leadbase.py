@@ -74,6 +74,8 @@ def field_label(name: str) -> str:
 def _text(value: Any) -> str:
     if value is None or value == "":
         return "—"
+    if isinstance(value, bool):  # a ticked checkbox field: "Yes", not Python's "True"
+        return "Yes" if value else "No"
     if isinstance(value, (list, tuple)):
         return ", ".join(_text(v) for v in value)
     if isinstance(value, dict):
@@ -84,7 +86,7 @@ def _text(value: Any) -> str:
 @register.filter
 def as_text(value: Any) -> str:
     """A stored value as a person reads it: a list (form tags, a multiple choice) as
-    “a, b”, not as Python's ``['a', 'b']``."""
+    “a, b”, not as Python's ``['a', 'b']``; a checkbox's true as “Yes”."""
     return _text(value)
 
 

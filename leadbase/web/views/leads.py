@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
-from leadbase.capture.queries import submissions_for_lead
+from leadbase.capture.queries import links_by_code, submissions_for_lead
 from leadbase.leads.export import stream_leads
 from leadbase.leads.models import Consent, ConsentStatus, Touch, TouchKind
 from leadbase.leads.queries import (
@@ -83,6 +83,10 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     consents = consents_for_lead(lead)
     _attach_requests(consents, timeline)
     submissions = submissions_for_lead(lead.pk, lead.workspace_id)
+    last_code = str((lead.last_touch or {}).get("link") or "")
+    links = links_by_code(lead.workspace_id, [s.link_code for s in submissions] + [last_code])
+    for submission in submissions:
+        submission.link = links.get(submission.link_code)
     return render(
         request,
         "leads/detail.html",
@@ -93,6 +97,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "submissions": submissions,
             # The post that created the lead holds its first touch's landing page and link.
             "first_submission": next((s for s in submissions if s.outcome == "created"), None),
+            "last_touch_link": links.get(last_code),
             "duplicates": possible_duplicates_for_lead(request.membership, lead),
             "can_write": request.membership.can_write,
             "nav": "leads",
