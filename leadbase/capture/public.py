@@ -49,6 +49,7 @@ from leadbase.capture.actions import (
     do_confirm_optin,
     is_checked,
 )
+from leadbase.capture.channels import with_query
 from leadbase.capture.emails import read_confirm_token
 from leadbase.capture.errors import (
     BadPayload,
@@ -620,16 +621,18 @@ def _answer(
         )
     status = 202 if result.status == SubmissionStatus.FAILED else 200
     note = _optin_note(form)
+    # The redirect page cannot show the note: it is told, so that it can say it itself.
+    redirect = with_query(form.redirect_url, {"lb_confirm": "email"} if note else {}) if form.redirect_url else None
     if wants_json(request):
         body = {
             "ok": True,
             "message": form.thank_you_message,
-            "redirect": form.redirect_url or None,
+            "redirect": redirect,
         }
         body |= ({"status": "received"} if status == 202 else {}) | ({"note": note} if note else {})
         return JsonResponse(body, status=status)
-    if form.redirect_url:
-        return HttpResponseRedirect(form.redirect_url, status=303)
+    if redirect:
+        return HttpResponseRedirect(redirect, status=303)
     context = {"form": form, "page": _page_for(form), "note": note, "back": _back_to_site(request, form, payload)}
     return render(request, "capture/thanks.html", context, status=status)
 

@@ -264,6 +264,7 @@ def _builder(request: HttpRequest, form: Form | None) -> HttpResponse:
             "fields": _rows(field_rows),
             "consents": _rows(consent_rows),
         }
+        was_online = form is not None and form.is_published
         try:
             if form is None:
                 form = do_create_form(request.membership.workspace, definition, actor=request.user)
@@ -280,6 +281,8 @@ def _builder(request: HttpRequest, form: Form | None) -> HttpResponse:
                 )
         else:
             messages.success(request, f"Form “{form.name}” saved.")
+            for warning in _save_warnings(form, was_online):
+                messages.warning(request, warning)
             return redirect("forms:edit", pk=form.pk)
     if data is not None and not said_why:
         # The errors may be far below, in a row of the fields table: say so at the top.
@@ -295,6 +298,30 @@ def _builder(request: HttpRequest, form: Form | None) -> HttpResponse:
     return render(
         request, "capture/forms/edit.html", context, status=400 if data is not None else 200
     )
+
+
+def _save_warnings(form: Form, was_online: bool) -> list[str]:
+    """What a saved form's settings do that its marketer may not expect: tracked links that an
+    unpublished form leaves leading nowhere, and a redirect that hides double opt-in's email."""
+    warnings = []
+    if was_online and not form.is_published:
+        codes = list(
+            TrackedLink.objects.filter(page__form=form, archived_at__isnull=True)
+            .order_by("code").values_list("code", flat=True)
+        )
+        if codes:
+            warnings.append(
+                "The form is unpublished, so these tracked links now answer “not found” and count "
+                f"no clicks: {', '.join(f'/r/{code}' for code in codes)}. Publish it again to "
+                "bring them back."
+            )
+    if form.double_opt_in and form.redirect_url:
+        warnings.append(
+            f"Visitors go straight to {form.redirect_url} after sending, so Leadbase cannot tell "
+            "them to confirm by email: say it on that page (it is opened with ?lb_confirm=email "
+            "when an email was sent)."
+        )
+    return warnings
 
 
 #: The row input a definition error is about: (the row's input, the input the error's value is in).

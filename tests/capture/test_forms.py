@@ -292,6 +292,27 @@ def test_a_marketer_builds_a_form_and_gets_the_snippet_to_embed(personas):
     assert "action=&quot;http://127.0.0.1:8000/f/spring-webinar&quot;" in page
 
 
+def test_saving_warns_of_links_an_unpublished_form_breaks_and_of_a_redirect_hiding_the_optin(personas):
+    # Unpublishing said only "saved" while the form's tracked links began to answer 404.
+    from leadbase.capture.channels import LinkSpec, do_create_link
+
+    client = logged_in(personas.marketer)
+    client.post("/capture/forms/new", _builder_post("Spring webinar"))
+    form = Form.objects.get()
+    page = do_save_landing_page(form, {"headline": "Spring", "slug": "spring", "body": ""}, actor=None)
+    do_create_link(personas.workspace, LinkSpec(page=page), code="spring-li", actor=None)
+    edit = f"/capture/forms/{form.pk}/"
+
+    kept = client.post(edit, _builder_post("Spring webinar", slug="spring-webinar"), follow=True)
+    assert "tracked links" not in kept.content.decode()  # still published: nothing to say
+    unpublished = _builder_post("Spring webinar", slug="spring-webinar", redirect_url="https://www.example.com/next")
+    del unpublished["is_published"]
+    said = client.post(edit, unpublished, follow=True).content.decode()
+
+    assert "these tracked links now answer “not found” and count no clicks: /r/spring-li." in said
+    assert "Visitors go straight to https://www.example.com/next after sending" in said
+
+
 def test_the_builder_shows_why_a_form_cannot_be_saved(personas):
     client = logged_in(personas.owner)
 
@@ -356,6 +377,14 @@ def test_the_landing_page_editor_saves_and_previews_markdown(personas, form):
     page = LandingPage.objects.get()
     assert (page.slug, page.headline) == ("spring", "Spring")
     assert "<strong>now</strong>" in client.get(f"/capture/forms/{form.pk}/page").content.decode()
+
+    # The preview shows the page's image too, and says where the form goes (it showed neither).
+    client.post(f"/capture/forms/{form.pk}/page", {"headline": "Spring", "slug": "spring", "body": "Come",
+                                                   "image_url": "https://cdn.example.com/team.jpg",
+                                                   "image_alt": "Our team", "is_published": "on"})
+    preview = client.get(f"/capture/forms/{form.pk}/page").content.decode().split("<h2>Preview</h2>")[1]
+    assert '<img src="https://cdn.example.com/team.jpg" alt="Our team">' in preview
+    assert f"The form “{form.name}” comes here" in preview and 'href="/p/spring"' in preview
 
 
 def test_the_landing_page_image_is_described_for_screen_readers_or_marked_decorative(personas, form):

@@ -269,6 +269,28 @@ def test_a_redirect_url_sends_the_browser_there_also_when_processing_fails(
     assert Submission.objects.get().status == ("failed" if failing else "processed")
 
 
+def test_a_redirect_after_a_double_optin_email_tells_the_page_so(client, personas):
+    # The visitor was sent to the redirect page and never told to confirm from their inbox.
+    do_create_form(
+        personas.workspace,
+        {
+            "name": "Trial",
+            "fields": [{"key": "name"}, {"key": "email"}],
+            "consents": [{"purpose": "email_marketing", "text": "News, monthly."}],
+            "redirect_url": "https://www.example.com/welcome?plan=pro#top",
+        },
+        actor=None,
+    )
+    post = {"name": "Alan Turing", "email": "alan@example.org", "consent_email_marketing": "on"}
+
+    html = client.post("/f/trial", post, **HTML)
+    data = client.post("/f/trial", json.dumps(post), content_type="application/json").json()
+
+    expected = "https://www.example.com/welcome?plan=pro&lb_confirm=email#top"
+    assert (html.status_code, html["Location"]) == (303, expected)
+    assert data["redirect"] == expected
+
+
 # --- bad input ------------------------------------------------------------------------------
 
 
