@@ -77,7 +77,8 @@ def confirmation_message(lead: Lead, form: Form, purposes: list[str], *, to: str
     name, url = lead.given_name or lead.name, confirm_url(lead.pk, form.pk, purposes)
     workspace = form.workspace.name
     return mail.prepare(
-        subject=f"Please confirm your subscription to {workspace}",
+        # Said as the body says it: the consents may be calls or events, not a newsletter.
+        subject=f"Please confirm you want to hear from {workspace}",
         to_name=lead.name,
         to_address=to or lead.email,
         text=_fill(_laid_out("capture/email/confirm.txt", workspace, texts), {_NAME: name, _URL: url}),

@@ -693,7 +693,9 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     now = {purpose: (text, status) for purpose, text, status in consents.values_list("purpose", "text", "status")}
     recorded = {purpose: text for purpose, (text, _) in now.items() if text}
     shown = {c["purpose"]: c["text"] for c in (form.consents if form else [])}
-    texts = [recorded.get(p) or shown[p] for p in wanted.purposes if recorded.get(p) or p in shown]
+    order = list(shown)  # the form's order, which the email used too (the token's is sorted)
+    purposes = sorted(wanted.purposes, key=lambda p: (order.index(p) if p in order else len(order), p))
+    texts = [recorded.get(p) or shown[p] for p in purposes if recorded.get(p) or p in shown]
     granted = [a for a in answers if a.status == ConsentStatus.GRANTED]
     context = {
         "form": form,

@@ -457,3 +457,31 @@ def test_one_refused_recipient_fails_its_own_task_only(client, form, settings, s
     assert sorted(r["sent"] for r in posts.values_list("return_value", flat=True)) == [0, 1, 1]
     (retry,) = DBTaskResult.objects.filter(task_path=send_confirmation_email.module_path)  # tried once more
     assert retry.args_kwargs["args"][0] == person2.pk and retry.status == "FAILED"
+
+
+@pytest.mark.django_db
+def test_the_confirmation_page_lists_what_was_agreed_in_the_emails_order(
+    client, personas, django_capture_on_commit_callbacks
+):
+    # The email followed the form's order and the page the alphabet: two lists of one request.
+    do_create_form(
+        personas.workspace,
+        {
+            "name": "Webinar",
+            "fields": [{"key": "name"}, {"key": "email"}],
+            "consents": [{"purpose": "events", "text": "Invite me to events."},
+                         {"purpose": "calls", "text": "Call me about it."}],
+        },
+        actor=None,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = submit(client, {"name": "Ada Lovelace", "email": "ada@example.org",
+                                 "consent_events": True, "consent_calls": True}, slug="webinar")
+    assert answer.status_code == 200, answer.content
+
+    (message,) = mail.outbox
+    assert message.subject == f"Please confirm you want to hear from {personas.workspace.name}"
+    body = message.body
+    assert body.index("Invite me to events.") < body.index("Call me about it.")
+    page = client.get(link_path(body)).content.decode()
+    assert page.index("Invite me to events.") < page.index("Call me about it.")
