@@ -601,10 +601,20 @@ def submit(request: HttpRequest, slug: str) -> HttpResponseBase:
     return _cors(request, form, _answer(request, form, payload, result))
 
 
+#: The answer to a post sent sooner than the fill time (``_answer``).
+TOO_FAST = "That was quicker than we expected: please check your details and send the form again."
+
+
 def _answer(
     request: HttpRequest, form: Form, payload: dict[str, Any], result: SubmitResult
 ) -> HttpResponse:
-    """Spam gets exactly the answer a real submission gets; a failure is still "received"."""
+    """Spam gets exactly the answer a real submission gets, but for a post sent sooner than the
+    fill time, which may be a person quick with autofill: it is asked to send again (a bot
+    that learns to wait would pass the check anyway). A failure is still "received"."""
+    if result.status == SubmissionStatus.SPAM and result.code == "too_fast":
+        if wants_json(request):
+            return JsonResponse({"error": TOO_FAST, "code": "too_fast"}, status=400)
+        return _render_form(request, form, _page_for(form), status=400, values=payload, errors={"": TOO_FAST})
     if result.status == SubmissionStatus.REJECTED:
         if wants_json(request):
             body = {"error": result.message, "code": result.code} | (

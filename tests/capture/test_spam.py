@@ -86,16 +86,27 @@ def test_spam_answers_json_clients_exactly_like_a_real_submission(client, form):
     assert spam_answer.json()["ok"] is True
 
 
-def test_a_form_posted_faster_than_the_minimum_fill_time_is_spam(
+def test_a_form_posted_faster_than_the_minimum_fill_time_is_spam_and_asked_to_send_again(
     client, form, settings, monkeypatch
 ):
+    # It got the thank-you answer, so a person quick with autofill was told their message was
+    # sent, and lost: no lead, no email.
     settings.FORM_MIN_FILL_SECONDS = 3
+    token = token_issued(form, 1, monkeypatch)
 
-    fast = post_json(client, {**ADA, "lb_ts": token_issued(form, 1, monkeypatch)})
+    fast = post_json(client, {**ADA, "lb_ts": token})
+    page = client.post("/f/contact", {**ADA, "lb_ts": token}, **HTML)
     slow = post_json(client, {**ADA, "lb_ts": token_issued(form, 4, monkeypatch)})
 
-    assert fast.status_code == slow.status_code == 200
+    assert (fast.status_code, fast.json()["code"]) == (400, "too_fast")
+    assert "send the form again" in fast.json()["error"]
+    assert page.status_code == 400
+    shown = page.content.decode()
+    assert "send the form again" in shown and 'value="Ada Lovelace"' in shown
+    assert f'name="lb_ts" value="{token}"' in shown  # the same token: sent again, it is in time
+    assert slow.status_code == 200
     assert list(Submission.objects.order_by("id").values_list("status", "spam_reason")) == [
+        ("spam", "too_fast"),
         ("spam", "too_fast"),
         ("processed", ""),
     ]

@@ -65,7 +65,7 @@ class SubmitResult:
     submission_id: int | None = None
     lead_id: int | None = None
     outcome: str = ""  # created | merged
-    code: str = ""
+    code: str = ""  # rejected: the refusal's code; spam: the check the post failed
     field: str = ""
     message: str = ""
 
@@ -304,7 +304,7 @@ def do_submit_forms(jobs: list[SubmitJob]) -> None:
                 Submission, workspace_id=row.workspace_id, submission_id=row.pk,
                 form_slug=job.form.slug, reason=row.spam_reason,
             )
-            job.result = SubmitResult(SubmissionStatus.SPAM, row.pk)
+            job.result = SubmitResult(SubmissionStatus.SPAM, row.pk, code=row.spam_reason)
         elif job.result is not None:  # rejected by the form
             job.result.submission_id = row.pk
         else:
@@ -435,7 +435,7 @@ def _journal_spam(form: Form, row: Submission, reason: str) -> SubmitResult:
             form_slug=form.slug,
             reason=reason,
         )
-    return SubmitResult(SubmissionStatus.SPAM, row.pk)
+    return SubmitResult(SubmissionStatus.SPAM, row.pk, code=reason)
 
 
 def _reject(row: Submission, exc: CaptureError | LeadRejected, field: str) -> SubmitResult:
