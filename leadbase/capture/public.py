@@ -367,8 +367,9 @@ def _error(request: HttpRequest, exc: CaptureError, form: Form | None = None) ->
         )
         response: HttpResponseBase = JsonResponse(body, status=status)
     else:
+        page = _page_for(form) if form is not None else None  # "Back" to the page it is on
         response = render(
-            request, "capture/error.html", {"message": exc.message, "form": form}, status=status
+            request, "capture/error.html", {"message": exc.message, "form": form, "page": page}, status=status
         )
     if isinstance(exc, RateLimited):
         response["Retry-After"] = str(exc.retry_after)
@@ -581,6 +582,7 @@ def _origin_error(request: HttpRequest) -> CaptureError:
 def submit(request: HttpRequest, slug: str) -> HttpResponseBase:
     """``/f/<slug>``: GET shows the bare form page; POST submits it; OPTIONS is the preflight."""
     form: Form | None = None
+    payload: dict[str, Any] | None = None
     try:
         form = published_form(slug)
         if request.method == "OPTIONS":
@@ -597,6 +599,12 @@ def submit(request: HttpRequest, slug: str) -> HttpResponseBase:
         )
         result = intake.take(form, payload, meta)
     except CaptureError as exc:
+        if isinstance(exc, RateLimited) and form is not None and payload is not None and not wants_json(request):
+            # The form again, with what the visitor typed and when to send it: a page with a
+            # link back to an empty form lost it (a room behind one address meets the limit).
+            response = _render_form(request, form, _page_for(form), status=429, values=payload, errors={"": exc.message})
+            response["Retry-After"] = str(exc.retry_after)
+            return _cors(request, form, response)
         return _error(request, exc, form)
     return _cors(request, form, _answer(request, form, payload, result))
 

@@ -208,6 +208,20 @@ def test_the_per_ip_rate_limit_answers_429_with_retry_after_and_writes_nothing(
     assert post_json(client, ADA, REMOTE_ADDR="198.51.100.8").status_code == 200
 
 
+def test_a_browser_over_the_rate_limit_gets_its_form_back_with_what_it_typed(client, form, settings):
+    # It got a page "Sorry" with a link to an empty form at /f/<slug>: what was typed was lost.
+    settings.FORM_RATE_PER_IP = 1
+    client.post("/f/contact", ADA, REMOTE_ADDR="198.51.100.7", **HTML)
+
+    refused = client.post("/f/contact", {**ADA, "name": "Grace Hopper"}, REMOTE_ADDR="198.51.100.7", **HTML)
+
+    assert refused.status_code == 429 and 0 < int(refused["Retry-After"]) <= 60
+    page = refused.content.decode()
+    assert "Too many submissions from your address; try again in" in page
+    assert 'value="Grace Hopper"' in page and 'name="lb_ts"' in page
+    assert Submission.objects.count() == 1
+
+
 def test_the_per_form_rate_limit_holds_across_addresses(client, form, settings):
     settings.FORM_RATE_PER_FORM = 2
     answers = [post_json(client, ADA, REMOTE_ADDR=f"198.51.100.{i}").status_code for i in range(3)]

@@ -294,6 +294,14 @@ def test_a_redirect_after_a_double_optin_email_tells_the_page_so(client, persona
 # --- bad input ------------------------------------------------------------------------------
 
 
+def test_an_error_page_links_back_to_the_landing_page_of_the_form(client, form, settings):
+    settings.FORM_MAX_BODY_KB = 1
+    response = client.post("/f/contact", {**ADA, "message": "x" * 2000}, **HTML)
+
+    assert response.status_code == 413
+    assert '<a href="/p/contact">Back to the form</a>' in response.content.decode()
+
+
 def test_an_oversized_body_is_refused_with_413_and_writes_nothing(client, form, settings):
     settings.FORM_MAX_BODY_KB = 1
     response = post_json(client, {**ADA, "message": "x" * 2000})
