@@ -83,6 +83,8 @@ WEEK_RANGES = {
 }
 DEFAULT_WEEKS = "12"
 METRICS = ("clicks", "submissions", "spam", "new_leads", "merged")
+#: What a Sources row counts: the metrics, and the new leads its conversion counts.
+COUNTED = (*METRICS, "converted")
 #: Other spellings of a platform in utm_source (compared lowercased).
 PLATFORM_ALIASES = {
     "x": ("x", "twitter"),
@@ -120,13 +122,15 @@ class SourceRow:
     new_leads: int = 0
     merged: int = 0
     channel: Channel | None = None
-    #: The new leads its conversion counts, when not all of them (a Total row: see ``totals``).
+    #: The new leads its conversion counts: those made by a form post that came through a
+    #: tracked link (None: all of ``new_leads``).
     converted: int | None = None
 
     @property
     def conversion_pct(self) -> float | None:
-        """New leads ÷ clicks in percent, or None without clicks (may exceed 100: leads also
-        arrive without clicking a tracked link)."""
+        """Leads made through tracked links ÷ clicks in percent, or None without clicks. A lead
+        of the row that came another way (an import, a form found without a link) had no click
+        to convert: counted, it made a row of 3 clicks show 833 %."""
         leads = self.new_leads if self.converted is None else self.converted
         return leads * 100 / self.clicks if self.clicks else None
 
@@ -137,9 +141,9 @@ def totals(rows: list[SourceRow]) -> SourceRow:
     for row in rows:
         for name in METRICS:
             setattr(total, name, getattr(total, name) + getattr(row, name))
-        # The total's conversion counts the leads of the rows with clicks only: an import's
-        # thousands of leads over the campaigns' clicks made a Total of 3,234.5 %.
-        total.converted += row.new_leads if row.clicks else 0
+        # The rows' converted leads; a row without that count, its leads if it had clicks: an
+        # import's thousands of leads over the campaigns' clicks made a Total of 3,234.5 %.
+        total.converted += row.converted if row.converted is not None else (row.new_leads if row.clicks else 0)
     return total
 
 
@@ -199,6 +203,7 @@ class _Journal(NamedTuple):
     spam: int
     created: int  # processed with outcome "created": new leads, for the channel table
     merged: int  # processed with outcome "merged"
+    linked: int  # created, through a tracked link: the leads conversion counts
 
 
 def _journal_by(
@@ -223,6 +228,7 @@ def _journal_by(
         spam=_flag(Q(status=SubmissionStatus.SPAM)),
         created=_flag(_PROCESSED & Q(outcome="created")),
         merged=_flag(_PROCESSED & Q(outcome="merged")),
+        linked=_flag(_PROCESSED & Q(outcome="created") & ~Q(link_code="")),
     )
     return [(value, _Journal(*(n or 0 for n in counts))) for value, *counts in grouped]
 
@@ -237,22 +243,24 @@ def _new_leads_by(workspace: Workspace, since: datetime | None, *keys: str) -> l
 
 
 class _Tally(dict):
-    """Counts (clicks, submissions, spam, new leads, merged) by a table's row key."""
+    """Counts (``COUNTED``: clicks, submissions, spam, new leads, merged, converted) by a
+    table's row key."""
 
     def __missing__(self, key: Any) -> list[int]:
-        self[key] = counts = [0] * len(METRICS)
+        self[key] = counts = [0] * len(COUNTED)
         return counts
 
     def add(self, key: Any, **counts: int) -> None:
         row = self[key]
         for name, n in counts.items():
-            row[METRICS.index(name)] += n
+            row[COUNTED.index(name)] += n
 
     def add_journal(self, key: Any, journal: _Journal, *, new_leads: bool = False) -> None:
-        """Journal rows' submissions, spam and merges, and their new leads when ``new_leads``
-        (the channel table; the others count new leads by the leads' first touch)."""
+        """Journal rows' submissions, spam, merges and leads made through a tracked link, and
+        their new leads when ``new_leads`` (the channel table; the others count new leads by the
+        leads' first touch)."""
         self.add(key, submissions=journal.submissions, spam=journal.spam, merged=journal.merged,
-                 new_leads=journal.created if new_leads else 0)
+                 new_leads=journal.created if new_leads else 0, converted=journal.linked)
 
 
 def sources_by_channel(
@@ -278,14 +286,15 @@ def sources_by_channel(
     channels = Channel.objects.filter(Q(archived_at__isnull=True) | Q(pk__in=list(tally)), workspace=workspace)
     for channel in channels.order_by("platform", "handle"):
         row = SourceRow(channel.get_platform_display(), channel.handle, channel=channel)
-        for name, value in zip(METRICS, tally.get(channel.pk, (0,) * len(METRICS)), strict=True):
+        for name, value in zip(COUNTED, tally.get(channel.pk, (0,) * len(COUNTED)), strict=True):
             setattr(row, name, value)
         rows.append(row)
     return rows
 
 
 def _table(tally: _Tally) -> list[SourceRow]:
-    rows = [SourceRow(name or "", detail or "", *counts) for (name, detail), counts in tally.items()]
+    rows = [SourceRow(name or "", detail or "", **dict(zip(COUNTED, counts, strict=True)))
+            for (name, detail), counts in tally.items()]
     return sorted(rows, key=lambda r: (-r.new_leads, -r.submissions, -r.clicks, r.name, r.detail))
 
 

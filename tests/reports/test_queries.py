@@ -125,6 +125,11 @@ def test_sources_by_lead_source_joins_form_traffic_and_first_touch_leads(sources
         ("form", "contact", (7, 4, 1, 3, 1)),
         ("import", "fair.csv", (0, 0, 0, 1, 0)),
     ]
+    # Conversion counts the leads made through a tracked link (ig-post, fb-post), not the form's
+    # lead that came without one: 2 of 7 clicks, as the channel table's 1 of 3 and 1 of 6 add up.
+    assert [r.converted for r in rows] == [2, 0]
+    assert round(rows[0].conversion_pct, 1) == 28.6 and rows[1].conversion_pct is None
+    assert round(totals(rows).conversion_pct, 1) == 28.6
 
 
 def test_sources_by_campaign_groups_clicks_journal_rows_and_leads_by_their_tags(sources_data):
