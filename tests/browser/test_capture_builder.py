@@ -61,3 +61,24 @@ def test_a_marketer_builds_a_form_in_the_builder_and_a_visitor_submits_it(browse
     lead = Lead.objects.get(email_key="ada@example.org")
     assert lead.custom == {"seats": "2"}
     visitor.context.close()
+
+
+def test_add_a_field_gives_the_builder_as_many_rows_as_the_form_needs(browser_page, live_server):
+    # Two empty rows were all there was: a third and fourth custom field meant saving the form
+    # (live already) and coming back.
+    personas = make_personas()
+    page = browser_page
+    log_in(page, live_server, personas.marketer.email)
+
+    page.goto(f"{live_server.url}/capture/forms/new")
+    page.get_by_label("Name", exact=True).fill("Event signup")
+    for _ in range(2):
+        page.get_by_role("button", name="Add a field").click()
+    expect(page.get_by_label("Key, field 7")).to_be_focused()  # the new row, ready to type in
+    for number, key in ((4, "company"), (5, "seats"), (6, "diet"), (7, "arrival")):
+        page.get_by_label(f"Key, field {number}").fill(key)
+    page.get_by_role("button", name="Save form").click()
+
+    page.wait_for_url(re.compile(r".*/capture/forms/\d+/$"))
+    form = Form.objects.get(name="Event signup")
+    assert [f["key"] for f in form.fields] == ["name", "email", "phone", "company", "seats", "diet", "arrival"]
