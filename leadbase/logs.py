@@ -17,3 +17,21 @@ class NoTracebackBelow500(logging.Filter):
             record.exc_info = None
             record.exc_text = None
         return True
+
+
+class RepeatsFilter(logging.Filter):
+    """Let a message through once per ``seconds`` (the same format string from the same logger):
+    RQ logs "could not connect to Redis instance" every few seconds while Redis is down, 151
+    lines in 79 s from three worker lanes. Its first one, and one every ``seconds``, still say it."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.last: dict[tuple[str, str], float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, str(record.msg))
+        if record.created - self.last.get(key, float("-inf")) < self.seconds:
+            return False
+        self.last[key] = record.created
+        return True

@@ -14,12 +14,15 @@ moment) stays in the outbox, and the worker hands it over once Redis answers
 from __future__ import annotations
 
 import logging
+import secrets
+import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_tasks_db import DatabaseBackend
@@ -138,7 +141,12 @@ def _write_to_outbox(task: Any, calls: Sequence[tuple[Sequence[Any], dict[str, A
 def _hand_over_written(task: Any, ids: list[int], calls: Sequence[tuple[Sequence[Any], dict[str, Any]]]) -> None:
     """Hand a committed write's tasks to their queue, or leave them to the worker. Raised here,
     an error would turn the answer to a write that was kept into a 500 (the API) or a post kept
-    for replay whose lead existed already (a form): it is logged."""
+    for replay whose lead existed already (a form): it is logged, once per outage. While the
+    queue is away, this process does not try again for ``QUEUE_AWAY`` seconds: a Redis that
+    hangs rather than refuses took 5 s of every write's answer."""
+    global _away_until
+    if time.monotonic() < _away_until:
+        return  # the worker hands them over
     try:
         for start in range(0, len(ids), HAND_OVER_CHUNK):
             _hand_over(
@@ -146,39 +154,54 @@ def _hand_over_written(task: Any, ids: list[int], calls: Sequence[tuple[Sequence
                  in zip(ids[start : start + HAND_OVER_CHUNK], calls[start : start + HAND_OVER_CHUNK])}
             )
     except Exception as exc:  # noqa: BLE001 (Redis away: the rows stay for the worker)
+        _away_until = time.monotonic() + QUEUE_AWAY
         logger.warning(
-            "The write was saved; its task %s could not be queued now (%s: %s). It waits in the "
-            "outbox, and the worker queues it once the queue answers.", task.module_path, type(exc).__name__, exc,
+            "The task queue does not take tasks now (%s: %s): writes are kept, and their tasks (%s "
+            "first) wait in the outbox, where the worker finds them once the queue answers.",
+            type(exc).__name__, exc, task.module_path,
         )
 
 
-#: Tasks handed over per transaction.
+#: Tasks handed over per claim.
 HAND_OVER_CHUNK = 500
+#: How long a claim on outbox rows holds: a process that dies while handing them over leaves
+#: them to another after this.
+CLAIM_LEASE = timedelta(seconds=60)
+#: Seconds a process leaves the handing over to the worker after its queue failed it.
+QUEUE_AWAY = 15.0
+_away_until = 0.0
 
 
 def _hand_over(tasks: dict[int, tuple[Any, Sequence[Any], dict[str, Any]]]) -> int:
-    """Delete the outbox rows of ``tasks`` (by row id: the task and how to call it) and enqueue
-    their tasks, in one transaction; returns how many. Rows deleted meanwhile (handed over by
-    another process) are left out; a row's lock holds back another process handing it over
-    (PostgreSQL; SQLite takes its write lock), so each task is queued once. An error from the
-    queue rolls back the deletes: the rows wait for the next try, and those of them queued
-    already will be queued again (a task may run twice, never not at all)."""
+    """Enqueue the tasks of outbox rows (``tasks``: by row id, the task and how to call it) and
+    delete their rows; returns how many. The rows are claimed first, in a short statement of
+    their own, so that no database transaction waits on the queue and no other process hands
+    the same rows over (a claim lasts ``CLAIM_LEASE``). On an error from the queue, the rows not
+    handed over are released for the next try, and the error is raised."""
     from leadbase.outbox.models import OutboxTask
 
-    with transaction.atomic():
-        here = sorted(OutboxTask.objects.select_for_update().filter(pk__in=tasks).values_list("pk", flat=True))
-        if not here:
-            return 0
-        OutboxTask.objects.filter(pk__in=here).delete()
-        for row_id in here:
+    token, now = secrets.token_hex(8), timezone.now()
+    free = Q(claim="") | Q(claimed_at__lt=now - CLAIM_LEASE)
+    if not OutboxTask.objects.filter(free, pk__in=tasks).update(claim=token, claimed_at=now):
+        return 0
+    mine = sorted(OutboxTask.objects.filter(pk__in=tasks, claim=token).values_list("pk", flat=True))
+    done: list[int] = []
+    try:
+        for row_id in mine:
             task, args, kwargs = tasks[row_id]
             task.enqueue(*args, **kwargs)
-    return len(here)
+            done.append(row_id)
+    finally:
+        OutboxTask.objects.filter(pk__in=done, claim=token).delete()
+        if len(done) < len(mine):
+            OutboxTask.objects.filter(pk__in=mine[len(done) :], claim=token).update(claim="", claimed_at=None)
+    return len(done)
 
 
-#: How old a task of the outbox must be before the worker hands it over: one younger may be in
-#: the hands of the process that wrote it, right after its commit.
-OUTBOX_AGE = timedelta(seconds=30)
+#: How old a task of the outbox must be before the worker hands it over: one younger is most
+#: likely in the hands of the process that wrote it, right after its commit (a claim would stop
+#: the two from both queueing it; this only saves the work).
+OUTBOX_AGE = timedelta(seconds=5)
 
 
 def hand_over_waiting(older_than: timedelta = OUTBOX_AGE, limit: int = 10_000) -> int:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -621,7 +623,7 @@ def test_a_write_is_kept_and_answered_when_its_queue_cannot_be_reached(tmp_path)
     )
 
     assert done.returncode == 0 and "written" in done.stdout, done.stderr
-    assert "could not be queued now" in done.stderr and "scan_possible_duplicates" in done.stderr
+    assert "does not take tasks now" in done.stderr and "scan_possible_duplicates" in done.stderr
     assert "Traceback" not in done.stderr  # expected, and the task is not lost: one line
     del env["REDIS_URL"]
     count = "from leadbase.leads.models import Lead; print(Lead.objects.count())"
@@ -711,3 +713,50 @@ def test_the_imports_lane_deletes_import_files_kept_longer_than_the_days_set(que
     deleted = _leadbase(env, "shell", "--no-imports", "-c",
                         "from leadbase.leads.models import ImportJob; print(ImportJob.objects.get().files_deleted_at)")
     assert deleted.strip() not in ("", "None")
+
+
+@pytest.mark.redis
+def test_serve_with_redis_down_takes_writes_and_its_worker_runs_their_tasks_once_redis_is_up(tmp_path):
+    # serve refused to start; later, a worker started again while Redis was down made serve stop,
+    # web server included. Now the tasks wait in the outbox and the worker waits for Redis.
+    server_binary = shutil.which("redis-server")
+    if server_binary is None:
+        if os.environ.get("LEADBASE_REQUIRE_COMPONENTS"):
+            pytest.fail("redis-server is not installed")
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    env = _migrated(tmp_path)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        redis_port = s.getsockname()[1]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        web_port = s.getsockname()[1]
+    env |= {"REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "LEADBASE_LOG_LEVEL": "WARNING"}
+    serve = subprocess.Popen([sys.executable, "-m", "leadbase", "serve", "--port", str(web_port)], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    redis = None
+    try:
+        assert serve.stdout.readline().startswith("Leadbase is running on"), serve.stderr.read()
+        with socket.create_connection(("127.0.0.1", web_port), timeout=5):
+            pass  # said once it listens
+        _leadbase(env, "shell", "--no-imports", "-c", SETUP)  # its duplicate scan waits in the outbox
+        assert _leadbase(env, "shell", "--no-imports", "-c", WAITING).split() == ["leadbase.leads.tasks.scan_possible_duplicates"]
+        time.sleep(3)
+        assert serve.poll() is None  # still serving, its worker waiting for Redis
+
+        redis = subprocess.Popen([server_binary, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+                                  "--appendonly", "no"], stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while _leadbase(env, "shell", "--no-imports", "-c", COUNT).strip() != "1" and time.monotonic() < deadline:
+            time.sleep(1)
+        assert _leadbase(env, "shell", "--no-imports", "-c", COUNT).strip() == "1", "the scan did not run"
+        assert _leadbase(env, "shell", "--no-imports", "-c", WAITING).strip() == ""
+    finally:
+        os.killpg(serve.pid, signal.SIGTERM)
+        _, stderr = serve.communicate(timeout=60)
+        if redis is not None:
+            redis.terminate()
+            redis.wait(10)
+    assert "does not answer" in stderr and "forms and the API take writes" in stderr
+    assert "this worker waits for it" in stderr and "Redis answers; the worker starts" in stderr
+    assert "stopped" not in stderr.replace("stopping after", "")  # no lane died for it

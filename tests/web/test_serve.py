@@ -69,16 +69,14 @@ def test_serve_refuses_fewer_than_one_process_or_thread(option):
         call_command("serve", option, "0")
 
 
-@pytest.mark.parametrize("command", ["serve", "worker"])
-def test_a_redis_that_does_not_answer_stops_serve_and_worker_before_they_start(settings, command):
-    # serve announced itself, took writes whose tasks were lost, and stopped seconds later.
+def test_a_redis_that_does_not_answer_stops_a_batch_worker_before_it_starts(settings):
+    # A lasting worker waits for Redis instead (tests/test_worker.py): serve goes on meanwhile.
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     settings.REDIS_URL = f"redis://127.0.0.1:{port}/7"
-    options = {"port": port} if command == "serve" else {"queue": "default"}  # (serve: free, as it is)
     with pytest.raises(CommandError, match=rf"Redis at REDIS_URL \(redis://127.0.0.1:{port}/7\) does not answer"):
-        call_command(command, **options)
+        call_command("worker", queue="default", batch=True)
 
 
 def _serve(data: Path, *options: str, stderr: int = subprocess.PIPE) -> tuple[subprocess.Popen, int]:

@@ -88,6 +88,19 @@ def server_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+def _wait_listening(host: str, port: int, server: subprocess.Popen, timeout: float = 60.0) -> None:
+    """Return once something accepts connections on ``host``:``port`` (the web server, started
+    in ``server``), or ``server`` has stopped, or after ``timeout`` seconds."""
+    target = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    deadline = time.monotonic() + timeout
+    while server.poll() is None and time.monotonic() < deadline:
+        try:
+            with socket.create_connection((target, port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+
+
 def _check_free(host: str, port: int) -> None:
     """Refuse a port something already listens on. The web processes bind with SO_REUSEPORT
     (see below), which lets a second server of the same user bind the same port without an
@@ -141,25 +154,21 @@ class Command(BaseCommand):
             if options[name] < 1:
                 raise CommandError(f"--{name} must be at least 1")
         _check_free(options["host"], options["port"])
-        # Redis down, the server announced itself, took writes whose tasks were lost, and
-        # stopped a few seconds later once its worker had failed six times.
+        # Redis down, the writes are kept and their tasks wait in the outbox: say so, and serve.
         if problem := queue_problem():
-            raise CommandError(problem)
+            log.warning("%s: forms and the API take writes, and their tasks wait in the database "
+                        "until the worker can queue them", problem)
         call_command("migrate", interactive=False, verbosity=0)
         login = ensure_first_login()
         url = server_url(options["host"], options["port"])
-        self.stdout.write(f"Leadbase is running on {url}")
-        if login:
-            self.stdout.write(f"Log in as {login[0]} with password {login[1]}")
-            self.stdout.write(f"(the password is also in {settings.DATA_DIR / 'first-login.txt'}; change it after logging in)")
-        self.stdout.flush()
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "leadbase.settings"}
+        note = ""
         if "LEADBASE_BASE_URL" not in os.environ and options["host"] not in ("0.0.0.0", "::"):
             # Unset, the public address is where this server listens (the embed snippet, the
             # links in confirmation emails), not port 8000's when --port says otherwise.
             env["LEADBASE_BASE_URL"] = url
         elif "LEADBASE_BASE_URL" not in os.environ:  # every address of the machine: which is public?
-            self.stdout.write(
+            note = (
                 f"LEADBASE_BASE_URL is not set: links in emails and embed snippets point to {settings.BASE_URL}. "
                 "Set it to the address people reach this server at."
             )
@@ -174,6 +183,16 @@ class Command(BaseCommand):
         # where they landed: in 2 of 3 form benchmark runs one process held 95 % of the load and
         # served 210 posts/s while the other idled; spread, the same runs served 340-380 posts/s.
         procs = [subprocess.Popen(web_command(options), env=env)]
+        # Said once the server answers (it takes seconds to start): a script that posted on
+        # seeing the line met a refused connection.
+        _wait_listening(options["host"], options["port"], procs[0])
+        self.stdout.write(f"Leadbase is running on {url}")
+        if login:
+            self.stdout.write(f"Log in as {login[0]} with password {login[1]}")
+            self.stdout.write(f"(the password is also in {settings.DATA_DIR / 'first-login.txt'}; change it after logging in)")
+        if note:
+            self.stdout.write(note)
+        self.stdout.flush()
         worker_command = [sys.executable, "-m", "leadbase", "worker", "--verbosity", "0"]
         if not options["no_worker"]:
             procs.append(subprocess.Popen(worker_command, env=env))
@@ -188,22 +207,28 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        waiting_since: float | None = None  # a worker that keeps stopping waits to be started
         while not stopping:
             # A worker that stops on its own is started again, while the web server goes on
-            # taking posts (their tasks wait in the queue); one that keeps stopping stops serve.
+            # taking posts (their tasks wait in the queue); one that keeps stopping is started
+            # again once a minute. It stopped serve, web server included: a Redis down while
+            # its worker restarted took the forms offline.
             worker = procs[1] if len(procs) > 1 else None
             if worker is not None and worker.poll() is not None and not stopping:
                 now = time.monotonic()
                 restarts = [at for at in restarts if now - at < WORKER_RESTART_WINDOW]
-                if len(restarts) >= WORKER_RESTARTS:
-                    log.error("the background worker stopped %s times within %s s; stopping",
-                              len(restarts) + 1, WORKER_RESTART_WINDOW)
-                    break
                 code = worker.returncode  # said as the worker says its own lanes' stops
                 how = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
-                log.error("the background worker stopped (%s); starting it again", how)
-                restarts.append(now)
-                procs[1] = subprocess.Popen(worker_command, env=env)
+                if len(restarts) < WORKER_RESTARTS:
+                    log.error("the background worker stopped (%s); starting it again", how)
+                    restarts.append(now)
+                    waiting_since = None
+                    procs[1] = subprocess.Popen(worker_command, env=env)
+                elif waiting_since is None:
+                    waiting_since = now
+                    log.error("the background worker stopped %s times within %.0f s (%s); the web server "
+                              "goes on, and the worker is started again in %.0f s", len(restarts) + 1,
+                              WORKER_RESTART_WINDOW, how, WORKER_RESTART_WINDOW - (now - restarts[0]))
             if procs[0].poll() is not None:
                 break
             time.sleep(0.5)

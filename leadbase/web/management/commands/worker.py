@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from leadbase.logs import RepeatsFilter
 from leadbase.tasks import OUTBOX_AGE, hand_over_waiting, queue_problem
 from leadbase.worker import DEFAULT_CLAIM, IMPORTS_QUEUE, BatchWorker, worker_identity
 
@@ -118,15 +119,46 @@ def _delete_old_import_files() -> None:
         logger.info("Deleted the files of %s import(s) older than %s days", deleted, settings.IMPORT_FILES_DAYS)
 
 
+#: Seconds between two reminders of one problem that lasts (Redis away).
+REPEATS_EVERY = 300.0
+_outbox_failing_since: float | None = None
+_outbox_said_at = 0.0
+
+
 def _hand_over_waiting(older_than: timedelta = OUTBOX_AGE) -> None:
-    """``tasks.hand_over_waiting``, run by every lane: whichever runs hands the tasks over."""
+    """``tasks.hand_over_waiting``, run by every lane: whichever runs hands the tasks over. A
+    queue that does not take them is said once, then every ``REPEATS_EVERY`` seconds."""
+    global _outbox_failing_since, _outbox_said_at
     try:
         handed = hand_over_waiting(older_than)
     except Exception as exc:  # noqa: BLE001 (Redis away: said in one line, not a traceback a round)
-        logger.warning("Tasks wait in the outbox: their queue does not take them now (%s: %s)", type(exc).__name__, exc)
+        now = time.monotonic()
+        if _outbox_failing_since is None or now - _outbox_said_at >= REPEATS_EVERY:
+            since = "" if _outbox_failing_since is None else f" (for {now - _outbox_failing_since:.0f} s)"
+            logger.warning("Tasks wait in the outbox: their queue does not take them%s (%s: %s)",
+                           since, type(exc).__name__, exc)
+            _outbox_failing_since = _outbox_failing_since or now
+            _outbox_said_at = now
         return
+    if _outbox_failing_since is not None:
+        logger.warning("The task queue takes tasks again, after %.0f s", time.monotonic() - _outbox_failing_since)
+        _outbox_failing_since = None
     if handed:
         logger.warning("Queued %s task(s) that waited in the outbox for their queue to answer", handed)
+
+
+def _wait_for_queue(every: float = 2.0) -> None:
+    """Return once Redis answers; said when it does not, then every ``REPEATS_EVERY`` seconds."""
+    problem, said = queue_problem(), None
+    while problem:
+        now = time.monotonic()
+        if said is None or now - said >= REPEATS_EVERY:
+            logger.warning("%s; this worker waits for it (writes keep their tasks in the outbox meanwhile)", problem)
+            said = now
+        time.sleep(every)
+        problem = queue_problem()
+    if said is not None:
+        logger.warning("Redis answers; the worker starts")
 
 
 class Command(BaseCommand):
@@ -166,6 +198,16 @@ class Command(BaseCommand):
             self._with_imports_lane(options)
             return
         queues = ["*"] if queue == "all" else [queue]
+        if settings.REDIS_URL:
+            if options["parent"]:
+                _stop_when_gone(options["parent"])
+            if batch:
+                if problem := queue_problem():  # else RQ's bare "Error 111 connecting to …", exit 1
+                    raise CommandError(problem)
+            else:
+                # A lane started again while Redis is down waits for it: one that stopped made
+                # serve start it again and again, and then stop, web server included.
+                _wait_for_queue()
         if batch:
             _hand_over_waiting(older_than=timedelta(0))  # all of them, before the run
         else:
@@ -173,11 +215,9 @@ class Command(BaseCommand):
             if queue == IMPORTS_QUEUE:
                 _in_background(_delete_old_import_files, "delete old import files", OLD_FILES_EVERY)
         if settings.REDIS_URL:
-            if problem := queue_problem():  # else RQ's bare "Error 111 connecting to …", exit 1
-                raise CommandError(problem)
             names = ["default", IMPORTS_QUEUE] if queue == "all" else [queue]
-            if options["parent"]:
-                _stop_when_gone(options["parent"])
+            # RQ says "could not connect to Redis instance" every few seconds while Redis is down
+            logging.getLogger("rq.worker").addFilter(RepeatsFilter(REPEATS_EVERY))
             call_command(
                 "rqworker", *names, job_class="leadbase.rq_jobs.Job", worker_class="leadbase.rq_jobs.Worker",  # retried_when
                 with_scheduler=not batch and not options["no_scheduler"],
