@@ -222,14 +222,24 @@ EDITABLE = ("name", "email", "phone", "company", "job_title", "country")
 
 
 def do_update_lead(lead: Lead, changes: dict[str, Any], *, actor: User | None) -> Lead:
-    """Edit a lead's fields; the same cleaning rules apply as on create. Records what changed."""
+    """Edit a lead's fields; the same cleaning rules apply as on create, except that an email
+    or phone number the edit sets must be valid. Records what changed."""
     unknown = set(changes) - set(EDITABLE) - {"custom"}
     if unknown:
         raise LeadError("unknown_field", f"These fields cannot be edited: {', '.join(sorted(unknown))}.", sorted(unknown)[0])
     record = {f: getattr(lead, f) for f in EDITABLE} | {"custom": lead.custom} | changes
     cleaned = clean_record(record, region_for(lead.workspace))
+    typed = [f for f in ("email", "phone") if changes.get(f)]  # contacts this edit sets
     if isinstance(cleaned, Refusal):
-        raise LeadRejected(cleaned.code, cleaned.message, field=_field_for(cleaned.code))
+        field = _field_for(cleaned.code)
+        if typed and field not in typed:  # said about what the edit changed, not what it left
+            field = typed[0]
+        raise LeadRejected(cleaned.code, cleaned.message, field=field)
+    # A contact typed wrong is refused, not kept aside for correction as on create: it took the
+    # place of the lead's valid one, which was gone, silently (a PATCH answered 200).
+    for f in typed:
+        if f in cleaned.problems:
+            raise LeadRejected(f"invalid_{f}", cleaned.problems[f], field=f)
     with transaction.atomic():
         lock_workspace(lead.workspace_id)
         if (cleaned.email_key, cleaned.phone_e164) != (lead.email_key, lead.phone_e164):

@@ -157,6 +157,23 @@ def test_custom_fields_read_from_the_api_go_back_in_a_patch(owner_api, personas)
         assert refused.status_code == 422 and refused.json()["detail"][0]["field"] == "custom.tags", bad
 
 
+def test_a_patch_with_a_contact_typed_wrong_is_refused_and_changes_nothing(owner_api, personas):
+    # It answered 200 with "email": null: the valid address was replaced by the typo, kept aside.
+    lead = make_lead(personas.workspace, email="ada@example.org", phone="+44 20 7946 0958")
+    for body, field in (({"email": "ada@example,org"}, "email"), ({"phone": "+1 415"}, "phone"),
+                        ({"email": "ada@example,org", "company": "Engines"}, "email")):
+        response = owner_api.patch(f"/leads/{lead.pk}", body)
+        assert response.status_code == 422, body
+        (error,) = response.json()["detail"]
+        assert (error["field"], error["code"]) == (field, f"invalid_{field}"), body
+    lead.refresh_from_db()
+    assert (lead.email_key, lead.phone_e164, lead.company, lead.problems) == (
+        "ada@example.org", "+442079460958", "", {}
+    )
+    cleared = owner_api.patch(f"/leads/{lead.pk}", {"email": ""})  # taking one away stays possible
+    assert cleared.status_code == 200 and cleared.json()["email"] is None
+
+
 def test_it_changes_the_stage(owner_api, personas):
     lead = make_lead(personas.workspace)
     body = owner_api.patch(f"/leads/{lead.pk}", {"stage": "sales_ready"}).json()
