@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  {name:<11} {text}")
         print("\nAny Django management command (migrate, shell, dbshell, …) also works.")
         return
+    if argv[0] == "--version" or (argv[0] in COMMANDS and "--version" in argv):
+        print(version())  # Django's own --version printed Django's version as Leadbase's
+        return
     from django.core.management import execute_from_command_line
 
     from leadbase.settings_errors import stop_on_setting_error
@@ -41,6 +44,21 @@ def main(argv: list[str] | None = None) -> None:
         if argv[0] in COMMANDS and "--help" not in argv and "-h" not in argv:
             _migrate_if_needed()
     execute_from_command_line(["leadbase", *argv])
+
+
+def version() -> str:
+    """``leadbase 0.1.0 (Django 5.2.19, Python 3.11.7)``."""
+    import platform
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    import django
+
+    try:
+        own = installed("leadbase")
+    except PackageNotFoundError:  # run from a checkout that is not installed
+        own = "(not installed)"
+    return f"leadbase {own} (Django {django.get_version()}, Python {platform.python_version()})"
 
 
 def _migrate_if_needed() -> None:

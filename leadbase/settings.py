@@ -103,9 +103,19 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 
+def _checked_port(name: str, url: str) -> int | None:
+    """The port of the address ``url`` in setting ``name``; a port that is not a number in
+    0–65535 is the setting's error (urllib raised a ValueError, a traceback at the first use)."""
+    try:
+        return urlsplit(url).port
+    except ValueError:
+        raise SettingError(f"{name} has a port that is not a number from 0 to 65535: {url!r}") from None
+
+
 BASE_URL = env("LEADBASE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 if urlsplit(BASE_URL).scheme not in ("http", "https") or not urlsplit(BASE_URL).hostname:
     raise SettingError(f"LEADBASE_BASE_URL must be an address starting with http:// or https://, not {BASE_URL!r}")
+_checked_port("LEADBASE_BASE_URL", BASE_URL)
 DEFAULT_REGION = env_region("LEADBASE_DEFAULT_REGION", "US")
 
 ALLOWED_HOSTS = [h.strip() for h in env("LEADBASE_ALLOWED_HOSTS", "*").split(",") if h.strip()]
@@ -243,6 +253,8 @@ REDIS_URL = env("REDIS_URL")
 if REDIS_URL and urlsplit(REDIS_URL).scheme not in ("redis", "rediss", "unix"):
     raise SettingError(f"REDIS_URL must start with redis://, rediss:// or unix://, not {REDIS_URL!r}")
 if REDIS_URL:
+    _checked_port("REDIS_URL", REDIS_URL)
+if REDIS_URL:
     TASKS = {
         "default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default", "imports"]},
     }
@@ -263,7 +275,7 @@ def _email(url: str) -> dict:
     return {
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "EMAIL_HOST": parts.hostname or "127.0.0.1",
-        "EMAIL_PORT": parts.port or (465 if parts.scheme == "smtps" else 25),
+        "EMAIL_PORT": _checked_port("EMAIL_URL", url) or (465 if parts.scheme == "smtps" else 25),
         "EMAIL_HOST_USER": parts.username or "",
         "EMAIL_HOST_PASSWORD": parts.password or "",
         "EMAIL_USE_SSL": parts.scheme == "smtps",

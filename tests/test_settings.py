@@ -52,6 +52,10 @@ def test_a_count_below_its_minimum_is_refused(monkeypatch):
         ("EMAIL_URL", "foo://bar", "EMAIL_URL must start with smtp://"),
         ("DATABASE_URL", "mysqlx://foo", "DATABASE_URL cannot be used: Scheme 'mysqlx://' is unknown"),
         ("REDIS_URL", "http://bad", "REDIS_URL must start with redis://"),
+        # a port urllib cannot read: a traceback of 33 to 44 lines, or taken without a word
+        ("EMAIL_URL", "smtp://mail.example.com:notaport", "EMAIL_URL has a port that is not a number"),
+        ("REDIS_URL", "redis://127.0.0.1:abc/0", "REDIS_URL has a port that is not a number"),
+        ("LEADBASE_BASE_URL", "http://leads.example.com:abc", "LEADBASE_BASE_URL has a port that is not a number"),
         ("LEADBASE_LOG_LEVEL", "LOUD", "LEADBASE_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL"),
         ("LEADBASE_TIME_ZONE", "Mars/Base", "LEADBASE_TIME_ZONE must be a time zone name"),
         ("LEADBASE_SECRET_KEY_FILE", "/nonexistent/key", "LEADBASE_SECRET_KEY_FILE names /nonexistent/key, which cannot be read"),
@@ -89,3 +93,13 @@ def test_an_unreachable_database_stops_the_command_with_one_line(tmp_path):
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert done.stderr.startswith("leadbase: the database (DATABASE_URL) cannot be reached: ") and "Traceback" not in done.stderr
+
+
+def test_version_is_leadbases_own():
+    # It printed "5.2.19", which is Django's.
+    import subprocess
+    import sys
+    from importlib.metadata import version
+
+    done = subprocess.run([sys.executable, "-m", "leadbase", "--version"], capture_output=True, text=True, timeout=60)
+    assert done.stdout.startswith(f"leadbase {version('leadbase')} (Django ")
