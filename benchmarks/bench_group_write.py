@@ -153,7 +153,7 @@ def inner(code: str, groups: int, size: int, first: int) -> None:
 
 def _checkout(value: str) -> Path:
     path = Path(value).resolve()
-    if not (path / "leadbase" / "capture" / "actions.py").is_file():
+    if not (path / "leadbase" / "capture" / "intake.py").is_file():  # (capture/actions is a package now)
         raise argparse.ArgumentTypeError(f"{value} is not a Leadbase checkout (git worktree add DIR <commit>)")
     return path
 
