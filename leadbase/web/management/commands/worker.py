@@ -208,10 +208,13 @@ class Command(BaseCommand):
                 # A lane started again while Redis is down waits for it: one that stopped made
                 # serve start it again and again, and then stop, web server included.
                 _wait_for_queue()
-        if batch:
-            _hand_over_waiting(older_than=timedelta(0))  # all of them, before the run
-        else:
-            _in_background(_hand_over_waiting, "queue the tasks left in the outbox", OUTBOX_EVERY)
+        if batch or not settings.REDIS_URL:
+            # All of them, before the run; on the database queue, only tasks left by a time with
+            # Redis (its tasks are written with their writes): once is enough.
+            _hand_over_waiting(older_than=timedelta(0))
+        if not batch:
+            if settings.REDIS_URL:
+                _in_background(_hand_over_waiting, "queue the tasks left in the outbox", OUTBOX_EVERY)
             if queue == IMPORTS_QUEUE:
                 _in_background(_delete_old_import_files, "delete old import files", OLD_FILES_EVERY)
         if settings.REDIS_URL:
