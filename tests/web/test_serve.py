@@ -337,6 +337,31 @@ def test_serve_starts_a_worker_that_stopped_again_and_the_web_goes_on(tmp_path):
     assert server.returncode == 0
 
 
+def test_a_stop_while_the_web_server_starts_stops_it_too(tmp_path):
+    # serve now waits for the server to answer before it says it runs: a SIGTERM in that wait
+    # must not leave the web server running without it.
+    server, port = _serve(tmp_path / "data", "--workers", "1", "--threads", "1")
+    deadline = time.monotonic() + 60
+    while not _children(server.pid, "granian"):
+        assert time.monotonic() < deadline, "serve did not start its web server"
+        time.sleep(0.05)
+    web = _children(server.pid, "granian")
+    server.send_signal(signal.SIGTERM)  # serve alone, not its process group
+    server.communicate(timeout=60)
+
+    assert server.returncode == 0
+
+    def running(pid: int) -> bool:
+        try:
+            return b"granian" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return False
+
+    while any(running(pid) for pid in web):
+        assert time.monotonic() < deadline, "the web server outlived serve"
+        time.sleep(0.1)
+
+
 def test_a_web_process_that_stops_is_started_again(tmp_path):
     server, port = _serve(tmp_path / "data", "--workers", "1", "--threads", "1", "--no-worker")
 

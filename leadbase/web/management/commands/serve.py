@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
@@ -88,17 +89,31 @@ def server_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def _wait_listening(host: str, port: int, server: subprocess.Popen, timeout: float = 60.0) -> None:
+def _wait_listening(
+    host: str, port: int, server: subprocess.Popen, stopping: Callable[[], bool], timeout: float = 60.0
+) -> None:
     """Return once something accepts connections on ``host``:``port`` (the web server, started
-    in ``server``), or ``server`` has stopped, or after ``timeout`` seconds."""
+    in ``server``), or ``server`` has stopped, or ``stopping()``, or after ``timeout`` seconds."""
     target = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
     deadline = time.monotonic() + timeout
-    while server.poll() is None and time.monotonic() < deadline:
+    while server.poll() is None and not stopping() and time.monotonic() < deadline:
         try:
             with socket.create_connection((target, port), timeout=1):
                 return
         except OSError:
             time.sleep(0.1)
+
+
+def _stop_all(procs: list[subprocess.Popen]) -> None:
+    """SIGTERM the servers still running, and wait for them (SIGKILL after 15 s)."""
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
 
 
 def _check_free(host: str, port: int) -> None:
@@ -177,6 +192,16 @@ class Command(BaseCommand):
         checkpoints = connection.vendor == "sqlite" and not connection.is_in_memory_db()
         if checkpoints:
             env.setdefault("LEADBASE_SQLITE_AUTOCHECKPOINT", str(SERVE_AUTOCHECKPOINT))
+        stopping = False
+        failing = False
+
+        def stop(signum, frame):
+            nonlocal stopping
+            stopping = True
+
+        # Before the servers start: a stop while they start stops them too.
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
         # Each web process listens on a socket of its own (granian binds one per process with
         # SO_REUSEPORT on Linux) and the kernel spreads new connections over them. On one shared
         # socket the process that woke first took a burst's connections, and kept-alive ones stay
@@ -185,7 +210,12 @@ class Command(BaseCommand):
         procs = [subprocess.Popen(web_command(options), env=env)]
         # Said once the server answers (it takes seconds to start): a script that posted on
         # seeing the line met a refused connection.
-        _wait_listening(options["host"], options["port"], procs[0])
+        _wait_listening(options["host"], options["port"], procs[0], lambda: stopping)
+        if stopping or procs[0].poll() is not None:
+            _stop_all(procs)
+            if not stopping:  # it could not start (its own error is above)
+                sys.exit(1)
+            return
         self.stdout.write(f"Leadbase is running on {url}")
         if login:
             self.stdout.write(f"Log in as {login[0]} with password {login[1]}")
@@ -197,16 +227,6 @@ class Command(BaseCommand):
         if not options["no_worker"]:
             procs.append(subprocess.Popen(worker_command, env=env))
         restarts: list[float] = []  # when the worker was started again
-
-        stopping = False
-        failing = False
-
-        def stop(signum, frame):
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
         waiting_since: float | None = None  # a worker that keeps stopping waits to be started
         while not stopping:
             # A worker that stops on its own is started again, while the web server goes on
@@ -240,14 +260,7 @@ class Command(BaseCommand):
                     if not failing:  # once, not twice a second
                         log.exception("could not checkpoint the database's write-ahead log")
                     failing = True
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        _stop_all(procs)
         failed = [p for p in procs if p.returncode not in (0, -signal.SIGTERM, None)]
         if failed and not stopping:
             sys.exit(1)
