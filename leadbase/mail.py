@@ -211,9 +211,10 @@ def _after_refusal(smtp: smtplib.SMTP, code: int) -> None:
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+\Z")
 
 
-def prepare(*, subject: str, to_name: str, to_address: str, text: str, html: str) -> Prepared:
-    """A message of a plain text and an HTML version to one person, from DEFAULT_FROM_EMAIL."""
-    sender = settings.DEFAULT_FROM_EMAIL
+def prepare(*, subject: str, to_name: str, to_address: str, text: str, html: str, sender: str = "") -> Prepared:
+    """A message of a plain text and an HTML version to one person, from ``sender`` (a From
+    value, ``Name <address>``), else DEFAULT_FROM_EMAIL."""
+    sender = sender or settings.DEFAULT_FROM_EMAIL
 
     def build() -> EmailMessage:
         message = EmailMultiAlternatives(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -298,6 +299,9 @@ def _mail_domain(host: str | None) -> str:
 
 
 DEFAULT_FROM_EMAIL = env("LEADBASE_FROM_EMAIL", f"Leadbase <leadbase@{_mail_domain(_base.hostname)}>")
+#: Whether LEADBASE_FROM_EMAIL names its sender ("Acme News <news@acme.example>"): else a
+#: workspace's emails to its leads carry the workspace's name (leadbase.capture.emails).
+FROM_EMAIL_HAS_NAME = bool(parseaddr(env("LEADBASE_FROM_EMAIL", ""))[0])
 
 # Imports: uploaded files and reports live in the data dir; a web upload is capped.
 UPLOAD_DIR = DATA_DIR / "uploads"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from email.utils import formataddr, parseaddr
 from functools import lru_cache
 
 from django.conf import settings
@@ -77,6 +78,7 @@ def confirmation_message(lead: Lead, form: Form, purposes: list[str], *, to: str
     name, url = lead.given_name or lead.name, confirm_url(lead.pk, form.pk, purposes)
     workspace = form.workspace.name
     return mail.prepare(
+        sender=_sender(workspace, settings.DEFAULT_FROM_EMAIL, settings.FROM_EMAIL_HAS_NAME),
         # Said as the body says it: the consents may be calls or events, not a newsletter.
         subject=f"Please confirm you want to hear from {workspace}",
         to_name=lead.name,
@@ -84,6 +86,16 @@ def confirmation_message(lead: Lead, form: Form, purposes: list[str], *, to: str
         text=_fill(_laid_out("capture/email/confirm.txt", workspace, texts), {_NAME: name, _URL: url}),
         html=_fill(_laid_out("capture/email/confirm.html", workspace, texts), {_NAME: escape(name), _URL: escape(url)}),
     )
+
+
+@lru_cache(maxsize=64)
+def _sender(workspace: str, configured: str, configured_has_name: bool) -> str:
+    """The From of a workspace's email to a lead: the workspace's name at the configured address,
+    unless LEADBASE_FROM_EMAIL names a sender itself. A person who asked Acme for news got an
+    email from "Leadbase", a name they never met."""
+    if configured_has_name:
+        return configured
+    return formataddr((workspace, parseaddr(configured)[1]))
 
 
 # The templates are rendered once per workspace name and consent texts, with these marks where

@@ -485,3 +485,26 @@ def test_the_confirmation_page_lists_what_was_agreed_in_the_emails_order(
     assert body.index("Invite me to events.") < body.index("Call me about it.")
     page = client.get(link_path(body)).content.decode()
     assert page.index("Invite me to events.") < page.index("Call me about it.")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("configured", "has_name", "expected"),
+    [
+        ("Leadbase <leadbase@leads.example.com>", False, "Acme Studio <leadbase@leads.example.com>"),  # the default
+        ("news@acme.example", False, "Acme Studio <news@acme.example>"),
+        ("Acme News <news@acme.example>", True, "Acme News <news@acme.example>"),  # named: kept
+    ],
+)
+def test_the_confirmation_comes_from_the_workspace_unless_the_setting_names_a_sender(
+    client, form, personas, settings, django_capture_on_commit_callbacks, configured, has_name, expected
+):
+    # It came from "Leadbase", a name the person who asked Acme for news had never met.
+    settings.DEFAULT_FROM_EMAIL, settings.FROM_EMAIL_HAS_NAME = configured, has_name
+    personas.workspace.name = "Acme Studio"
+    personas.workspace.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(client)
+
+    (message,) = mail.outbox
+    assert message.from_email == expected
