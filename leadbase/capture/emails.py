@@ -44,14 +44,18 @@ def read_confirm_token(token: str) -> ConfirmRequest:
     try:
         data = _signer.unsign_object(token, max_age=settings.CONFIRM_LINK_HOURS * 3600)
     except signing.SignatureExpired:
-        raise ConfirmLinkError(
-            "expired_link",
-            "This confirmation link has expired. Fill in the form again to get a new one.",
-        ) from None
+        # Authentic, only old: what it asked for is still known, so a new link can be sent.
+        error = ConfirmLinkError("expired_link", "This confirmation link has expired.")
+        error.wanted = _request(_signer.unsign_object(token))
+        raise error from None
     except signing.BadSignature:
         raise ConfirmLinkError(
             "invalid_link", "This confirmation link is not valid. Check that it was copied whole."
         ) from None
+    return _request(data)
+
+
+def _request(data: dict) -> ConfirmRequest:
     return ConfirmRequest(int(data["l"]), int(data["f"]), [str(p) for p in data["p"]])
 
 

@@ -101,5 +101,9 @@ class FormConfigError(CaptureError):
 class ConfirmLinkError(CaptureError):
     """A double opt-in link that is forged, expired, or points at a lead that no longer exists.
 
-    Codes: ``invalid_link``, ``expired_link``, ``gone``.
+    Codes: ``invalid_link``, ``expired_link``, ``gone``, and ``too_soon`` for a new link asked
+    for again within ``NEW_LINK_EVERY``. An expired link carries what it asked for (``wanted``, a
+    ``ConfirmRequest``), for the page to offer a new one.
     """
+
+    wanted: object = None

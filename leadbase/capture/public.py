@@ -33,7 +33,7 @@ from django.http import (
     JsonResponse,
 )
 from django.http.multipartparser import MultiPartParserError
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -47,7 +47,9 @@ from leadbase.capture.actions import (
     SubmitResult,
     clean_origin,
     do_confirm_optin,
+    do_send_new_link,
     is_checked,
+    optin_state,
 )
 from leadbase.capture.channels import with_query
 from leadbase.capture.emails import read_confirm_token
@@ -698,12 +700,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         if request.method == "POST":
             answers = do_confirm_optin(wanted.lead_id, wanted.purposes, ip=client_ip(request))
     except ConfirmLinkError as exc:
-        return render(
-            request,
-            "capture/confirm.html",
-            {"error": exc.message},
-            status=410 if exc.code != "invalid_link" else 400,
-        )
+        return _link_error(request, exc)
     form = Form.objects.select_related("workspace").filter(pk=wanted.form_id).first()
     # What the person agreed to is the text recorded with their consent, not the form's text of
     # today, which may have been edited since; the form's text only where none was recorded.
@@ -726,3 +723,43 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         and all(now.get(p, ("", ""))[1] == ConsentStatus.GRANTED for p in wanted.purposes),
     }
     return render(request, "capture/confirm.html", context)
+
+
+def _link_error(request: HttpRequest, exc: ConfirmLinkError) -> HttpResponse:
+    """The page of a link that does not work. An expired link whose consents are all granted by
+    now says so (a person clicking an old email); one with consents still pending offers a new
+    link; a withdrawn or erased one only says it expired."""
+    context: dict[str, Any] = {"error": exc.message}
+    if exc.code == "expired_link" and exc.wanted is not None:
+        wanted = exc.wanted
+        pending, granted = optin_state(wanted.lead_id, wanted.purposes)
+        form = Form.objects.select_related("workspace").filter(pk=wanted.form_id).first()
+        if granted:
+            return render(request, "capture/confirm.html", {"form": form, "already": True})
+        context["renewable"] = bool(pending) and form is not None
+    return render(
+        request, "capture/confirm.html", context, status=410 if exc.code != "invalid_link" else 400
+    )
+
+
+@csrf_exempt  # as ``confirm``: the signed token is the credential
+@allow("POST")
+def new_link(request: HttpRequest, token: str) -> HttpResponse:
+    """``/c/<token>/new``: the button of an expired link's page; emails a new link for what it
+    asked that is still pending (at most one every ``NEW_LINK_EVERY`` per lead)."""
+    try:
+        read_confirm_token(token)
+    except ConfirmLinkError as exc:
+        if exc.code != "expired_link" or exc.wanted is None:
+            return _link_error(request, exc)
+        expired = exc
+    else:  # not expired (a second tab, a clock): the link itself still works
+        return redirect("capture:confirm", token=token)
+    try:
+        sent = do_send_new_link(expired.wanted)
+    except ConfirmLinkError as exc:
+        status = 429 if exc.code == "too_soon" else 410
+        return render(request, "capture/confirm.html", {"error": exc.message, "not_sent": True}, status=status)
+    if not sent:  # confirmed or withdrawn meanwhile: the link's page says which
+        return _link_error(request, expired)
+    return render(request, "capture/confirm.html", {"new_link_sent": True, "hours": settings.CONFIRM_LINK_HOURS})

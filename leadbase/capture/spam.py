@@ -159,8 +159,9 @@ _TAKE_SQL = (
 )
 
 
-def take(key: str, limit: int, now: datetime) -> int:
-    """Count one hit on ``key``'s current window: 0 when allowed, else seconds until it resets.
+def take(key: str, limit: int, now: datetime, window: timedelta = WINDOW) -> int:
+    """Count one hit on ``key``'s current window (a minute, or ``window``, at most an hour: older
+    rows are pruned): 0 when allowed, else seconds until it resets.
 
     One conditional UPDATE either starts a new window (the old one ended) or increments a window
     that is under the limit; the database serializes concurrent updates of the row, so two
@@ -170,7 +171,7 @@ def take(key: str, limit: int, now: datetime) -> int:
     the ORM's expression compiler costs ten times the statement.
     """
     adapt = connection.ops.adapt_datetimefield_value
-    cutoff, at = adapt(now - WINDOW), adapt(now)
+    cutoff, at = adapt(now - window), adapt(now)
     sql = _TAKE_SQL.format(table=RateBucket._meta.db_table)
     for _ in range(2):
         with connection.cursor() as cursor:
@@ -186,7 +187,7 @@ def take(key: str, limit: int, now: datetime) -> int:
     started = (
         RateBucket.objects.filter(key=key).values_list("window_start", flat=True).first() or now
     )
-    return max(1, math.ceil((started + WINDOW - now).total_seconds()))
+    return max(1, math.ceil((started + window - now).total_seconds()))
 
 
 def check_rate_limits(form: Form, ip: str | None, now: datetime) -> None:

@@ -11,4 +11,5 @@ urlpatterns = [
     path("f/<slug:slug>.json", public.form_json, name="form_json"),
     path("f/<slug:slug>/embed.js", public.embed_js, name="embed"),
     path("c/<str:token>", public.confirm, name="confirm"),
+    path("c/<str:token>/new", public.new_link, name="new_link"),
 ]

@@ -17,6 +17,7 @@ from django.core.management import call_command
 from leadbase.capture import emails
 from leadbase.capture.actions import do_create_form
 from leadbase.capture.demo import load_demo_forms
+from leadbase.capture.errors import ConfirmLinkError
 from leadbase.capture.tasks import send_confirmation_email, send_confirmation_emails_of
 from leadbase.leads.actions import do_create_lead, do_record_consent
 from leadbase.leads.models import Consent, Lead, Touch
@@ -238,6 +239,125 @@ def test_a_forged_or_expired_link_is_refused_with_a_readable_page(
     assert forged.status_code == 400 and "not valid" in forged.content.decode()
     assert expired.status_code == 410 and "expired" in expired.content.decode()
     assert Consent.objects.get().status == "pending"
+
+
+def expired_token(lead_id, form_id, settings, monkeypatch, purposes=("email_marketing",)):
+    now = time.time()
+    with monkeypatch.context() as m:
+        m.setattr(signing.time, "time", lambda: now - (settings.CONFIRM_LINK_HOURS * 3600 + 60))
+        return emails.confirm_token(lead_id, form_id, list(purposes))
+
+
+@pytest.mark.django_db
+def test_an_expired_link_still_pending_offers_a_new_one_that_works(
+    client, form, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.BASE_URL = "https://leads.example.com"
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(client)
+    lead = Lead.objects.get()
+    old = expired_token(lead.pk, form.pk, settings, monkeypatch)
+
+    page = client.get(f"/c/{old}")
+    assert page.status_code == 410
+    assert "expired" in page.content.decode() and "Send me a new link" in page.content.decode()
+    assert f'action="/c/{old}/new"' in page.content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = client.post(f"/c/{old}/new")
+    assert sent.status_code == 200 and "New link sent" in sent.content.decode()
+    assert len(mail.outbox) == 2 and mail.outbox[1].to == ["Ada Lovelace <ada@example.org>"]
+    new = link_path(mail.outbox[1].body)
+    assert new != f"/c/{old}"
+    assert Consent.objects.get().status == "pending"  # asking for a link confirms nothing
+
+    assert client.post(new).status_code == 200
+    assert Consent.objects.get().status == "granted"
+    # The old link, opened once more, says there is nothing left to do.
+    again = client.get(f"/c/{old}")
+    assert again.status_code == 200 and "Already confirmed" in again.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_new_link_is_sent_at_most_once_in_ten_minutes_per_lead(
+    client, form, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from leadbase.capture.actions import do_send_new_link
+    from leadbase.capture.actions.optin import NEW_LINK_EVERY
+
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(client)
+    lead = Lead.objects.get()
+    old = expired_token(lead.pk, form.pk, settings, monkeypatch)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"/c/{old}/new").status_code == 200
+        second = client.post(f"/c/{old}/new")
+
+    assert second.status_code == 429
+    assert "You can ask for another in 10 minutes" in second.content.decode()
+    assert len(mail.outbox) == 2  # the form's email and one new link
+
+    with pytest.raises(ConfirmLinkError) as expired:
+        emails.read_confirm_token(old)
+    later = timezone.now() + NEW_LINK_EVERY + timedelta(seconds=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert do_send_new_link(expired.value.wanted, now=later) == ["email_marketing"]
+    assert len(mail.outbox) == 3
+
+
+@pytest.mark.django_db
+def test_an_expired_link_after_unsubscribing_offers_no_new_link_and_sends_none(
+    client, form, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(client)
+    lead = Lead.objects.get()
+    do_record_consent(lead, "email_marketing", "withdrawn", method="unsubscribe")
+    old = expired_token(lead.pk, form.pk, settings, monkeypatch)
+
+    page = client.get(f"/c/{old}")
+    with django_capture_on_commit_callbacks(execute=True):
+        asked = client.post(f"/c/{old}/new")  # a button kept in an open tab
+
+    assert page.status_code == 410 and "Send me a new link" not in page.content.decode()
+    assert asked.status_code == 410 and "New link sent" not in asked.content.decode()
+    assert len(mail.outbox) == 1
+    assert Consent.objects.get().status == "withdrawn"
+
+
+@pytest.mark.django_db
+def test_the_new_link_route_refuses_a_forged_link_and_sends_a_working_one_to_its_page(client, form):
+    submit(client)
+    lead = Lead.objects.get()
+    token = emails.confirm_token(lead.pk, form.pk, ["email_marketing"])
+
+    forged = client.post(f"/c/{token[:-2]}xx/new")
+    working = client.post(f"/c/{token}/new")
+    fetched = client.get(f"/c/{token}/new")
+
+    assert forged.status_code == 400 and "not valid" in forged.content.decode()
+    assert working.status_code == 302 and working["Location"] == f"/c/{token}"
+    assert fetched.status_code == 405
+    assert len(mail.outbox) == 0  # the form's email is sent on commit, not in this test
+    assert Consent.objects.get().status == "pending"
+
+
+@pytest.mark.django_db
+def test_a_new_link_for_an_erased_lead_says_the_link_is_gone(client, form, settings, monkeypatch):
+    submit(client)
+    lead = Lead.objects.get()
+    old = expired_token(lead.pk, form.pk, settings, monkeypatch)
+    lead.delete()
+
+    page = client.get(f"/c/{old}")
+    asked = client.post(f"/c/{old}/new")
+
+    assert page.status_code == 410 and "Send me a new link" not in page.content.decode()
+    assert asked.status_code == 410 and "no longer valid" in asked.content.decode()
 
 
 @pytest.mark.django_db

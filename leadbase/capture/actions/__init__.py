@@ -23,7 +23,7 @@ from leadbase.capture.actions.forms import (
     do_update_form,
     form_has_history,
 )
-from leadbase.capture.actions.optin import do_confirm_optin
+from leadbase.capture.actions.optin import do_confirm_optin, do_send_new_link, optin_state
 from leadbase.capture.actions.submissions import (
     SubmitJob,
     SubmitMeta,
@@ -44,6 +44,8 @@ __all__ = [
     "SubmitMeta",
     "SubmitResult",
     "do_confirm_optin",
+    "do_send_new_link",
+    "optin_state",
     "do_create_form",
     "do_remove_form",
     "do_replay_submission",
