@@ -134,6 +134,16 @@ class RateBucket(models.Model):
     count = models.PositiveIntegerField(default=0)
 
 
+class RefusedPosts(models.Model):
+    """How many posts to a form were refused over a rate limit (per address or per form), and
+    when the last was. Such a post is not journaled (a flood must not fill the journal), so this
+    is the only trace the form keeps of them; its own row, so counting never rewrites the form's."""
+
+    form = models.OneToOneField(Form, on_delete=models.CASCADE, primary_key=True, related_name="refused")
+    count = models.PositiveBigIntegerField(default=0)
+    last_at = models.DateTimeField()
+
+
 class Platform(models.TextChoices):
     INSTAGRAM = "instagram", "Instagram"
     FACEBOOK = "facebook", "Facebook"

@@ -35,7 +35,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from leadbase.capture.errors import RateLimited
-from leadbase.capture.models import Form, RateBucket
+from leadbase.capture.models import Form, RateBucket, RefusedPosts
 from leadbase.rows import select_in
 
 HONEYPOT = "fax"
@@ -213,6 +213,20 @@ def _limits(form: Form, ip: str | None) -> list[tuple[str, int, str]]:
     if settings.FORM_RATE_PER_FORM > 0:
         limits.append((f"form:{form.pk}", settings.FORM_RATE_PER_FORM, "form"))
     return limits
+
+
+def count_refused(counts: dict[int, int], now: datetime) -> None:
+    """Add ``counts`` (form id -> posts refused over a rate limit) to each form's
+    ``RefusedPosts``, with one statement."""
+    table = RefusedPosts._meta.db_table
+    at = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f'INSERT INTO "{table}" ("form_id", "count", "last_at") VALUES (%s, %s, %s) '
+            f'ON CONFLICT ("form_id") DO UPDATE SET "count" = "{table}"."count" + excluded."count", '
+            '"last_at" = excluded."last_at"',
+            [(form_id, n, at) for form_id, n in sorted(counts.items())],
+        )
 
 
 class Quotas:

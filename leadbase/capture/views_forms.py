@@ -10,7 +10,8 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -31,7 +32,14 @@ from leadbase.capture.actions import (
 )
 from leadbase.capture.errors import FormConfigError
 from leadbase.capture.markdown import render_markdown
-from leadbase.capture.models import Form, Removal, Submission, SubmissionStatus, TrackedLink
+from leadbase.capture.models import (
+    Form,
+    RefusedPosts,
+    Removal,
+    Submission,
+    SubmissionStatus,
+    TrackedLink,
+)
 from leadbase.leads.models import Purpose
 from leadbase.web.access import member_required
 from leadbase.web.views.util import wants_partial
@@ -197,13 +205,14 @@ def get_form_for_member(membership: Membership, pk: int) -> Form:
 
 def forms_with_counts(membership: Membership, *, archived: bool = False) -> QuerySet[Form]:
     """The workspace's forms (or its archived ones) with their submission, lead and spam counts
-    (one query)."""
+    and their posts refused over a rate limit (one query)."""
     return (
         Form.objects.filter(workspace_id=membership.workspace_id, archived_at__isnull=not archived)
         .annotate(
             received=Count("submissions"),
             leads=Count("submissions", filter=Q(submissions__status=SubmissionStatus.PROCESSED)),
             spam=Count("submissions", filter=Q(submissions__status=SubmissionStatus.SPAM)),
+            refused_count=Coalesce(F("refused__count"), Value(0)),
         )
         .order_by("name")
     )
@@ -545,6 +554,7 @@ def submissions(request: HttpRequest, pk: int) -> HttpResponse:
         "statuses": [(v, label, counts.get(v, 0)) for v, label in SubmissionStatus.choices],
         "total": sum(counts.values()),
         "spam_count": counts.get(SubmissionStatus.SPAM, 0),
+        "refused": RefusedPosts.objects.filter(form=form).first(),
         "nav": "forms",
     }
     if wants_partial(request):

@@ -7,12 +7,13 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from leadbase.capture import spam
 from leadbase.capture.actions import do_create_form
 from leadbase.capture.demo import load_demo_forms
-from leadbase.capture.models import RateBucket, Submission
+from leadbase.capture.models import RateBucket, RefusedPosts, Submission
 from leadbase.capture.signals import submission_spam
 from leadbase.leads.models import Lead
 
@@ -206,6 +207,23 @@ def test_the_per_ip_rate_limit_answers_429_with_retry_after_and_writes_nothing(
     assert 0 < retry_after <= 60
     assert Submission.objects.count() == 3
     assert post_json(client, ADA, REMOTE_ADDR="198.51.100.8").status_code == 200
+    # Not journaled, but counted for the form: its list and its journal page say how many.
+    assert RefusedPosts.objects.get(form=form).count == 2
+
+
+def test_the_forms_list_and_journal_show_the_posts_refused_over_the_rate_limits(
+    client, form, settings, personas
+):
+    settings.FORM_RATE_PER_FORM = 1
+    for i in range(4):
+        post_json(client, ADA, REMOTE_ADDR=f"198.51.100.{i}")
+    client.force_login(personas.owner)
+
+    listed = client.get(reverse("forms:list")).content.decode()
+    journal = client.get(reverse("forms:submissions", args=[form.pk])).content.decode()
+
+    assert "+3 over rate limits" in listed
+    assert "3 posts came faster than the rate limits allow and were refused" in journal
 
 
 def test_a_browser_over_the_rate_limit_gets_its_form_back_with_what_it_typed(client, form, settings):

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -22,7 +22,7 @@ from leadbase.capture.actions.forms import (
     MAX_LENGTH,
     UTM_KEYS,
 )
-from leadbase.capture.errors import CaptureError
+from leadbase.capture.errors import CaptureError, RateLimited
 from leadbase.capture.models import Form, Submission, SubmissionStatus
 from leadbase.capture.signals import submission_spam
 from leadbase.leads.actions import (
@@ -169,7 +169,8 @@ def do_submit_form(form: Form, payload: dict[str, Any], meta: SubmitMeta) -> Sub
     """Take one public submission of ``form``: rate limits, spam checks, validation, then the
     journal row and the lead, all in one transaction.
 
-    Raises RateLimited (nothing written, not even the count). Otherwise returns the result, with
+    Raises RateLimited (nothing written but the form's count of such posts, ``RefusedPosts``).
+    Otherwise returns the result, with
     a journal row for every outcome: ``processed`` (lead created or merged, consents recorded,
     confirmation email queued with the write), ``spam`` (no lead; ``submission_spam`` sent within
     the transaction), ``rejected`` (the field at fault and why) or ``failed`` (kept for replay).
@@ -194,6 +195,8 @@ def do_submit_form(form: Form, payload: dict[str, Any], meta: SubmitMeta) -> Sub
             row.save()
             return _process(form, row, values, job=job)
     except Exception as exc:  # the transaction itself failed (e.g. the database was locked)
+        if isinstance(exc, RateLimited):
+            _count_refused(form, now)
         if not accepted or isinstance(exc, CaptureError):
             raise
         log.exception("submission to form %s could not be processed; kept for replay", form.slug)
@@ -201,6 +204,16 @@ def do_submit_form(form: Form, payload: dict[str, Any], meta: SubmitMeta) -> Sub
         row.consent_texts = _consent_texts(form)
         row.save()
         return SubmitResult(SubmissionStatus.FAILED, row.pk)
+
+
+def _count_refused(form: Form, now: datetime) -> None:
+    """Count a post refused over a rate limit; a count that cannot be written (the database
+    busy) is logged, and the poster still gets the rate limit's answer, not an error."""
+    try:
+        with transaction.atomic():
+            spam.count_refused({form.pk: 1}, now)
+    except DatabaseError:
+        log.warning("a post to form %s over a rate limit could not be counted", form.slug, exc_info=True)
 
 
 @dataclass
@@ -271,6 +284,7 @@ def do_submit_forms(jobs: list[SubmitJob]) -> None:
     cannot fail the others. An exception out of here means the transaction itself failed.
     """
     taken: list[tuple[SubmitJob, Submission, _Values | None]] = []
+    refused: dict[int, int] = {}  # form id -> posts over a rate limit
     quotas = spam.Quotas([(job.form, job.meta.ip) for job in jobs], timezone.now())
     for number, job in enumerate(jobs):
         if job.prepared is None:
@@ -281,7 +295,9 @@ def do_submit_forms(jobs: list[SubmitJob]) -> None:
             quotas.check(number)
             reason = spam.spam_reason(job.form, job.payload)
         except Exception as exc:  # noqa: BLE001 (the poster's own error, as on its own)
-            job.error = exc  # a refused post leaves nothing, not even its count
+            job.error = exc  # a refused post leaves nothing but its form's count of them
+            if isinstance(exc, RateLimited):
+                refused[job.form.pk] = refused.get(job.form.pk, 0) + 1
             continue
         quotas.take(number)
         values = None
@@ -295,6 +311,8 @@ def do_submit_forms(jobs: list[SubmitJob]) -> None:
             values = job.prepared.values
         taken.append((job, row, values))
     quotas.save()
+    if refused:
+        spam.count_refused(refused, quotas.now)
     # The journal first, in the order the posts came, with one statement.
     insert_rows([row for _, row, _ in taken], ids=True)
     accepted: dict[int, list[tuple[SubmitJob, Submission, _Values]]] = {}
