@@ -640,7 +640,7 @@ def _answer(
             errors={result.field: result.message},
         )
     status = 202 if result.status == SubmissionStatus.FAILED else 200
-    note = _optin_note(form)
+    note = _optin_note(form, payload)
     # The redirect page cannot show the note: it is told, so that it can say it itself.
     redirect = with_query(form.redirect_url, {"lb_confirm": "email"} if note else {}) if form.redirect_url else None
     if wants_json(request):
@@ -674,12 +674,22 @@ def _back_to_site(request: HttpRequest, form: Form, payload: dict[str, Any]) -> 
     return None
 
 
-def _optin_note(form: Form) -> str:
-    """With double opt-in, what the visitor must do next; the same for every post of the form
-    (a spam post gets the answer a real one does)."""
-    if form.double_opt_in and form.consents:
-        return "If you asked to hear from us, check your inbox: we sent you a link to confirm."
-    return ""
+def _optin_note(form: Form, payload: dict[str, Any]) -> str:
+    """With double opt-in, what the visitor must do next. Worked out from what was posted only
+    (a consent ticked, the address typed), never from what the post led to: spam gets the
+    answer a real post with the same fields gets, and the answer does not tell whether that
+    address had confirmed before (anyone can type anyone's address)."""
+    if not (form.double_opt_in and form.consents):
+        return ""
+    if not any(is_checked(payload.get(f"consent_{c['purpose']}")) for c in form.consents):
+        return ""  # nothing to confirm: no email is sent
+    email = payload.get("email")
+    if not isinstance(email, str) or not email.strip():
+        return "Check your inbox: we sent you a link to confirm. If you confirmed before, there is nothing more to do."
+    return (
+        f"Check your inbox at {email.strip()[:254]}: we sent you a link to confirm. "
+        "If you confirmed before, there is nothing more to do."
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -149,7 +149,7 @@ def test_the_embed_script_on_an_allowed_second_origin_submits(
     fill_embedded(browser_page)
 
     expect(browser_page.locator(".lb-thanks p").first).to_have_text(form.thank_you_message)
-    expect(browser_page.locator(".lb-thanks .lb-note")).to_contain_text("check your inbox")
+    expect(browser_page.locator(".lb-thanks .lb-note")).to_contain_text("Check your inbox at grace@example.org")
     row = Submission.objects.get()
     assert row.status == "processed" and row.page_url == second_origin["origin"] + "/"
     assert Lead.objects.get().email_key == "grace@example.org"

@@ -100,10 +100,24 @@ def test_a_json_post_gets_a_json_answer(client, form):
         "ok": True,
         "message": form.thank_you_message,
         "redirect": None,
-        # double opt-in: what the visitor does next (the same for every post, spam included)
-        "note": "If you asked to hear from us, check your inbox: we sent you a link to confirm.",
+        # double opt-in: what the visitor does next, from what was posted (spam gets the same)
+        "note": "Check your inbox at ada@example.org: we sent you a link to confirm. "
+        "If you confirmed before, there is nothing more to do.",
     }
     assert Consent.objects.get().status == "pending"
+
+
+def test_the_note_follows_what_was_posted_not_what_became_of_it(client, form):
+    from leadbase.capture.models import Submission
+
+    unticked = post_json(client, ADA).json()
+    spam = post_json(client, {**ADA, "fax": "555", "consent_email_marketing": "on"}).json()
+    real = post_json(client, {**ADA, "consent_email_marketing": "on"}).json()
+
+    assert "note" not in unticked  # no consent asked for: no email to wait for
+    assert Submission.objects.filter(status="spam").count() == 1
+    assert spam == real  # a bot learns nothing; nor does anyone typing a known address
+    assert "ada@example.org" in real["note"]
 
 
 def test_without_double_opt_in_the_answer_has_no_note(client, form):
