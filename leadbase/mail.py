@@ -165,34 +165,151 @@ def _pipelined(smtp: smtplib.SMTP, message: Prepared, size: str) -> int:
     took a fifth off the worker's and the server's CPU per message (less when the machine is
     busy and replies are often waiting already). A refused step raises what
     ``_sendmail`` raises for it, and the connection is left ready for the next message."""
-    assert message.data is not None
-    smtp.send(f"mail from:<{message.sender}>{size}\r\nrcpt TO:<{message.recipient}>\r\ndata\r\n")
-    replies = []
-    for _ in range(3):
-        replies.append(smtp.getreply())
-        if replies[-1][0] == 421:  # the server is closing: no more replies will come
-            break
-    codes = [code for code, _ in replies]  # a step passed has its next step's reply after it
-    refusal: smtplib.SMTPException | None = None
-    if codes[0] != 250:
-        refusal = smtplib.SMTPSenderRefused(*replies[0], message.sender)
-    elif codes[1] not in (250, 251):
-        refusal = smtplib.SMTPRecipientsRefused({message.recipient: replies[1]})
-    elif codes[2] != 354:
-        refusal = smtplib.SMTPDataError(*replies[2])
+    smtp.send(_envelope(message, size))
+    replies = _envelope_replies(smtp)
+    refusal = _refusal(message, replies)
     if refusal is not None:
-        if codes[-1] == 354:  # DATA accepted though no recipient was (RFC 2920 3.1): end it empty
-            smtp.send(b".\r\n")
-            smtp.getreply()
-        _after_refusal(smtp, codes[-1])  # 421: closed; else reset for the next message
+        _end_refused(smtp, replies)
         raise refusal
-    body = _DOT_AT_LINE_START.sub(b"..", message.data)
-    smtp.send(body + (b".\r\n" if body.endswith(b"\r\n") else b"\r\n.\r\n"))
+    smtp.send(_body(message))
     code, reply = smtp.getreply()
     if code != 250:
         _after_refusal(smtp, code)
         raise smtplib.SMTPDataError(code, reply)
     return 1
+
+
+def _envelope(message: Prepared, size: str) -> str:
+    return f"mail from:<{message.sender}>{size}\r\nrcpt TO:<{message.recipient}>\r\ndata\r\n"
+
+
+def _envelope_replies(smtp: smtplib.SMTP) -> list[tuple[int, bytes]]:
+    """The replies to MAIL, RCPT and DATA; fewer when the server said it is closing (421)."""
+    replies = []
+    for _ in range(3):
+        replies.append(smtp.getreply())
+        if replies[-1][0] == 421:  # the server is closing: no more replies will come
+            break
+    return replies
+
+
+def _refusal(message: Prepared, replies: list[tuple[int, bytes]]) -> smtplib.SMTPException | None:
+    """What ``sendmail`` raises for the first step refused, or None when DATA may follow."""
+    codes = [code for code, _ in replies]  # a step passed has its next step's reply after it
+    if codes[0] != 250:
+        return smtplib.SMTPSenderRefused(*replies[0], message.sender)
+    if codes[1] not in (250, 251):
+        return smtplib.SMTPRecipientsRefused({message.recipient: replies[1]})
+    if codes[2] != 354:
+        return smtplib.SMTPDataError(*replies[2])
+    return None
+
+
+def _end_refused(smtp: smtplib.SMTP, replies: list[tuple[int, bytes]]) -> None:
+    """Leave the connection ready for the next message after a refused envelope: a DATA
+    accepted though no recipient was (RFC 2920 3.1) is ended empty; then reset, or close on 421."""
+    if replies[-1][0] == 354:
+        smtp.send(b".\r\n")
+        smtp.getreply()
+    _after_refusal(smtp, replies[-1][0])
+
+
+def _body(message: Prepared) -> bytes:
+    """The message as DATA sends it: dots doubled at line starts, then the end-of-data mark."""
+    assert message.data is not None
+    body = _DOT_AT_LINE_START.sub(b"..", message.data)
+    return body + (b".\r\n" if body.endswith(b"\r\n") else b"\r\n.\r\n")
+
+
+def send_all(messages: list[Prepared]) -> list[Any]:
+    """Send ``messages``; returns, for each, 1 or the exception it raised (the others go on).
+
+    Over the shared SMTP connection, when the server offers PIPELINING, each message goes in one
+    round trip instead of two (``_chained``): its body, its end mark and the next message's
+    MAIL, RCPT and DATA in one write, as RFC 2920 allows (the message content may start a group
+    of commands). A message that cannot go that way (an address or a layout only smtplib or
+    Django's classes handle, another backend) is sent by ``send``.
+    """
+    results: list[Any] = [None] * len(messages)
+    connection = getattr(_local, "connection", None)
+    chain = [n for n, message in enumerate(messages) if _chainable(message)]
+    reachable = getattr(_local, "unreachable", None) is None
+    if isinstance(connection, SMTPBackend) and len(chain) > 1 and reachable:
+        with suppress(Exception):  # not reachable, no PIPELINING: ``send`` says why, for each
+            smtp = _over(connection, partial(_greeted, connection))
+            if smtp.does_esmtp and smtp.has_extn("pipelining"):
+                chained = _chained(connection, smtp, [messages[n] for n in chain])
+                for n, result in zip(chain, chained, strict=True):
+                    results[n] = result
+    for n, message in enumerate(messages):
+        if results[n] is None:  # not chained, or not sent when the connection was lost
+            try:
+                results[n] = send(message)
+            except Exception as exc:  # noqa: BLE001 (this message's result; the others go on)
+                results[n] = exc
+    return results
+
+
+def _chainable(message: Prepared) -> bool:
+    return (
+        isinstance(message, Prepared)
+        and message.data is not None
+        and bool(_PLAIN_ADDRESS.match(message.sender))
+        and bool(_PLAIN_ADDRESS.match(message.recipient))
+    )
+
+
+def _greeted(connection: SMTPBackend) -> smtplib.SMTP:
+    smtp = connection.connection
+    smtp.ehlo_or_helo_if_needed()
+    return smtp
+
+
+def _chained(connection: SMTPBackend, smtp: smtplib.SMTP, messages: list[Prepared]) -> list[Any]:
+    """Send ``messages`` pipelined one after the other; each one's 1, refusal, or None when the
+    connection was lost before its outcome was known (``send_all`` sends those again, over a
+    new connection, as ``send`` does for a message whose connection dropped)."""
+    results: list[Any] = [None] * len(messages)
+    sizes = smtp.has_extn("size")
+
+    def envelope(message: Prepared) -> str:
+        return _envelope(message, f" size={len(message.data or b'')}" if sizes else "")
+
+    sent_body: int | None = None  # the message whose body went last; its reply not yet read
+    try:
+        smtp.send(envelope(messages[0]))
+        for n, message in enumerate(messages):
+            if sent_body is not None:
+                code, reply = smtp.getreply()
+                results[sent_body] = 1 if code == 250 else smtplib.SMTPDataError(code, reply)
+                sent_body = None
+                if code == 421:  # the server is closing: this message's commands are lost with it
+                    smtp.close()
+                    break
+            following = envelope(messages[n + 1]).encode() if n + 1 < len(messages) else b""
+            replies = _envelope_replies(smtp)
+            refusal = _refusal(message, replies)
+            if refusal is not None:
+                results[n] = refusal
+                _end_refused(smtp, replies)  # nothing else is on its way: RSET may take its turn
+                if smtp.sock is None:  # closed on 421
+                    break
+                if following:
+                    smtp.send(following)
+                continue
+            smtp.send(_body(message) + following)
+            sent_body = n
+        if sent_body is not None:
+            code, reply = smtp.getreply()
+            results[sent_body] = 1 if code == 250 else smtplib.SMTPDataError(code, reply)
+            if code == 421:
+                smtp.close()
+    except (smtplib.SMTPServerDisconnected, ConnectionError):
+        connection.close()  # what was not answered is sent again, one by one
+    except Exception as exc:  # noqa: BLE001 (a timeout: what was not answered fails with it)
+        connection.close()
+        results = [exc if result is None else result for result in results]
+    return results
 
 
 _DOT_AT_LINE_START = re.compile(rb"(?m)^\.")  # doubled in the message (RFC 5321 4.5.2), as smtplib does

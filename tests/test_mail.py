@@ -189,6 +189,35 @@ def test_a_refused_step_raises_what_smtplib_raises_and_the_connection_sends_the_
     assert len(smtp_inbox.connections) == 1
 
 
+def _messages(count: int, text: str = "Hello") -> list[mail.Prepared]:
+    return [
+        mail.prepare(subject="Hi", to_name=f"P {n}", to_address=f"p{n}@example.org", text=f"{text} {n}", html="h")
+        for n in range(count)
+    ]
+
+
+@pytest.mark.parametrize(("pipelining", "writes"), [(True, 6), (False, 20)])
+def test_send_all_takes_one_write_per_message_when_the_server_pipelines(
+    smtp_inbox, monkeypatch, pipelining, writes  # noqa: F811
+):
+    """Each message's body goes with the next message's MAIL, RCPT and DATA (RFC 2920): five
+    messages in six writes after the greeting, one round trip each; without PIPELINING, four
+    writes each as before. The same bytes arrive either way, in order."""
+    smtp_inbox.pipelining = pipelining
+    prepared = _messages(5)
+    sent = []
+    monkeypatch.setattr(smtplib.SMTP, "send", lambda smtp, s, send=smtplib.SMTP.send: sent.append(s) or send(smtp, s))
+    with mail.shared_connection():
+        mail.send(_messages(1, "Greeting")[0])  # opens the connection and greets the server
+        before = len(sent)
+        assert mail.send_all(prepared) == [1] * 5
+        assert len(sent) - before == writes
+    assert [(rcpt, content) for _, rcpt, content in smtp_inbox.messages[1:]] == [
+        (p.recipient, p.data) for p in prepared
+    ]
+    assert len(smtp_inbox.connections) == 1
+
+
 def _accept_mail(envelope, address, options):
     envelope.mail_from = address
     envelope.mail_options.extend(options)
@@ -298,3 +327,83 @@ def test_data_accepted_after_the_recipient_was_refused_is_ended_empty(settings):
     assert verbs[: first_end + 2] == [b"EHLO", b"MAIL", b"RCPT", b"DATA", b".", b"RSET"]
     assert b"secret" not in b"".join(server.received[: first_end + 2])
     assert b"".join(server.received).count(b"Content-Type: multipart/alternative") == 1
+
+
+def _point_at(settings, server) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+
+
+# The second of three messages refused at each step, with the replies a server gives the steps
+# pipelined after a refused one.
+REFUSED_AT = {
+    "MAIL": ({"MAIL": ["250 OK", "553 not this sender", "250 OK"], "RCPT": ["250 OK", "503 MAIL first", "250 OK"],
+              "DATA": ["354 go", "503 no recipients", "354 go"], ".": ["250 queued"] * 2, "RSET": ["250 OK"]},
+             smtplib.SMTPSenderRefused),
+    "RCPT": ({"MAIL": ["250 OK"] * 3, "RCPT": ["250 OK", "550 no such user", "250 OK"],
+              "DATA": ["354 go", "554 no valid recipients", "354 go"], ".": ["250 queued"] * 2, "RSET": ["250 OK"]},
+             smtplib.SMTPRecipientsRefused),
+    "DATA": ({"MAIL": ["250 OK"] * 3, "RCPT": ["250 OK"] * 3, "DATA": ["354 go", "451 try later", "354 go"],
+              ".": ["250 queued"] * 2, "RSET": ["250 OK"]},
+             smtplib.SMTPDataError),
+    ".": ({"MAIL": ["250 OK"] * 3, "RCPT": ["250 OK"] * 3, "DATA": ["354 go"] * 3,
+           ".": ["250 queued", "554 content refused", "250 queued"]},
+          smtplib.SMTPDataError),
+}
+
+
+@pytest.mark.parametrize("step", list(REFUSED_AT))
+def test_send_all_gives_a_refused_message_its_error_and_sends_the_others(settings, step):
+    replies, raised = REFUSED_AT[step]
+    server = ScriptedServer({"EHLO": ["250-scripted\r\n250-PIPELINING\r\n250 HELP"], **replies, "QUIT": ["221 bye"]})
+    _point_at(settings, server)
+    prepared = _messages(3)
+
+    with mail.shared_connection():
+        results = mail.send_all(prepared)
+    server.thread.join(5)
+
+    assert isinstance(results[1], raised) and [results[0], results[2]] == [1, 1]
+    received = b"".join(server.received)
+    assert received.count(b"Hello 0") == received.count(b"Hello 2") == 1
+    assert received.count(b"Hello 1") == (1 if step == "." else 0)  # a refused envelope: no content
+    # Every scripted reply was used, in order (a RSET only after a refused envelope, when
+    # nothing else is on its way): the replies were never read out of turn.
+    assert all(not left for verb, left in server.replies.items() if verb != "QUIT")
+
+
+def test_send_all_after_a_server_closing_sends_the_rest_over_a_new_connection(smtp_inbox):  # noqa: F811
+    """421 at the end of the second message's content: that message fails for now (to be tried
+    again), and the third, whose commands were on their way, goes over a new connection."""
+    real, closed = smtp_inbox.handle_DATA, []
+
+    async def close_once(server, session, envelope):
+        if envelope.rcpt_tos == ["p1@example.org"] and not closed:
+            closed.append(True)
+            return "421 closing"
+        return await real(server, session, envelope)
+
+    smtp_inbox.handle_DATA = close_once
+    with mail.shared_connection():
+        results = mail.send_all(_messages(3))
+
+    assert results[0] == results[2] == 1
+    assert isinstance(results[1], smtplib.SMTPDataError) and mail.is_temporary(results[1])
+    assert [rcpt for _, rcpt, _ in smtp_inbox.messages] == ["p0@example.org", "p2@example.org"]
+    assert len(smtp_inbox.connections) == 2
+
+
+def test_send_all_without_a_server_fails_every_message_at_once(settings):
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+
+    with mail.shared_connection():
+        results = mail.send_all(_messages(3))
+
+    assert all(isinstance(r, OSError) and mail.is_temporary(r) for r in results)
