@@ -131,11 +131,8 @@ def update_lead(request: HttpRequest, lead_id: int, payload: LeadPatch) -> Lead:
             "A reason goes with \"stage\": \"disqualified\" only; send both, or leave the reason out.",
             field="reason",
         )
+    # ``custom`` is a patch, applied to the lead as it is when the write starts (do_update_lead)
     changes = payload.model_dump(exclude_unset=True, exclude={"stage", "reason"})
-    if "custom" in changes:
-        changes["custom"] = {
-            k: v for k, v in (lead.custom | changes["custom"]).items() if v is not None
-        }
     lead = do_edit_lead(
         lead, changes, stage=payload.stage, reason=payload.reason or "", actor=request.user
     )

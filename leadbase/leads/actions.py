@@ -221,43 +221,63 @@ def enqueue_duplicate_scan(workspace_id: int, first_id: int, last_id: int) -> No
 EDITABLE = ("name", "email", "phone", "company", "job_title", "country")
 
 
-def do_update_lead(lead: Lead, changes: dict[str, Any], *, actor: User | None) -> Lead:
+def do_update_lead(
+    lead: Lead, changes: dict[str, Any], *, actor: User | None, custom_patch: bool = False
+) -> Lead:
     """Edit a lead's fields; the same cleaning rules apply as on create, except that an email
-    or phone number the edit sets must be valid. Records what changed."""
+    or phone number the edit sets must be valid. Records what changed.
+
+    ``changes["custom"]`` replaces the custom fields, or with ``custom_patch`` sets the keys it
+    gives and removes those given as None. The edit applies to the lead as it is when the write
+    starts, read again under the write lock, and writes only the fields it changes: two edits at
+    once each keep the other's (a PATCH of ``company`` and one of ``job_title`` sent together
+    lost one of them, both answered 200)."""
     unknown = set(changes) - set(EDITABLE) - {"custom"}
     if unknown:
         raise LeadError("unknown_field", f"These fields cannot be edited: {', '.join(sorted(unknown))}.", sorted(unknown)[0])
-    record = {f: getattr(lead, f) for f in EDITABLE} | {"custom": lead.custom} | changes
-    cleaned = clean_record(record, region_for(lead.workspace))
-    typed = [f for f in ("email", "phone") if changes.get(f)]  # contacts this edit sets
-    if isinstance(cleaned, Refusal):
-        field = _field_for(cleaned.code)
-        if typed and field not in typed:  # said about what the edit changed, not what it left
-            field = typed[0]
-        raise LeadRejected(cleaned.code, cleaned.message, field=field)
-    # A contact typed wrong is refused, not kept aside for correction as on create: it took the
-    # place of the lead's valid one, which was gone, silently (a PATCH answered 200).
-    for f in typed:
-        if f in cleaned.problems:
-            raise LeadRejected(f"invalid_{f}", cleaned.problems[f], field=f)
     with transaction.atomic():
         lock_workspace(lead.workspace_id)
+        try:
+            lead.refresh_from_db()
+        except Lead.DoesNotExist:
+            raise TransitionError("gone", "That lead was merged into another or deleted.") from None
+        if custom_patch and "custom" in changes:
+            merged = lead.custom | changes["custom"]
+            changes = changes | {"custom": {k: v for k, v in merged.items() if v is not None}}
+        record = {f: getattr(lead, f) for f in EDITABLE} | {"custom": lead.custom} | changes
+        cleaned = clean_record(record, region_for(lead.workspace))
+        typed = [f for f in ("email", "phone") if changes.get(f)]  # contacts this edit sets
+        if isinstance(cleaned, Refusal):
+            field = _field_for(cleaned.code)
+            if typed and field not in typed:  # said about what the edit changed, not what it left
+                field = typed[0]
+            raise LeadRejected(cleaned.code, cleaned.message, field=field)
+        # A contact typed wrong is refused, not kept aside for correction as on create: it took
+        # the place of the lead's valid one, which was gone, silently (a PATCH answered 200).
+        for f in typed:
+            if f in cleaned.problems:
+                raise LeadRejected(f"invalid_{f}", cleaned.problems[f], field=f)
         if (cleaned.email_key, cleaned.phone_e164) != (lead.email_key, lead.phone_e164):
             conflict = identity_conflict(lead.workspace_id, cleaned, exclude_id=lead.pk)
             if conflict is not None:
                 raise LeadRejected(*conflict)
         before = {f: getattr(lead, f) for f in (*EDITABLE, "email_key", "phone_e164", "custom")}
-        for f in ("name", "name_key", "given_name", "family_name", "family_key", "email", "email_key", "phone",
-                  "phone_e164", "phone_ext", "company", "job_title", "country", "custom", "problems"):
+        written = [f for f in _EDITED if getattr(lead, f) != getattr(cleaned, f)]
+        for f in written:
             setattr(lead, f, getattr(cleaned, f))
         diff = {f: [before[f], getattr(lead, f)] for f in before if before[f] != getattr(lead, f)}
         if not diff:
             return lead
         lead.updated_at = timezone.now()
-        lead.save()
+        lead.save(update_fields=[*written, "updated_at"])
         _touch(lead, TouchKind.UPDATED, actor, {"changes": diff})
         announce(leads_updated, Lead, workspace_id=lead.workspace_id, lead_ids=[lead.pk])
     return lead
+
+
+#: The lead's columns an edit sets from its cleaned record.
+_EDITED = ("name", "name_key", "given_name", "family_name", "family_key", "email", "email_key", "phone",
+           "phone_e164", "phone_ext", "company", "job_title", "country", "custom", "problems")
 
 
 _RESTRICTIVENESS = {ConsentStatus.WITHDRAWN: 3, ConsentStatus.PENDING: 2, ConsentStatus.GRANTED: 1}

@@ -127,6 +127,26 @@ def test_it_updates_fields_and_custom_keys(owner_api, personas):
     assert Touch.objects.filter(lead=lead, kind="updated").exists()
 
 
+def test_an_edit_from_a_lead_read_before_another_edit_keeps_the_other_edit(personas):
+    """Two PATCHes at once each read the lead first: the second written overwrote the first's
+    field and custom keys (both answered 200). The edit is applied to the lead as it is when its
+    write starts, and writes only what it changes."""
+    from leadbase.api.actions import do_edit_lead
+
+    lead = make_lead(personas.workspace, custom={"k0": 0})
+    stale = Lead.objects.get(pk=lead.pk)  # read by the second request before the first wrote
+    do_edit_lead(lead, {"company": "Analytical", "custom": {"k1": 1}}, stage=None, reason="", actor=personas.owner)
+
+    do_edit_lead(stale, {"job_title": "Countess", "custom": {"k2": 2, "k0": None}}, stage=None, reason="",
+                 actor=personas.owner)
+
+    lead.refresh_from_db()
+    assert (lead.company, lead.job_title) == ("Analytical", "Countess")
+    assert lead.custom == {"k1": 1, "k2": 2}
+    second = Touch.objects.filter(lead=lead, kind="updated").order_by("-id").first()
+    assert set(second.data["changes"]) == {"job_title", "custom"}  # the timeline says what it changed
+
+
 def test_an_unknown_country_is_refused_naming_the_field_and_changes_nothing(owner_api, personas):
     # It was kept as custom.country and the lead's country cleared, silently.
     lead = make_lead(personas.workspace, country="GB")
