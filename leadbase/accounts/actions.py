@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+import phonenumbers
+
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -23,6 +25,23 @@ def do_create_workspace(slug: str, name: str | None = None) -> Workspace:
     if Workspace.objects.filter(slug=slug).exists():
         raise AccountError("exists", f"The workspace “{slug}” already exists.")
     return Workspace.objects.create(slug=slug, name=name or slug.replace("-", " ").title())
+
+
+def do_update_workspace(workspace: Workspace, *, name: str, default_region: str, actor: User) -> Workspace:
+    """Rename ``workspace`` and set the region its phone numbers without + are read in (blank:
+    LEADBASE_DEFAULT_REGION). The name is what leads see: confirmation emails come from it and
+    the pages they open name it."""
+    name = " ".join(name.split())
+    if not name:
+        raise AccountError("invalid_name", "Give the workspace a name: your leads see it.", "name")
+    if len(name) > 200:
+        raise AccountError("invalid_name", "The name is too long (200 characters at most).", "name")
+    region = default_region.strip().upper()
+    if region and region not in phonenumbers.SUPPORTED_REGIONS:
+        raise AccountError("invalid_region", f"“{default_region}” is not a region code (e.g. US, GB, DE).", "default_region")
+    workspace.name, workspace.default_region = name, region
+    workspace.save(update_fields=["name", "default_region"])
+    return workspace
 
 
 @transaction.atomic

@@ -55,7 +55,13 @@ SECTIONS: tuple[tuple[str, tuple[Entry, ...]], ...] = (
         ),
     ),
     ("Measure", (Entry("reports", "Reports", "reports:index"),)),
-    ("Settings", (Entry("webhooks", "Webhooks", "hooks:list", manage=True),)),
+    (
+        "Settings",
+        (
+            Entry("workspace", "Workspace", "web:workspace_settings", manage=True),
+            Entry("webhooks", "Webhooks", "hooks:list", manage=True),
+        ),
+    ),
 )
 
 

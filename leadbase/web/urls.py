@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from leadbase.web.views import auth, duplicates, home, imports, leads
+from leadbase.web.views import auth, duplicates, home, imports, leads, workspace
 
 app_name = "web"
 urlpatterns = [
@@ -11,6 +11,7 @@ urlpatterns = [
     path("logout", auth.LogoutView.as_view(), name="logout"),
     path("account/password", auth.PasswordChangeView.as_view(), name="password_change"),
     path("workspace", auth.switch_workspace, name="switch_workspace"),
+    path("settings/workspace", workspace.workspace_settings, name="workspace_settings"),
     path("leads/", leads.lead_list, name="leads"),
     path("leads/export", leads.lead_export, name="leads_export"),
     path("leads/<int:pk>/", leads.lead_detail, name="lead"),
