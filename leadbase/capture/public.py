@@ -13,6 +13,7 @@ for HTML (fetch, curl); pages for browsers posting a plain form. Errors are
 
 from __future__ import annotations
 
+import html
 import ipaddress
 import json
 import math
@@ -36,6 +37,8 @@ from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.html import strip_tags
+from django.utils.text import Truncator
 from django.views.decorators.csrf import csrf_exempt
 
 from leadbase.accounts.models import Workspace
@@ -482,13 +485,25 @@ def _render_form(
     if page is None:
         response = render(request, "capture/form_page.html", context, status=status)
     else:
-        context |= {"page": page, "body_html": render_markdown(page.body)}
+        body_html = render_markdown(page.body)
+        context |= {"page": page, "body_html": body_html, **_preview(page, body_html)}
         response = render(request, "capture/page.html", context, status=status)
     if form.proof_of_work:
         # Its challenge is good for one post: a copy kept by a cache (or the Back button) would
         # hand a spent one to the next visitor, whose post would then be spam, silently.
         response["Cache-Control"] = "no-store"
     return response
+
+
+def _preview(page: LandingPage, body_html: str) -> dict[str, str]:
+    """What a link preview shows of ``page`` besides its headline and image (an http(s)
+    address): its address without the UTM tags a tracked link adds (one preview for every
+    post), and the body's opening as plain text."""
+    text = " ".join(html.unescape(strip_tags(body_html)).split())
+    return {
+        "canonical": settings.BASE_URL + reverse("capture:page", args=[page.slug]),
+        "description": Truncator(text).chars(200),
+    }
 
 
 @allow("GET", "HEAD")

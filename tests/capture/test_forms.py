@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from html.parser import HTMLParser
 from typing import Any
 
@@ -170,6 +172,36 @@ def test_the_landing_page_shows_the_headline_the_body_and_a_form_that_needs_no_s
     assert 'name="lb_page" value="http://testserver/p/contact?utm_source=instagram"' in page
     assert 'name="lb_referrer" value="https://l.instagram.com/"' in page
     assert "<script" not in page  # no proof of work on this form: nothing to run
+
+
+def test_a_landing_page_gives_link_previews_its_headline_text_and_image(client, form, settings, personas):
+    """A post's link (a tracked link redirects here) previews with the page, not a bare URL."""
+    settings.BASE_URL = "https://leads.acme.example"
+    personas.workspace.name = "Acme Studio"
+    personas.workspace.save()
+    do_save_landing_page(
+        form,
+        {
+            "headline": "Spring workshop",
+            "body": "## Learn **pottery** & glazing\n\nThree evenings, " + "small groups " * 30,
+            "image_url": "https://cdn.acme.example/hero.jpg",
+            "image_alt": "A bowl on a wheel",
+        },
+        actor=None,
+    )
+
+    page = client.get("/p/contact?utm_source=instagram&lb_link=ig1").content.decode()
+
+    assert '<meta property="og:title" content="Spring workshop">' in page
+    assert '<meta property="og:url" content="https://leads.acme.example/p/contact">' in page  # no tags
+    assert '<link rel="canonical" href="https://leads.acme.example/p/contact">' in page
+    assert '<meta property="og:image" content="https://cdn.acme.example/hero.jpg">' in page
+    assert '<meta property="og:image:alt" content="A bowl on a wheel">' in page
+    assert '<meta property="og:site_name" content="Acme Studio">' in page
+    assert '<meta name="twitter:card" content="summary_large_image">' in page
+    description = re.search(r'<meta property="og:description" content="([^"]*)">', page).group(1)
+    assert description.startswith("Learn pottery &amp; glazing Three evenings, small groups")
+    assert len(html.unescape(description)) <= 200 and description.endswith("…")
 
 
 def test_link_checkers_may_ask_for_the_public_pages_with_head(client, form):
