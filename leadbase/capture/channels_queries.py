@@ -17,6 +17,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from leadbase.accounts.models import Membership
+from leadbase.capture.channels import is_page_online
 from leadbase.capture.models import Channel, FollowerSnapshot, LandingPage, LinkClick, TrackedLink
 
 #: The window of the "recent clicks" figure on the channel and link lists.
@@ -98,22 +99,25 @@ def links_for_user(
     membership: Membership, channel: Channel | None = None, *, archived: bool = False
 ) -> list[TrackedLink]:
     """The workspace's tracked links (or one channel's; with ``archived``, the archived ones),
-    newest first, with their channel and landing page, ``click_count`` (all time) and
-    ``recent_clicks`` (last RECENT_DAYS days)."""
+    newest first, with their channel and landing page, ``click_count`` (all time),
+    ``recent_clicks`` (last RECENT_DAYS days) and ``offline`` (its landing page is not online)."""
     since = timezone.now() - timedelta(days=RECENT_DAYS)
     links = TrackedLink.objects.filter(
         workspace_id=membership.workspace_id, archived_at__isnull=not archived
     )
     if channel is not None:
         links = links.filter(channel=channel)
-    return list(
-        links.select_related("channel", "page")
+    rows = list(
+        links.select_related("channel", "page__form")
         .annotate(
             click_count=count_of(LinkClick.objects.filter(link=OuterRef("pk"))),
             recent_clicks=count_of(LinkClick.objects.filter(link=OuterRef("pk"), at__gte=since)),
         )
         .order_by("-id")
     )
+    for link in rows:  # its page or form unpublished: /r/<code> answers "not found"
+        link.offline = link.page is not None and not is_page_online(link.page)
+    return rows
 
 
 def get_link_for_user(membership: Membership, pk: int) -> TrackedLink:

@@ -343,6 +343,12 @@ def test_saving_warns_of_links_an_unpublished_form_breaks_and_of_a_redirect_hidi
 
     assert "these tracked links now answer “not found” and count no clicks: /r/spring-li." in said
     assert "Visitors go straight to https://www.example.com/next after sending" in said
+    # Once the message is gone, the page editor and the links list still say so.
+    page_tab = client.get(f"/capture/forms/{form.pk}/page").content.decode()
+    assert "Live at" not in page_tab
+    assert "/p/spring answers “not found”: its form is not published." in page_tab
+    links = client.get("/capture/channels/links/").content.decode()
+    assert "its form is not published: the link answers “not found”" in links
 
 
 def test_the_builder_shows_why_a_form_cannot_be_saved(personas):
