@@ -209,8 +209,13 @@ def forms_with_counts(membership: Membership, *, archived: bool = False) -> Quer
     return (
         Form.objects.filter(workspace_id=membership.workspace_id, archived_at__isnull=not archived)
         .annotate(
-            received=Count("submissions"),
-            leads=Count("submissions", filter=Q(submissions__status=SubmissionStatus.PROCESSED)),
+            # As the Sources report counts them: submissions taken (processed), new leads
+            # among them (outcome created), and the others, people already known (merged).
+            received=Count("submissions", filter=Q(submissions__status=SubmissionStatus.PROCESSED)),
+            leads=Count("submissions", filter=Q(submissions__status=SubmissionStatus.PROCESSED,
+                                                submissions__outcome="created")),
+            merged=Count("submissions", filter=Q(submissions__status=SubmissionStatus.PROCESSED,
+                                                 submissions__outcome="merged")),
             spam=Count("submissions", filter=Q(submissions__status=SubmissionStatus.SPAM)),
             refused_count=Coalesce(F("refused__count"), Value(0)),
         )

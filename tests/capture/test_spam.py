@@ -288,8 +288,12 @@ def test_spam_is_counted_per_form_on_the_forms_page(client, form, personas):
 
     assert journal.context["spam_count"] == 2 and journal.context["total"] == 3
     assert [r.spam_reason for r in journal.context["rows"]] == ["honeypot", "honeypot"]
+    post_json(client, ADA)  # Ada again: her lead is known, the post merged into it
     listed = client.get("/capture/forms/").context["forms"]
-    assert [(f.received, f.leads, f.spam) for f in listed] == [(3, 1, 2)]
+    # Counted as the Sources report counts them: submissions taken, new leads, people known.
+    assert [(f.received, f.leads, f.merged, f.spam) for f in listed] == [(2, 1, 1, 2)]
+    page = client.get("/capture/forms/").content.decode()
+    assert "1 already known" in page
 
 
 @pytest.mark.parametrize(
