@@ -125,6 +125,8 @@ class JsonParser(Parser):
             return json.loads(text, parse_constant=_refuse_constant)
         except ValueError as exc:
             raise ApiError(400, "malformed_json", f"The body is not valid JSON: {exc}.") from None
+        except RecursionError:  # [[[[…]]]]: a few KB nest deeper than the decoder's stack
+            raise ApiError(400, "malformed_json", "The body's JSON is nested too deep to read.") from None
 
 
 def _refuse_constant(name: str) -> Any:

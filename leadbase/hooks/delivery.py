@@ -208,7 +208,7 @@ def record_outcome(delivery: Delivery, outcome: Outcome) -> str:
         )
         run_after = now + retry_delay(delivery.attempts) if retry else None
         status = DeliveryStatus.FAILED if retry else DeliveryStatus.GAVE_UP
-        error = outcome.error + (" The endpoint is disabled; no more retries." if disabled else "")
+        error = _sentences(outcome.error, "The endpoint is disabled; no more retries.") if disabled else outcome.error
         updated = _mine(delivery).update(
             status=status,
             response_status=outcome.status,
@@ -218,6 +218,15 @@ def record_outcome(delivery: Delivery, outcome: Outcome) -> str:
         if updated and retry:  # queued with the outcome: both commit, or neither
             queue_attempt(delivery.pk, delivery.attempts, run_after=run_after)
     return status
+
+
+def _sentences(first: str, second: str) -> str:
+    """``first`` and ``second`` as two sentences: an error may end without a full stop
+    ("[Errno 111] Connection refused")."""
+    first = first.strip()
+    if first and not first.endswith((".", "!", "?")):
+        first += "."
+    return f"{first} {second}".strip()
 
 
 def _count_failure(endpoint_id: int, now: datetime) -> bool:
