@@ -20,6 +20,7 @@ from leadbase.api.schemas import (
     ChannelList,
     SnapshotIn,
     SnapshotOut,
+    rendered,
 )
 from leadbase.capture.channels import do_create_channel, do_record_snapshot
 from leadbase.capture.channels_queries import (
@@ -64,7 +65,7 @@ def create_channel(
             url=payload.url,
             actor=request.user,
         )
-        return 201, ChannelDetail.from_orm(_with_history(channel)).model_dump(mode="json")
+        return 201, rendered(ChannelDetail.from_orm(_with_history(channel)))
 
     return run_idempotent(request, idempotency_key, write)
 
@@ -88,7 +89,7 @@ def record_snapshot(
         snapshot = do_record_snapshot(
             channel, day=payload.date, followers=payload.followers, actor=request.user
         )
-        return 201, SnapshotOut.from_orm(snapshot).model_dump(mode="json")
+        return 201, rendered(SnapshotOut.from_orm(snapshot))
 
     return run_idempotent(request, idempotency_key, write)
 

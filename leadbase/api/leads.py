@@ -28,6 +28,7 @@ from leadbase.api.schemas import (
     Line,
     StageName,
     plain_text,
+    rendered,
 )
 from leadbase.leads.actions import Created
 from leadbase.leads.models import Lead
@@ -80,7 +81,7 @@ def _created_body(created: Created) -> dict[str, Any]:
         {"field": _WARNING_FIELDS.get(code), "code": code, "message": message}
         for code, message in created.warnings
     ]
-    return LeadOut.from_orm(lead).model_dump(mode="json") | {
+    return rendered(LeadOut.from_orm(lead)) | {
         "outcome": created.outcome,
         "warnings": warnings,
     }

@@ -6,12 +6,14 @@ something a person typed, and PostgreSQL cannot store them. Every text, custom v
 included, also refuses a script tag (``markup_not_allowed``), as the public forms do.
 """
 
+import json
 import math
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from django.conf import settings
 from ninja import Schema
+from ninja.responses import NinjaJSONEncoder
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -262,7 +264,12 @@ class LeadOut(Schema):
     utm_term: str
     utm_content: str
     referrer: str
-    last_touch: dict[str, Any]
+    last_touch: dict[str, Any] = Field(
+        description="The latest time the person came in: `source` and `at`, and for a form post `form` (its "
+        "slug), the UTM tags it carried, `referrer`, `page` and `link` (a tracked link's code); for an API "
+        "call `source_ref` (the token's name), its UTM tags and `referrer`. Empty (`{}`) for a lead only "
+        "imported: an import is no visit."
+    )
     stage: StageName
     disqualified_reason: str
     score: int
@@ -418,3 +425,11 @@ class ChannelDetail(ChannelOut):
 
 class ChannelList(Schema):
     items: list[ChannelOut]
+
+
+def rendered(item: Schema) -> dict[str, Any]:
+    """``item`` as the API's responses render it (``NinjaJSONEncoder``: times to the
+    millisecond, ``…864Z``). A body kept for an idempotent replay or a webhook is made with
+    this, not with pydantic's own JSON (``…864449Z``): a client comparing a created lead's
+    ``updated_at`` with a later GET's saw a change that was not there."""
+    return json.loads(json.dumps(item.model_dump(), cls=NinjaJSONEncoder))

@@ -12,7 +12,6 @@ consents), never per lead, because an import announces thousands of leads at onc
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timezone
@@ -20,7 +19,6 @@ from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
-from ninja.responses import NinjaJSONEncoder
 
 from leadbase.leads.models import Lead
 from leadbase.rows import IN_CHUNK
@@ -53,9 +51,9 @@ def lead_data(lead: Lead) -> dict[str, Any]:
     """A lead as the API returns it (``GET /api/v1/leads/{id}``, the same fields, written the
     same way), with ``url``, its page in Leadbase: a receiver reads events and API answers with
     one parser. ``lead`` needs ``owner`` and ``consents`` loaded (``leads_data`` does it)."""
-    from leadbase.api.schemas import LeadOut  # the API's own schema: the two cannot drift apart
+    from leadbase.api.schemas import LeadOut, rendered  # the API's own: the two cannot drift apart
 
-    data = json.loads(json.dumps(LeadOut.from_orm(lead).model_dump(), cls=NinjaJSONEncoder))
+    data = rendered(LeadOut.from_orm(lead))
     data["url"] = settings.BASE_URL + reverse("web:lead", args=[lead.pk])
     return data
 

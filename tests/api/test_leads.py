@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from leadbase.leads.actions import do_add_suppression
@@ -35,6 +37,19 @@ def test_it_creates_a_lead_and_returns_it_cleaned(owner_api):
     assert body["custom"] == {"plan": "pro", "seats": 3}
     assert body["utm_source"] == "newsletter"
     assert Lead.objects.get(pk=body["id"]).source == "api"
+
+
+def test_a_created_lead_and_channel_read_back_with_the_same_times(owner_api):
+    """The create answer wrote times to the microsecond (``…864449Z``) and GET to the
+    millisecond (``…864Z``): a client comparing ``updated_at`` saw a change that was not there."""
+    created = owner_api.post("/leads", {"name": "Ada Lovelace", "email": "ada@example.org"}).json()
+    read = owner_api.get(f"/leads/{created['id']}").json()
+    assert (created["created_at"], created["updated_at"]) == (read["created_at"], read["updated_at"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z", created["created_at"])
+
+    channel = owner_api.post("/channels", {"platform": "instagram", "handle": "acme"}).json()
+    listed = owner_api.get("/channels").json()["items"]
+    assert [c["created_at"] for c in listed if c["id"] == channel["id"]] == [channel["created_at"]]
 
 
 def test_the_timeline_says_which_token_created_the_lead(owner_api):
