@@ -77,6 +77,7 @@ _DASHED_DATE = re.compile(
 )
 _SLASHED_DATE = re.compile(r"(\d{4})/(\d{2})/(\d{2})", re.ASCII)
 _DOTTED_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", re.ASCII)
+_AMBIGUOUS_DATE = re.compile(r"\d{1,2}/\d{1,2}/\d{4}", re.ASCII)  # 03/04/2024: March or April?
 
 
 class ChannelError(Exception):
@@ -311,12 +312,16 @@ def parse_day(value: str) -> date:
         year, month, day = year_first.groups()
     elif day_first := _DOTTED_DATE.fullmatch(text):
         day, month, year = day_first.groups()
+    elif _AMBIGUOUS_DATE.fullmatch(text):
+        raise ValueError(
+            f"“{text}” could be read day first or month first; write it as YYYY-MM-DD."
+        )
     else:
         raise ValueError(f"“{text}” is not a date; write it as YYYY-MM-DD.")
     try:
         return date(int(year), int(month), int(day))
     except ValueError:
-        raise ValueError(f"“{text}” is not a date; write it as YYYY-MM-DD.") from None
+        raise ValueError(f"“{text}” is written as a date, but there is no such day.") from None
 
 
 def parse_count(value: str) -> int:

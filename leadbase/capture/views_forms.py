@@ -174,7 +174,10 @@ class PageForm(forms.Form):
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 12}), required=False, help_text="Markdown."
     )
-    image_url = forms.URLField(required=False, assume_scheme="https", max_length=500)
+    image_url = forms.URLField(
+        required=False, assume_scheme="https", max_length=500, label="Image address",
+        help_text="An https:// address of the image shown above the headline, and in link previews.",
+    )
     image_alt = forms.CharField(
         max_length=300,
         required=False,

@@ -124,9 +124,18 @@ class TestSnapshots:
     def test_it_reads_unambiguous_dates(self, text, day):
         assert parse_day(text) == day
 
-    @pytest.mark.parametrize("text", ["03/10/2025", "yesterday", "2025-02-30", ""])
-    def test_it_refuses_ambiguous_or_impossible_dates(self, text):
-        with pytest.raises(ValueError):
+    @pytest.mark.parametrize(
+        ("text", "says"),
+        [
+            ("03/10/2025", "could be read day first or month first"),
+            ("yesterday", "is not a date; write it as YYYY-MM-DD"),
+            ("2025-02-30", "is written as a date, but there is no such day"),
+            ("2026-13-01", "is written as a date, but there is no such day"),
+            ("", "is not a date"),
+        ],
+    )
+    def test_it_refuses_ambiguous_or_impossible_dates_saying_which(self, text, says):
+        with pytest.raises(ValueError, match=says):
             parse_day(text)
 
     @pytest.mark.parametrize(

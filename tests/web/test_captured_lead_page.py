@@ -100,7 +100,7 @@ def test_the_tracked_link_is_named_with_its_label_and_channel(client, form, clie
     body = lead_page(client_as, Lead.objects.get())
     first = section(body, "First touch", "Last touch")
     assert "Spring reel" in first and "/r/ig42" in first
-    assert f'<a href="{reverse("channels:detail", args=[channel.pk])}">Instagram acme</a>' in first
+    assert f'<a href="{reverse("channels:detail", args=[channel.pk])}">Instagram @acme</a>' in first
     last = section(body, "Last touch", 'id="consents"')
     assert "/r/gone1" in last and "(no such link now)" in last
 
