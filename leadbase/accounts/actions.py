@@ -6,7 +6,6 @@ import hashlib
 import secrets
 
 import phonenumbers
-
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email

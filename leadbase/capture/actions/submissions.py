@@ -55,6 +55,9 @@ class SubmitMeta:
     user_agent: str = ""
     referer: str = ""  # the HTTP Referer header: the page the form was on
     received_at: datetime | None = None
+    #: False: no confirmation email is queued (``leadbase demo``'s made-up visitors, whose
+    #: addresses are nobody's); their consents stay pending until confirmed another way.
+    emails: bool = True
 
 
 @dataclass
@@ -336,7 +339,7 @@ def do_submit_forms(jobs: list[SubmitJob]) -> None:
         except Exception:
             log.exception("%s submissions to form %s failed together; taking them one by one",
                           len(group), form.slug)
-            results = [_process(form, row, values) for _, row, values in group]
+            results = [_process(form, row, values, job=job) for job, row, values in group]
         for (job, _, _), result in zip(group, results):
             job.result = result
 
@@ -403,14 +406,14 @@ def _write_leads(
     results: list[SubmitResult] = []
     processed: list[tuple[str, str, int, int]] = []
     confirmations: list[tuple[int, int, list[str], str]] = []
-    for _, row, values in group:
+    for job, row, values in group:
         outcome = made[row.pk]
         if isinstance(outcome, LeadRejected):
             results.append(_reject(row, outcome, _field_at_fault(form, outcome.field)))
             continue
         lead = outcome.lead
         confirmation = _after_lead(form, outcome, values)
-        if confirmation is not None:
+        if confirmation is not None and (job is None or job.meta.emails):
             confirmations.append(confirmation)
         processed.append((SubmissionStatus.PROCESSED, outcome.outcome, lead.pk, row.pk))
         results.append(SubmitResult(SubmissionStatus.PROCESSED, row.pk, lead_id=lead.pk, outcome=outcome.outcome))
