@@ -16,6 +16,12 @@ class CaptureError(Exception):
         self.code = code
         self.message = message
         self.field = field
+        #: the other fields at fault in the same post, so a visitor corrects all at once
+        self.more: list[CaptureError] = []
+
+    def every(self) -> list[CaptureError]:
+        """This error and the others found with it, first one first."""
+        return [self, *self.more]
 
 
 class FormUnavailable(CaptureError):

@@ -645,15 +645,14 @@ def _answer(
             body = {"error": result.message, "code": result.code} | (
                 {"field": result.field} if result.field else {}
             )
+            if result.more:  # every field at fault, the first one included
+                body["errors"] = [
+                    {"field": e.field, "code": e.code, "error": e.message}
+                    for e in [CaptureError(result.code, result.message, result.field), *result.more]
+                ]
             return JsonResponse(body, status=400)
-        return _render_form(
-            request,
-            form,
-            _page_for(form),
-            status=400,
-            values=payload,
-            errors={result.field: result.message},
-        )
+        errors = {e.field: e.message for e in reversed(result.more)} | {result.field: result.message}
+        return _render_form(request, form, _page_for(form), status=400, values=payload, errors=errors)
     status = 202 if result.status == SubmissionStatus.FAILED else 200
     note = _optin_note(form, payload)
     # The redirect page cannot show the note: it is told, so that it can say it itself.

@@ -156,6 +156,31 @@ def test_the_embed_script_on_an_allowed_second_origin_submits(
     assert browser_page.context.cookies(live_server.url) == []
 
 
+def test_the_embed_script_marks_every_field_at_fault_and_focuses_the_first(
+    browser_page, live_server, personas, second_origin
+):
+    form = load_demo_forms(personas.workspace, personas.owner)
+    form.allowed_origins = [second_origin["origin"]]
+    form.save()
+    second_origin["html"] = embedding_page(live_server, "contact")
+    page = browser_page
+    page.goto(second_origin["origin"] + "/")
+
+    # Both pass the browser's own checks; the lead rules refuse both.
+    page.locator(".lb-embed input[name=name]").fill("Grace Hopper")
+    page.locator(".lb-embed input[name=email]").fill("grace@example")
+    page.locator(".lb-embed input[name=phone]").fill("123")
+    page.wait_for_timeout(1100)
+    page.locator(".lb-embed button[type=submit]").click()
+
+    email, phone = page.locator(".lb-embed input[name=email]"), page.locator(".lb-embed input[name=phone]")
+    expect(email).to_have_attribute("aria-invalid", "true")
+    expect(phone).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(".lb-embed .lb-field .lb-error")).to_have_count(2)
+    expect(email).to_be_focused()
+    assert Submission.objects.get().status == "rejected" and not Lead.objects.exists()
+
+
 def test_the_embed_script_on_an_origin_not_allowed_is_refused(
     browser_page, live_server, personas, second_origin
 ):

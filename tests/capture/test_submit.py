@@ -4,6 +4,7 @@ test_replay.py)."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.test import Client
@@ -529,6 +530,68 @@ def test_an_unchecked_required_consent_is_refused(client, personas):
         "field": "consent_email_marketing",
     }
     assert_no_lead_written()
+
+
+def _required_everything(personas):
+    return do_create_form(
+        personas.workspace,
+        {
+            "name": "Workshop",
+            "fields": [
+                {"key": "name", "label": "Name", "required": True},
+                {"key": "email", "label": "Email", "type": "email", "required": True},
+                {"key": "phone", "label": "Phone", "type": "phone"},
+                {"key": "company", "label": "Company", "required": True},
+            ],
+            "consents": [{"purpose": "email_marketing", "text": "News, monthly.", "required": True}],
+        },
+        actor=None,
+    )
+
+
+def test_every_field_at_fault_is_named_at_once_with_the_first_as_before(client, personas):
+    """A visitor corrected one field per send: an empty name, then the box, then the address,
+    then the number, four round trips."""
+    _required_everything(personas)
+
+    response = post_json(client, {"name": "", "email": "jane@@example", "phone": "123"}, slug="workshop")
+
+    body = response.json()
+    assert response.status_code == 400
+    assert (body["code"], body["field"], body["error"]) == ("missing_field", "name", "Please fill in “Name”.")
+    assert [(e["field"], e["code"]) for e in body["errors"]] == [
+        ("name", "missing_field"), ("company", "missing_field"),
+        ("consent_email_marketing", "consent_required"),
+        ("email", "invalid_email"), ("phone", "invalid_phone"),
+    ]
+    row = Submission.objects.get()
+    assert (row.status, row.error) == ("rejected", "missing_field: Please fill in “Name”.")
+    assert_no_lead_written()
+
+
+def test_one_field_at_fault_answers_as_before_without_a_list(client, personas):
+    _required_everything(personas)
+
+    body = post_json(client, {"name": "Ada Lovelace", "email": "ada@example.org", "company": "Acme"},
+                     slug="workshop").json()
+
+    assert body == {"error": "Please tick this box to continue.", "code": "consent_required",
+                    "field": "consent_email_marketing"}
+
+
+def test_a_browser_gets_the_form_back_with_every_field_at_fault_marked(client, personas):
+    _required_everything(personas)
+
+    page = client.post(
+        "/f/workshop", {"name": "Ada Lovelace", "email": "jane@@example", "company": ""}, **HTML
+    ).content.decode()
+
+    assert page.count('aria-invalid="true"') == 3  # email, company, the consent box
+    assert 'id="lb-email-error"' in page and "Please fill in “Company”." in page
+    assert 'id="lb-consent_email_marketing-error"' in page
+    # the focus on the first in the form's order: the address
+    assert re.search(r'<input[^>]*name="email"[^>]*autofocus', page)
+    assert page.count("autofocus") == 1
 
 
 def test_a_browser_gets_the_form_again_with_the_error_and_its_values(client, form):

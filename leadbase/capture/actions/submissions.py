@@ -4,6 +4,7 @@ failed row."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,8 +37,11 @@ from leadbase.leads.actions import (
 from leadbase.leads.errors import LeadRejected
 from leadbase.leads.models import ConsentStatus, Source, TouchKind
 from leadbase.leads.signals import announced_at_end
+from leadbase.lib.emails import clean_email
+from leadbase.lib.errors import Invalid
 from leadbase.lib.leadrow import Candidate, Refusal, clean_record
 from leadbase.lib.markup import has_script_tag
+from leadbase.lib.phones import clean_phone
 from leadbase.rows import insert as insert_rows
 from leadbase.tasks import enqueue_with_write
 
@@ -71,6 +75,7 @@ class SubmitResult:
     code: str = ""  # rejected: the refusal's code; spam: the check the post failed
     field: str = ""
     message: str = ""
+    more: list[CaptureError] = dataclasses.field(default_factory=list)  # rejected: other fields at fault
 
 
 @dataclass
@@ -109,7 +114,11 @@ def _from_url(query: dict[str, list[str]], key: str, limit: int) -> str:
 
 
 def _validate(form: Form, payload: dict[str, Any]) -> _Values:
-    """Check the payload against the form; raise CaptureError naming the first bad field."""
+    """Check the payload against the form; raise CaptureError naming the first bad field, with
+    the other fields a visitor must correct in ``more`` (an address or number typed wrong among
+    them), so the form comes back with every one marked rather than one per send. A body that
+    is not the form's (an unknown field, a value that is no text, a script tag) is refused at
+    its first fault."""
     by_key = {f["key"]: f for f in form.fields}
     consents = {f"consent_{c['purpose']}": c for c in form.consents}
     allowed = by_key.keys() | consents.keys() | set(UTM_KEYS) | set(CONTEXT_KEYS) | spam.SPAM_FIELDS
@@ -128,6 +137,7 @@ def _validate(form: Form, payload: dict[str, Any]) -> _Values:
             raise CaptureError("markup_not_allowed", "Script tags are not allowed here.", key)
     record: dict[str, Any] = {}
     custom: dict[str, Any] = {}
+    problems: list[CaptureError] = []
     for key, field in by_key.items():
         raw = payload.get(key)
         if field["type"] == "checkbox":
@@ -139,13 +149,15 @@ def _validate(form: Form, payload: dict[str, Any]) -> _Values:
             limit = MAX_LENGTH[field["type"]]
             if len(value) > limit:
                 message = f"“{field['label']}” is too long ({limit} characters at most)."
-                raise CaptureError("too_long", message, key)
+                problems.append(CaptureError("too_long", message, key))
+                continue
             if not empty and field["type"] == "select" and value not in field["options"]:
-                raise CaptureError(
+                problems.append(CaptureError(
                     "invalid_choice", f"Choose one of the options for “{field['label']}”.", key
-                )
+                ))
+                continue
         if empty and field["required"]:
-            raise CaptureError("missing_field", f"Please fill in “{field['label']}”.", key)
+            problems.append(CaptureError("missing_field", f"Please fill in “{field['label']}”.", key))
         if not empty:
             (record if key in LEAD_KEYS else custom)[key] = value
     checked = []
@@ -153,7 +165,11 @@ def _validate(form: Form, payload: dict[str, Any]) -> _Values:
         if is_checked(payload.get(key)):
             checked.append(consent)
         elif consent["required"]:
-            raise CaptureError("consent_required", "Please tick this box to continue.", key)
+            problems.append(CaptureError("consent_required", "Please tick this box to continue.", key))
+    if problems:
+        problems += _contact_problems(record, form, {p.field for p in problems})
+        first, first.more = problems[0], problems[1:]
+        raise first
     custom.update(form.hidden_fields)
     if form.tags:
         custom["tags"] = list(form.tags)
@@ -258,22 +274,50 @@ def prepare(job: SubmitJob) -> None:
     cleaned = None
     if isinstance(values, _Values):
         cleaned = clean_record(_lead_record(row, values), region_for(form.workspace))
-        typo = _contact_typo(cleaned)
+        typo = _contact_typo(cleaned, values.record, form)
         if typo is not None:
             values, cleaned = typo, None
     job.prepared = _Prepared(row, values, cleaned)
 
 
-def _contact_typo(cleaned: Candidate | Refusal) -> CaptureError | None:
-    """The refusal of a typed email address or phone number that is not valid, though the other
-    one is: the lead rules keep such a lead by the valid one (an import cannot ask), but the
-    visitor can correct it, and a confirmation email could never reach "a@b". For a live post
+def _contact_typo(cleaned: Candidate | Refusal, record: dict[str, Any], form: Form) -> CaptureError | None:
+    """The refusal of a typed email address or phone number that is not valid: the lead rules
+    keep a lead by the other one when it is valid (an import cannot ask), but the visitor can
+    correct it, and a confirmation email could never reach "a@b". Both typed wrong (the lead
+    rules refuse the record for the first): both, the phone's in ``more``. For a live post
     (``prepare``: grouped or one by one), not a replay: its visitor is gone."""
     if isinstance(cleaned, Candidate):
-        for field, code in (("email", "invalid_email"), ("phone", "invalid_phone")):
-            if field in cleaned.problems:
-                return CaptureError(code, cleaned.problems[field], field)
-    return None
+        typos = [
+            CaptureError(code, cleaned.problems[field], field)
+            for field, code in (("email", "invalid_email"), ("phone", "invalid_phone"))
+            if field in cleaned.problems
+        ]
+    elif cleaned.code in ("invalid_email", "invalid_phone"):
+        typos = _contact_problems(record, form, set())
+    else:
+        return None  # the name, say: refused by the lead rules in the write, as before
+    if not typos:
+        return None
+    typos[0].more = typos[1:]
+    return typos[0]
+
+
+def _contact_problems(record: dict[str, Any], form: Form, marked: set[str]) -> list[CaptureError]:
+    """For a post refused already: its typed email address and phone number checked as the lead
+    rules check them, so the visitor corrects them in the same round (only on this path: an
+    accepted post's contacts are cleaned once, with its lead)."""
+    problems = []
+    for key in ("email", "phone"):
+        if not record.get(key) or key in marked:
+            continue
+        try:
+            if key == "email":
+                clean_email(record[key])
+            else:
+                clean_phone(record[key], region_for(form.workspace))
+        except Invalid as exc:
+            problems.append(CaptureError(f"invalid_{key}", exc.message, key))
+    return problems
 
 
 def do_submit_forms(jobs: list[SubmitJob]) -> None:
@@ -309,7 +353,7 @@ def do_submit_forms(jobs: list[SubmitJob]) -> None:
         elif isinstance(job.prepared.values, CaptureError):
             exc = job.prepared.values
             row.status, row.error = SubmissionStatus.REJECTED, f"{exc.code}: {exc.message}"
-            job.result = SubmitResult(row.status, code=exc.code, field=exc.field, message=exc.message)
+            job.result = SubmitResult(row.status, code=exc.code, field=exc.field, message=exc.message, more=exc.more)
         else:
             values = job.prepared.values
         taken.append((job, row, values))
@@ -466,7 +510,8 @@ def _reject(row: Submission, exc: CaptureError | LeadRejected, field: str) -> Su
         row.save()
     else:
         Submission.objects.filter(pk=row.pk).update(status=row.status, error=row.error)
-    return SubmitResult(row.status, row.pk, code=exc.code, field=field, message=exc.message)
+    more = exc.more if isinstance(exc, CaptureError) else []
+    return SubmitResult(row.status, row.pk, code=exc.code, field=field, message=exc.message, more=more)
 
 
 def _describe(exc: BaseException) -> str:

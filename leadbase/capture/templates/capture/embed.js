@@ -115,18 +115,25 @@
     }
   }
 
-  /* As the server-rendered form does: the input is marked invalid and described by its error,
-   * so a screen reader reads the message when the focus lands on the input. */
+  /* As the server-rendered form does: each input at fault (``errors`` lists them all, else the
+   * one ``field``) is marked invalid and described by its error, so a screen reader reads the
+   * message when the focus lands on it; the focus goes to the first of them in the form. */
   function showError(body) {
-    var target = body.field && inputs[body.field];
-    if (target) {
+    var list = body.errors || [{ field: body.field, error: body.error }], marked = {}, elsewhere = [];
+    list.forEach(function (e) {
+      var target = e.field && inputs[e.field];
+      if (!target) { elsewhere.push(e.error); return; }
       var wrap = target.closest(".lb-field"), id = target.id + "-error";
-      wrap.appendChild(el("p", { "class": "lb-error", id: id }, body.error));
+      wrap.appendChild(el("p", { "class": "lb-error", id: id }, e.error));
       target.setAttribute("aria-invalid", "true");
       target.setAttribute("aria-describedby", id);
-      target.focus();
-    } else {
-      status.textContent = body.error || "The form could not be sent.";
+      marked[e.field] = true;
+    });
+    for (var key in inputs) {
+      if (marked[key]) { inputs[key].focus(); break; }
+    }
+    if (elsewhere.length || !Object.keys(marked).length) {
+      status.textContent = elsewhere.join(" ") || body.error || "The form could not be sent.";
     }
   }
 
