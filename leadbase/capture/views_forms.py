@@ -29,6 +29,7 @@ from leadbase.capture.actions import (
     do_save_landing_page,
     do_update_form,
     form_has_history,
+    form_row_problems,
 )
 from leadbase.capture.errors import FormConfigError
 from leadbase.capture.markdown import render_markdown
@@ -288,19 +289,17 @@ def _builder(request: HttpRequest, form: Form | None) -> HttpResponse:
             else:
                 do_update_form(form, definition, actor=request.user)
         except FormConfigError as exc:
-            if exc.field in ("fields", "consents"):
-                if not _mark_row(field_rows if exc.field == "fields" else consent_rows, exc):
-                    messages.error(request, exc.message)
-                    said_why = True
-            else:
-                settings_form.add_error(
-                    exc.field if exc.field in settings_form.fields else None, exc.message
-                )
+            said_why = _mark_all(exc.every(), request, settings_form, field_rows, consent_rows)
         else:
             messages.success(request, f"Form “{form.name}” saved.")
             for warning in _save_warnings(form, was_online):
                 messages.warning(request, warning)
             return redirect("forms:edit", pk=form.pk)
+    elif data is not None and field_rows.is_valid() and consent_rows.is_valid():
+        # The settings are refused (the slug, say): the rows are checked too, so that every
+        # problem is marked in this round rather than one stage per save.
+        problems = form_row_problems(_rows(field_rows), _rows(consent_rows))
+        said_why = _mark_all(problems, request, settings_form, field_rows, consent_rows)
     if data is not None and not said_why:
         # The errors may be far below, in a row of the fields table: say so at the top.
         messages.error(request, "The form was not saved: correct what is marked below.")
@@ -351,6 +350,23 @@ _ROW_INPUT = {
     "invalid_purpose": ("purpose", "purpose"),
     "duplicate_purpose": ("purpose", "purpose"),
 }
+
+
+def _mark_all(
+    problems: list[FormConfigError], request: HttpRequest, settings_form: forms.Form,
+    field_rows: forms.BaseFormSet, consent_rows: forms.BaseFormSet,
+) -> bool:
+    """Put each problem on its input: a row's on the row, the others on the settings; one that
+    no input shows goes at the top of the page. True when one went there."""
+    at_top = False
+    for exc in problems:
+        if exc.field in ("fields", "consents"):
+            if not _mark_row(field_rows if exc.field == "fields" else consent_rows, exc):
+                messages.error(request, exc.message)
+                at_top = True
+        else:
+            settings_form.add_error(exc.field if exc.field in settings_form.fields else None, exc.message)
+    return at_top
 
 
 def _mark_row(rows: forms.BaseFormSet, exc: FormConfigError) -> bool:

@@ -363,6 +363,30 @@ def test_the_builder_shows_why_a_form_cannot_be_saved(personas):
     assert not Form.objects.exists()
 
 
+def test_the_builder_marks_every_problem_in_one_save(personas):
+    """A bad slug, then one bad key, then the next: each save showed one stage of them."""
+    client = logged_in(personas.owner)
+    post = _builder_post(
+        "Rows", slug="Has Spaces!",
+        **{"fields-2-key": "utm_source", "fields-3-key": "Bad Key", "fields-3-type": "text",
+           "fields-TOTAL_FORMS": "5", "fields-4-key": "budget", "fields-4-type": "select"},
+    )
+
+    response = client.post("/capture/forms/new", post)
+
+    assert response.status_code == 400 and not Form.objects.exists()
+    assert response.context["settings_form"].errors["slug"]
+    rows = response.context["field_rows"].forms
+    assert "reserved" in " ".join(rows[2]["key"].errors)
+    assert "The key “Bad Key”" in " ".join(rows[3]["key"].errors)
+    assert "The list “budget” needs" in " ".join(rows[4]["options"].errors)
+
+    post["slug"] = "rows"  # the slug fixed: the rows are still refused, each of them again
+    again = client.post("/capture/forms/new", post)
+    rows = again.context["field_rows"].forms
+    assert again.status_code == 400 and [bool(rows[n].errors) for n in (2, 3, 4)] == [True, True, True]
+
+
 @pytest.mark.parametrize(
     "row, marked, message",
     [({"fields-3-key": "Company Name", "fields-3-type": "text"}, "fields-3-key", "The key “Company Name”"),

@@ -51,11 +51,16 @@ def _clean_key(key: Any, seen: set[str]) -> str:
 
 
 def _clean_fields(fields: list[dict[str, Any]], seen: set[str]) -> list[dict[str, Any]]:
-    cleaned = []
+    """The form's fields as stored; raises every row's problem at once (``_all``)."""
+    cleaned, problems = [], []
     for raw in fields:
-        key, kind = _clean_key(raw.get("key"), seen), raw.get("type") or "text"
-        if kind not in FIELD_TYPES:
-            raise _refuse("invalid_type", kind)
+        try:
+            key, kind = _clean_key(raw.get("key"), seen), raw.get("type") or "text"
+            if kind not in FIELD_TYPES:
+                raise _refuse("invalid_type", kind)
+        except FormConfigError as exc:
+            problems.append(exc)
+            continue
         label = str(raw.get("label") or key.replace("_", " ").capitalize())[:200]
         field = {"key": key, "label": label, "type": kind, "required": bool(raw.get("required"))}
         if kind == "select":
@@ -63,29 +68,57 @@ def _clean_fields(fields: list[dict[str, Any]], seen: set[str]) -> list[dict[str
                 str(o).strip()[:200] for o in raw.get("options") or [] if str(o).strip()
             ][:100]
             if not field["options"]:
-                raise _refuse("no_options", key)
+                problems.append(_refuse("no_options", key))
         cleaned.append(field)
-    if not ({"name"} <= seen or {"first_name", "last_name"} <= seen):
-        raise _refuse("no_name_field")
-    if not seen & {"email", "phone"}:
-        raise _refuse("no_contact_field")
+    typed = seen | {str(raw.get("key") or "").strip().lower() for raw in fields}  # a bad row's too
+    if not ({"name"} <= typed or {"first_name", "last_name"} <= typed):
+        problems.append(_refuse("no_name_field"))
+    if not typed & {"email", "phone"}:
+        problems.append(_refuse("no_contact_field"))
+    _all(problems)
     return cleaned
 
 
 def _clean_consents(consents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The form's consent boxes as stored; raises every row's problem at once (``_all``)."""
     cleaned: list[dict[str, Any]] = []
+    problems = []
     for raw in consents:
         purpose, text = raw.get("purpose"), str(raw.get("text") or "").strip()
         if purpose not in Purpose.values:
-            raise _refuse("invalid_purpose", purpose)
-        if any(c["purpose"] == purpose for c in cleaned):
-            raise _refuse("duplicate_purpose", purpose)
-        if not text:
-            raise _refuse("no_consent_text")
-        cleaned.append(
-            {"purpose": purpose, "text": text[:2000], "required": bool(raw.get("required"))}
-        )
+            problems.append(_refuse("invalid_purpose", purpose))
+        elif any(c["purpose"] == purpose for c in cleaned):
+            problems.append(_refuse("duplicate_purpose", purpose))
+        elif not text:
+            problems.append(_refuse("no_consent_text"))
+        else:
+            cleaned.append(
+                {"purpose": purpose, "text": text[:2000], "required": bool(raw.get("required"))}
+            )
+    _all(problems)
     return cleaned
+
+
+def _all(problems: list[FormConfigError]) -> None:
+    """Raise the first of ``problems`` with the others in its ``more`` (and theirs), if any: the
+    builder marks every one, not one per save."""
+    flat = [p for problem in problems for p in problem.every()]
+    if flat:
+        first = flat[0]
+        first.more = flat[1:]
+        raise first
+
+
+def form_row_problems(fields: list[dict[str, Any]], consents: list[dict[str, Any]]) -> list[FormConfigError]:
+    """What is wrong with a form's fields and consent boxes, all of it; for the builder to mark
+    them while the rest of the form (its name, its slug) is refused too."""
+    problems: list[FormConfigError] = []
+    for clean, rows in ((lambda r: _clean_fields(r, set()), fields), (_clean_consents, consents)):
+        try:
+            clean(rows)
+        except FormConfigError as exc:
+            problems += exc.every()
+    return problems
 
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -144,25 +177,38 @@ def _free_slug(model: type, slug: str, current_pk: int | None) -> str:
 
 
 def _apply_form(form: Form, data: dict[str, Any]) -> Form:
+    """Set ``form`` from ``data``; a FormConfigError names the first problem and holds the
+    others (``more``): each part is checked even when one before it is refused."""
+    problems: list[FormConfigError] = []
+
+    def checked(step: Any, *args: Any) -> Any:
+        try:
+            return step(*args)
+        except FormConfigError as exc:
+            problems.append(exc)
+            return None
+
     form.name = (data.get("name") or "").strip()[:200]
     if not form.name:
-        raise _refuse("no_name")
-    form.slug = _free_slug(Form, data.get("slug") or form.name, form.pk)
+        problems.append(_refuse("no_name"))
+    if data.get("slug") or form.name:  # without either, "no_name" says it
+        form.slug = checked(_free_slug, Form, data.get("slug") or form.name, form.pk)
     keys: set[str] = set()
-    form.fields = _clean_fields(data.get("fields") or [], keys)
-    form.consents = _clean_consents(data.get("consents") or [])
+    form.fields = checked(_clean_fields, data.get("fields") or [], keys)
+    form.consents = checked(_clean_consents, data.get("consents") or [])
     hidden = data.get("hidden_fields") or {}
-    form.hidden_fields = {_clean_key(k, keys): str(v)[:500] for k, v in hidden.items()}
+    form.hidden_fields = {checked(_clean_key, k, keys): str(v)[:500] for k, v in hidden.items()}
     origins = data.get("allowed_origins") or []
-    form.allowed_origins = sorted({clean_origin(o) for o in origins if o.strip()})
+    form.allowed_origins = sorted({checked(clean_origin, o) for o in origins if o.strip()} - {None})
     form.tags = sorted({str(t).strip()[:50] for t in data.get("tags") or [] if str(t).strip()})[:20]
-    form.redirect_url = _clean_url(data.get("redirect_url", ""), "redirect_url")
+    form.redirect_url = checked(_clean_url, data.get("redirect_url", ""), "redirect_url")
     thanks = (data.get("thank_you_message") or "").strip()[:2000]
     form.thank_you_message = thanks or "Thank you! We will be in touch."
     owner = data.get("owner")
     if owner is not None and not owner.memberships.filter(workspace_id=form.workspace_id).exists():
-        raise _refuse("not_member", owner.email)
+        problems.append(_refuse("not_member", owner.email))
     form.owner = owner
+    _all(problems)
     for flag in ("double_opt_in", "is_published", "proof_of_work"):
         setattr(form, flag, bool(data.get(flag, getattr(form, flag))))
     return form
