@@ -206,14 +206,19 @@ def line_chart(
             )
         )
 
-    # Labels under dates the chart has points for (the Mondays of a weekly chart), spread by
-    # position: evenly spaced dates between the ends sat under no point, or another week's.
+    # Labels under dates the chart has points for (the Mondays of a weekly chart): evenly
+    # spaced dates between the ends sat under no point, or another week's. Every ``step``-th
+    # point counted back from the latest, so the gaps are equal (indices rounded from an even
+    # spread put two weeks in one gap and three in the next) and the latest date is labelled;
+    # the first too when a step up to twice the least one divides the span.
     dates = sorted(set(x))
-    ticks = sorted({dates[round(i * (len(dates) - 1) / (X_TICKS - 1))] for i in range(X_TICKS)})
-    for tick in ticks:
-        parts.append(
-            _text(x_at(tick), bottom + 18, _day(tick, span), text_anchor="middle", fill=MUTED)
-        )
+    least = max(1, math.ceil((len(dates) - 1) / (X_TICKS - 1)))
+    step = next((n for n in range(least, 2 * least + 1) if (len(dates) - 1) % n == 0), least)
+    for tick in dates[::-1][::step]:
+        # The latest at the right edge without a right axis: ended there, not centred past it.
+        anchor = "end" if tick == dates[-1] and not has_right and len(dates) > 1 else "middle"
+        at = right if anchor == "end" else x_at(tick)
+        parts.append(_text(at, bottom + 18, _day(tick, span), text_anchor=anchor, fill=MUTED))
 
     legend_x = left
     for index, s in enumerate(series):

@@ -294,7 +294,22 @@ def test_the_date_labels_are_dates_of_points():
     mondays = [date(2026, 9, 21) + timedelta(weeks=n) for n in range(10)]
     svg = str(line_chart(chart_id="w", title="t", description="d", x=mondays,
                          series=[Series("Followers", list(range(10)))]))
-    labels = re.findall(r'<text x="[0-9.]+" y="[0-9.]+" text-anchor="middle" fill="[^"]+">([A-Z][a-z]{2} \d+)</text>', svg)
+    labels = re.findall(r'<text x="[0-9.]+" y="[0-9.]+" text-anchor="(?:middle|end)" fill="[^"]+">([A-Z][a-z]{2} \d+)</text>', svg)
     assert labels and len(labels) <= 6
-    assert labels[0] == "Sep 21" and labels[-1] == "Nov 23"
     assert set(labels) <= {f"{d:%b} {d.day}" for d in mondays}
+    assert labels[0] == "Nov 23" and labels[-1] == "Sep 21"  # the latest first, as drawn; both ends
+
+
+@pytest.mark.parametrize("weeks", [8, 10, 13, 27, 40])  # within 300 days: labels "Mon D"
+def test_the_date_labels_are_evenly_spaced_and_the_latest_ends_at_the_edge(weeks):
+    """Twelve weeks were labelled Sep 7, Sep 21, Oct 5, Oct 26…: three weeks in one gap."""
+    mondays = [date(2026, 1, 5) + timedelta(weeks=n) for n in range(weeks)]
+    svg = str(line_chart(chart_id="w", title="t", description="d", x=mondays,
+                         series=[Series("Followers", list(range(weeks)))]))
+    found = re.findall(r'<text x="([0-9.]+)" y="[0-9.]+" text-anchor="(middle|end)" fill="[^"]+">([A-Z][a-z]{2} \d+)</text>', svg)
+    shown = [(d, float(x), anchor) for x, anchor, label in found for d in mondays if f"{d:%b} {d.day}" == label]
+    indices = sorted(mondays.index(d) for d, _, _ in shown)
+    assert indices[-1] == weeks - 1 and 2 <= len(indices) <= 6
+    assert len({b - a for a, b in zip(indices, indices[1:])}) == 1  # equal gaps
+    latest = max(shown)
+    assert latest[2] == "end" and latest[1] <= 640  # inside the chart
