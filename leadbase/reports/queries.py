@@ -83,8 +83,8 @@ WEEK_RANGES = {
 }
 DEFAULT_WEEKS = "12"
 METRICS = ("clicks", "submissions", "spam", "new_leads", "merged")
-#: What a Sources row counts: the metrics, and the new leads its conversion counts.
-COUNTED = (*METRICS, "converted")
+#: What a Sources row counts: the metrics, and the new leads and the clicks its conversion counts.
+COUNTED = (*METRICS, "converted", "page_clicks")
 #: Other spellings of a platform in utm_source (compared lowercased).
 PLATFORM_ALIASES = {
     "x": ("x", "twitter"),
@@ -125,25 +125,31 @@ class SourceRow:
     #: The new leads its conversion counts: those made by a form post that came through a
     #: tracked link (None: all of ``new_leads``).
     converted: int | None = None
+    #: The clicks its conversion counts: those on links to a landing page (None: all of
+    #: ``clicks``). A click sent to another website can never be seen to make a lead.
+    page_clicks: int | None = None
 
     @property
     def conversion_pct(self) -> float | None:
-        """Leads made through tracked links ÷ clicks in percent, or None without clicks. A lead
-        of the row that came another way (an import, a form found without a link) had no click
-        to convert: counted, it made a row of 3 clicks show 833 %."""
+        """Leads made through tracked links ÷ clicks on links to landing pages in percent, or
+        None without such clicks. A lead of the row that came another way (an import, a form
+        found without a link) had no click to convert: counted, it made a row of 3 clicks show
+        833 %; a click to a shop elsewhere made a row read 0.0 %."""
         leads = self.new_leads if self.converted is None else self.converted
-        return leads * 100 / self.clicks if self.clicks else None
+        clicks = self.clicks if self.page_clicks is None else self.page_clicks
+        return leads * 100 / clicks if clicks else None
 
 
 def totals(rows: list[SourceRow]) -> SourceRow:
     """The sum of a table's rows (each click, submission and lead is in at most one row)."""
-    total = SourceRow("Total", "", converted=0)
+    total = SourceRow("Total", "", converted=0, page_clicks=0)
     for row in rows:
         for name in METRICS:
             setattr(total, name, getattr(total, name) + getattr(row, name))
         # The rows' converted leads; a row without that count, its leads if it had clicks: an
         # import's thousands of leads over the campaigns' clicks made a Total of 3,234.5 %.
         total.converted += row.converted if row.converted is not None else (row.new_leads if row.clicks else 0)
+        total.page_clicks += row.clicks if row.page_clicks is None else row.page_clicks
     return total
 
 
@@ -194,6 +200,11 @@ def _clicked_links(workspace: Workspace, since: datetime | None) -> list[dict]:
         "pk", "channel_id", "utm_source", "utm_campaign", form_slug=F("page__form__slug")
     )
     return [{**link, "n": counted[link["pk"]]} for link in links if link["pk"] in counted]
+
+
+def _to_page(link: dict) -> int:
+    """A clicked link's clicks that conversion counts: those on a link to a landing page."""
+    return link["n"] if link["form_slug"] is not None else 0
 
 
 class _Journal(NamedTuple):
@@ -274,7 +285,7 @@ def sources_by_channel(
     tally = _Tally()
     for link in _clicked_links(workspace, since) if links is None else links:
         if link["channel_id"] is not None:
-            tally.add(link["channel_id"], clicks=link["n"])
+            tally.add(link["channel_id"], clicks=link["n"], page_clicks=_to_page(link))
     by_code = _journal_by(workspace, since, "link_code", Q(link_code=""))
     if by_code:
         channel_of = dict(TrackedLink.objects.filter(workspace=workspace).values_list("code", "channel_id"))
@@ -308,7 +319,7 @@ def sources_by_lead_source(
     tally = _Tally()
     for link in _clicked_links(workspace, since) if links is None else links:
         if link["form_slug"] is not None:
-            tally.add(("form", link["form_slug"]), clicks=link["n"])
+            tally.add(("form", link["form_slug"]), clicks=link["n"], page_clicks=link["n"])
     by_form = _journal_by(workspace, since, "form_id")
     slugs = dict(Form._base_manager.filter(pk__in=[pk for pk, _ in by_form]).values_list("pk", "slug"))
     for form_id, counts in by_form:
@@ -327,7 +338,7 @@ def sources_by_campaign(
     campaign first."""
     tally = _Tally()
     for link in _clicked_links(workspace, since) if links is None else links:
-        tally.add((link["utm_source"], link["utm_campaign"]), clicks=link["n"])
+        tally.add((link["utm_source"], link["utm_campaign"]), clicks=link["n"], page_clicks=_to_page(link))
     for utm, counts in _journal_by(workspace, since, "utm"):
         tags = utm if isinstance(utm, dict) else {}
         tally.add_journal((_tag(tags.get("utm_source")), _tag(tags.get("utm_campaign"))), counts)

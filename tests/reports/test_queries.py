@@ -112,9 +112,11 @@ def test_sources_by_channel_counts_clicks_journal_rows_and_new_leads_through_its
         ("Instagram", "acme", (6, 2, 1, 1, 1)),
         ("YouTube", "quiet", (0, 0, 0, 0, 0)),
     ]
+    # Instagram: 1 lead of the 4 clicks to the landing page; the bio link's 2 clicks to the
+    # shop are clicks, but no lead can be seen to come of them.
     assert [round(r.conversion_pct, 1) if r.conversion_pct is not None else None for r in rows] == [
         33.3,
-        16.7,
+        25.0,
         None,
     ]
 
@@ -314,6 +316,28 @@ def test_a_totals_conversion_counts_only_the_leads_of_rows_with_clicks():
     assert (total.clicks, total.new_leads) == (250, 6015)  # the sums stay sums
     assert total.conversion_pct == 6.0  # 15 of 250, not 6,015 of 250
     assert rows[0].conversion_pct == 5.0 and rows[2].conversion_pct is None
+
+
+def test_clicks_sent_to_another_website_are_left_out_of_conversion(personas, contact_page):
+    """A click on a link to a shop elsewhere made the channel's row read 0.0 %: Leadbase can
+    never see such a click become a lead."""
+    ws = personas.workspace
+    youtube = do_create_channel(ws, platform="youtube", handle="acme", actor=None)
+    shop = do_create_link(ws, LinkSpec(channel=youtube, target_url="https://shop.example/", utm_campaign="shop"),
+                          code="yt-shop", actor=None)
+    page = do_create_link(ws, LinkSpec(channel=youtube, page=contact_page, utm_campaign="spring"),
+                          code="yt-page", actor=None)
+    click(shop, times=3)
+
+    (row,) = sources_by_channel(ws, None)
+    assert (row.clicks, row.conversion_pct) == (3, None)  # "—", not 0.0 %
+    by_campaign = {r.detail: r for r in sources_by_campaign(ws, None)}
+    assert by_campaign["shop"].conversion_pct is None
+
+    click(page, times=2)
+    (row,) = sources_by_channel(ws, None)
+    assert (row.clicks, row.page_clicks, row.conversion_pct) == (5, 2, 0.0)  # 0 leads of 2 clicks
+    assert totals([row]).conversion_pct == 0.0 and totals([row]).clicks == 5
 
 
 def test_a_link_without_clicks_in_the_period_makes_no_row(personas):
