@@ -87,8 +87,9 @@ def do_edit_lead(
     lead: Lead, changes: dict[str, Any], *, stage: str | None, reason: str, actor: User
 ) -> Lead:
     """Apply field ``changes`` (``do_update_lead``; ``custom`` is a patch: keys given are set, a
-    None removes its key) and move to ``stage`` (``do_change_stage``), both or neither. Their events are sent at the end, so that the webhooks of both show the
-    lead with both changes: ``lead.updated`` showed the stage the lead was leaving."""
+    None removes its key) and move to ``stage`` (``do_change_stage``), both or neither. Their
+    events are sent at the end, so that the webhooks of both show the lead with both changes:
+    ``lead.updated`` showed the stage the lead was leaving."""
     with transaction.atomic(), announced_at_end():
         if changes:
             lead = do_update_lead(lead, changes, actor=actor, custom_patch=True)

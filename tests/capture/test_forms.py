@@ -387,6 +387,24 @@ def test_the_builder_marks_every_problem_in_one_save(personas):
     assert again.status_code == 400 and [bool(rows[n].errors) for n in (2, 3, 4)] == [True, True, True]
 
 
+def test_a_refused_edit_of_a_saved_form_shows_it_again_unchanged(personas):
+    """The refused parts were set to nothing on the form shown again: its snippets, built from
+    its slug, failed (500)."""
+    client = logged_in(personas.owner)
+    client.post("/capture/forms/new", _builder_post("Rows"))
+    client.post("/capture/forms/new", _builder_post("Other"))
+    form = Form.objects.get(slug="rows")
+    post = _builder_post("Renamed", slug="other", **{"fields-2-key": "utm_source"})  # taken; reserved
+
+    response = client.post(f"/capture/forms/{form.pk}/", post)
+
+    assert response.status_code == 400
+    assert response.context["form_obj"].slug == "rows"  # as saved, for its snippets
+    assert "/f/rows" in response.content.decode()
+    form.refresh_from_db()
+    assert (form.name, form.slug, form.fields[2]["key"]) == ("Rows", "rows", "size")
+
+
 @pytest.mark.parametrize(
     "row, marked, message",
     [({"fields-3-key": "Company Name", "fields-3-type": "text"}, "fields-3-key", "The key “Company Name”"),

@@ -177,8 +177,9 @@ def _free_slug(model: type, slug: str, current_pk: int | None) -> str:
 
 
 def _apply_form(form: Form, data: dict[str, Any]) -> Form:
-    """Set ``form`` from ``data``; a FormConfigError names the first problem and holds the
-    others (``more``): each part is checked even when one before it is refused."""
+    """Set ``form`` from ``data``. Every part is checked, also after one is refused: a
+    FormConfigError names the first problem and holds the others (``more``), and leaves
+    ``form`` as it was (the builder shows it again)."""
     problems: list[FormConfigError] = []
 
     def checked(step: Any, *args: Any) -> Any:
@@ -188,27 +189,26 @@ def _apply_form(form: Form, data: dict[str, Any]) -> Form:
             problems.append(exc)
             return None
 
-    form.name = (data.get("name") or "").strip()[:200]
-    if not form.name:
+    name = (data.get("name") or "").strip()[:200]
+    if not name:
         problems.append(_refuse("no_name"))
-    if data.get("slug") or form.name:  # without either, "no_name" says it
-        form.slug = checked(_free_slug, Form, data.get("slug") or form.name, form.pk)
+    slug = checked(_free_slug, Form, data.get("slug") or name, form.pk) if data.get("slug") or name else None
     keys: set[str] = set()
-    form.fields = checked(_clean_fields, data.get("fields") or [], keys)
-    form.consents = checked(_clean_consents, data.get("consents") or [])
-    hidden = data.get("hidden_fields") or {}
-    form.hidden_fields = {checked(_clean_key, k, keys): str(v)[:500] for k, v in hidden.items()}
-    origins = data.get("allowed_origins") or []
-    form.allowed_origins = sorted({checked(clean_origin, o) for o in origins if o.strip()} - {None})
-    form.tags = sorted({str(t).strip()[:50] for t in data.get("tags") or [] if str(t).strip()})[:20]
-    form.redirect_url = checked(_clean_url, data.get("redirect_url", ""), "redirect_url")
-    thanks = (data.get("thank_you_message") or "").strip()[:2000]
-    form.thank_you_message = thanks or "Thank you! We will be in touch."
+    fields = checked(_clean_fields, data.get("fields") or [], keys)
+    consents = checked(_clean_consents, data.get("consents") or [])
+    hidden = {checked(_clean_key, k, keys): str(v)[:500] for k, v in (data.get("hidden_fields") or {}).items()}
+    origins = {checked(clean_origin, o) for o in data.get("allowed_origins") or [] if o.strip()}
+    redirect_url = checked(_clean_url, data.get("redirect_url", ""), "redirect_url")
     owner = data.get("owner")
     if owner is not None and not owner.memberships.filter(workspace_id=form.workspace_id).exists():
         problems.append(_refuse("not_member", owner.email))
-    form.owner = owner
     _all(problems)
+    form.name, form.slug, form.fields, form.consents = name, slug, fields, consents
+    form.hidden_fields, form.allowed_origins, form.redirect_url = hidden, sorted(origins), redirect_url
+    form.tags = sorted({str(t).strip()[:50] for t in data.get("tags") or [] if str(t).strip()})[:20]
+    thanks = (data.get("thank_you_message") or "").strip()[:2000]
+    form.thank_you_message = thanks or "Thank you! We will be in touch."
+    form.owner = owner
     for flag in ("double_opt_in", "is_published", "proof_of_work"):
         setattr(form, flag, bool(data.get(flag, getattr(form, flag))))
     return form
