@@ -699,7 +699,7 @@ def _optin_note(form: Form, payload: dict[str, Any]) -> str:
         return ""  # nothing to confirm: no email is sent
     email = payload.get("email")
     if not isinstance(email, str) or not email.strip():
-        return "Check your inbox: we sent you a link to confirm. If you confirmed before, there is nothing more to do."
+        return ""  # no address typed (a phone-only form): no email is sent
     return (
         f"Check your inbox at {email.strip()[:254]}: we sent you a link to confirm. "
         "If you confirmed before, there is nothing more to do."

@@ -121,6 +121,20 @@ def test_the_note_follows_what_was_posted_not_what_became_of_it(client, form):
     assert "ada@example.org" in real["note"]
 
 
+def test_a_form_without_an_email_field_promises_no_email(client, personas):
+    do_create_form(
+        personas.workspace,
+        {"name": "Call me", "fields": [{"key": "name"}, {"key": "phone"}],
+         "consents": [{"purpose": "calls", "text": "Call me about offers."}]},
+        actor=None,
+    )
+
+    answer = post_json(client, {"name": "Ada Lovelace", "phone": "+44 20 7946 0018", "consent_calls": "on"},
+                       slug="call-me")
+
+    assert answer.status_code == 200 and "note" not in answer.json()
+
+
 def test_without_double_opt_in_the_answer_has_no_note(client, form):
     form.double_opt_in = False
     form.save()
