@@ -573,13 +573,34 @@ def test_every_field_at_fault_is_named_at_once_with_the_first_as_before(client, 
     body = response.json()
     assert response.status_code == 400
     assert (body["code"], body["field"], body["error"]) == ("missing_field", "name", "Please fill in “Name”.")
+    # in the form's order, as the page's focus goes: its inputs, then its boxes
     assert [(e["field"], e["code"]) for e in body["errors"]] == [
-        ("name", "missing_field"), ("company", "missing_field"),
-        ("consent_email_marketing", "consent_required"),
-        ("email", "invalid_email"), ("phone", "invalid_phone"),
+        ("name", "missing_field"), ("email", "invalid_email"), ("phone", "invalid_phone"),
+        ("company", "missing_field"), ("consent_email_marketing", "consent_required"),
     ]
     row = Submission.objects.get()
     assert (row.status, row.error) == ("rejected", "missing_field: Please fill in “Name”.")
+    assert_no_lead_written()
+
+
+@pytest.mark.parametrize(
+    ("post", "fields"),
+    [
+        # the lead rules refuse the name and the address: both said in one answer
+        ({"name": "Test", "email": "jane@example", "phone": "123", "company": "Acme",
+          "consent_email_marketing": True}, ["name", "email", "phone"]),
+        # the form refuses some fields, the lead rules the name: all of them
+        ({"name": "Jane Doe", "email": "", "company": "", "consent_email_marketing": True},
+         ["name", "email", "company"]),
+    ],
+)
+def test_a_name_the_lead_rules_refuse_is_named_with_the_other_problems(client, personas, post, fields):
+    _required_everything(personas)
+
+    body = post_json(client, post, slug="workshop").json()
+
+    assert [e["field"] for e in body["errors"]] == fields
+    assert body["errors"][0]["code"] == "invalid_name" and "placeholder" in body["errors"][0]["error"]
     assert_no_lead_written()
 
 

@@ -41,6 +41,7 @@ from leadbase.lib.emails import clean_email
 from leadbase.lib.errors import Invalid
 from leadbase.lib.leadrow import Candidate, Refusal, clean_record
 from leadbase.lib.markup import has_script_tag
+from leadbase.lib.names import clean_name, join_name
 from leadbase.lib.phones import clean_phone
 from leadbase.rows import insert as insert_rows
 from leadbase.tasks import enqueue_with_write
@@ -167,9 +168,8 @@ def _validate(form: Form, payload: dict[str, Any]) -> _Values:
         elif consent["required"]:
             problems.append(CaptureError("consent_required", "Please tick this box to continue.", key))
     if problems:
-        problems += _contact_problems(record, form, {p.field for p in problems})
-        first, first.more = problems[0], problems[1:]
-        raise first
+        problems += _lead_problems(record, form, {p.field for p in problems})
+        raise _together(form, problems)
     custom.update(form.hidden_fields)
     if form.tags:
         custom["tags"] = list(form.tags)
@@ -292,21 +292,24 @@ def _contact_typo(cleaned: Candidate | Refusal, record: dict[str, Any], form: Fo
             for field, code in (("email", "invalid_email"), ("phone", "invalid_phone"))
             if field in cleaned.problems
         ]
-    elif cleaned.code in ("invalid_email", "invalid_phone"):
-        typos = _contact_problems(record, form, set())
-    else:
-        return None  # the name, say: refused by the lead rules in the write, as before
-    if not typos:
-        return None
-    typos[0].more = typos[1:]
-    return typos[0]
+    else:  # refused by the lead rules: the name, the address and the number, each checked
+        typos = _lead_problems(record, form, set())
+    return _together(form, typos) if typos else None  # none: refused in the write, as before
 
 
-def _contact_problems(record: dict[str, Any], form: Form, marked: set[str]) -> list[CaptureError]:
-    """For a post refused already: its typed email address and phone number checked as the lead
-    rules check them, so the visitor corrects them in the same round (only on this path: an
-    accepted post's contacts are cleaned once, with its lead)."""
+def _lead_problems(record: dict[str, Any], form: Form, marked: set[str]) -> list[CaptureError]:
+    """For a post refused already: its typed name, email address and phone number checked as
+    the lead rules check them, so the visitor corrects them in the same round (only on this
+    path: an accepted post's are cleaned once, with its lead). ``marked``: fields at fault
+    already."""
     problems = []
+    name_field = _field_at_fault(form, "name")
+    typed_name = record.get("name") or join_name(record.get("first_name"), record.get("last_name"))
+    if typed_name and name_field not in marked:
+        try:
+            clean_name(typed_name)
+        except Invalid as exc:
+            problems.append(CaptureError(exc.code, exc.message, name_field))
     for key in ("email", "phone"):
         if not record.get(key) or key in marked:
             continue
@@ -318,6 +321,16 @@ def _contact_problems(record: dict[str, Any], form: Form, marked: set[str]) -> l
         except Invalid as exc:
             problems.append(CaptureError(f"invalid_{key}", exc.message, key))
     return problems
+
+
+def _together(form: Form, problems: list[CaptureError]) -> CaptureError:
+    """The first of ``problems`` in the form's order (its inputs, then its consent boxes), with
+    the others in its ``more``, in that order too: the answer's list and the page's focus agree."""
+    order = [f["key"] for f in form.fields] + [f"consent_{c['purpose']}" for c in form.consents]
+    place = {key: n for n, key in enumerate(order)}
+    ranked = sorted(problems, key=lambda p: place.get(p.field, len(order)))
+    first, first.more = ranked[0], ranked[1:]
+    return first
 
 
 def do_submit_forms(jobs: list[SubmitJob]) -> None:
