@@ -29,7 +29,7 @@ from leadbase.capture.actions import (
     do_save_landing_page,
     do_update_form,
     form_has_history,
-    form_row_problems,
+    form_problems,
 )
 from leadbase.capture.errors import FormConfigError
 from leadbase.capture.markdown import render_markdown
@@ -126,9 +126,11 @@ class FormSettings(forms.Form):
         return pairs
 
     def definition(self) -> dict[str, Any]:
+        """The settings as ``do_create_form`` takes them; of a refused form, those accepted."""
         data = dict(self.cleaned_data)
-        data["allowed_origins"] = data["allowed_origins"].split()
-        data["tags"] = data["tags"].split(",")
+        for name, split in (("allowed_origins", str.split), ("tags", lambda text: text.split(","))):
+            if name in data:
+                data[name] = split(data[name])
         return data
 
 
@@ -295,10 +297,19 @@ def _builder(request: HttpRequest, form: Form | None) -> HttpResponse:
             for warning in _save_warnings(form, was_online):
                 messages.warning(request, warning)
             return redirect("forms:edit", pk=form.pk)
-    elif data is not None and field_rows.is_valid() and consent_rows.is_valid():
-        # The settings are refused (the slug, say): the rows are checked too, so that every
-        # problem is marked in this round rather than one stage per save.
-        problems = form_row_problems(_rows(field_rows), _rows(consent_rows))
+    elif data is not None:
+        # Some part is refused by the page's own checks (a slug, a web address, a row without
+        # its key): the others are checked too, so every problem is marked in this round
+        # rather than one stage per save.
+        refused = set(settings_form.errors)
+        partial = settings_form.definition()
+        for name, rows in (("fields", field_rows), ("consents", consent_rows)):
+            if rows.is_valid():
+                partial[name] = _rows(rows)
+            else:
+                refused.add(name)
+        probe = form or Form(workspace_id=workspace_id)
+        problems = form_problems(probe, partial, refused)
         said_why = _mark_all(problems, request, settings_form, field_rows, consent_rows)
     if data is not None and not said_why:
         # The errors may be far below, in a row of the fields table: say so at the top.

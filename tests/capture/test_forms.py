@@ -387,6 +387,22 @@ def test_the_builder_marks_every_problem_in_one_save(personas):
     assert again.status_code == 400 and [bool(rows[n].errors) for n in (2, 3, 4)] == [True, True, True]
 
 
+def test_a_web_address_the_page_refuses_does_not_hide_the_other_settings_problems(personas):
+    """A redirect that is no URL (refused by the page's own field) hid a taken slug and a bad
+    origin until the next save."""
+    client = logged_in(personas.owner)
+    client.post("/capture/forms/new", _builder_post("Contact"))
+    post = _builder_post("Second", slug="contact", redirect_url="notaurl",
+                         allowed_origins="https://x.example/path", **{"fields-2-key": "utm_source"})
+
+    response = client.post("/capture/forms/new", post)
+
+    errors = response.context["settings_form"].errors
+    assert response.status_code == 400 and Form.objects.count() == 1
+    assert {"slug", "redirect_url", "allowed_origins"} <= set(errors), errors
+    assert "reserved" in " ".join(response.context["field_rows"].forms[2]["key"].errors)
+
+
 def test_a_refused_edit_of_a_saved_form_shows_it_again_unchanged(personas):
     """The refused parts were set to nothing on the form shown again: its snippets, built from
     its slug, failed (500)."""

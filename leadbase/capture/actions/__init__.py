@@ -22,7 +22,7 @@ from leadbase.capture.actions.forms import (
     do_save_landing_page,
     do_update_form,
     form_has_history,
-    form_row_problems,
+    form_problems,
 )
 from leadbase.capture.actions.optin import do_confirm_optin, do_send_new_link, optin_state
 from leadbase.capture.actions.submissions import (
@@ -56,7 +56,7 @@ __all__ = [
     "do_submit_forms",
     "do_update_form",
     "form_has_history",
-    "form_row_problems",
+    "form_problems",
     "is_checked",
     "prepare",
 ]

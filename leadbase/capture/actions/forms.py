@@ -109,16 +109,18 @@ def _all(problems: list[FormConfigError]) -> None:
         raise first
 
 
-def form_row_problems(fields: list[dict[str, Any]], consents: list[dict[str, Any]]) -> list[FormConfigError]:
-    """What is wrong with a form's fields and consent boxes, all of it; for the builder to mark
-    them while the rest of the form (its name, its slug) is refused too."""
-    problems: list[FormConfigError] = []
-    for clean, rows in ((lambda r: _clean_fields(r, set()), fields), (_clean_consents, consents)):
-        try:
-            clean(rows)
-        except FormConfigError as exc:
-            problems += exc.every()
-    return problems
+def form_problems(form: Form, data: dict[str, Any], refused: set[str]) -> list[FormConfigError]:
+    """Every problem saving ``data`` on ``form`` would meet, ``form`` left as it is: for the
+    builder to mark them all while some parts are refused by its own checks already
+    (``refused``: their names, left out of ``data``; a stand-in takes their place, and what is
+    said about them is left out)."""
+    stand_ins = {"name": "form", "fields": [{"key": "name"}, {"key": "email"}], "consents": []}
+    probe = Form(pk=form.pk, workspace_id=form.workspace_id)
+    try:
+        _apply_form(probe, stand_ins | {k: v for k, v in data.items() if k not in refused})
+    except FormConfigError as exc:
+        return [problem for problem in exc.every() if problem.field not in refused]
+    return []
 
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
