@@ -113,3 +113,4 @@ class ConfirmLinkError(CaptureError):
     """
 
     wanted: object = None
+    retry_after: int = 0  # ``too_soon``: seconds until a new link may be asked for

@@ -783,7 +783,10 @@ def new_link(request: HttpRequest, token: str) -> HttpResponse:
         sent = do_send_new_link(expired.wanted)
     except ConfirmLinkError as exc:
         status = 429 if exc.code == "too_soon" else 410
-        return render(request, "capture/confirm.html", {"error": exc.message, "not_sent": True}, status=status)
+        response = render(request, "capture/confirm.html", {"error": exc.message, "not_sent": True}, status=status)
+        if exc.retry_after:
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     if not sent:  # confirmed or withdrawn meanwhile: the link's page says which
         return _link_error(request, expired)
     return render(request, "capture/confirm.html", {"new_link_sent": True, "hours": settings.CONFIRM_LINK_HOURS})

@@ -67,7 +67,9 @@ def short_number(value: float) -> str:
 
 
 def _day(d: date, span_days: int) -> str:
-    return f"{d:%b %Y}" if span_days > 300 else f"{d:%b} {d.day}"
+    # Over a year, with the year; always with the day: "Dec 2025, Mar 2026, Jul 2026" read as
+    # uneven gaps between labels 17 weeks apart.
+    return f"{d:%b} {d.day}, {d.year}" if span_days > 300 else f"{d:%b} {d.day}"
 
 
 def _text(x: float, y: float, body: str, **attrs: str) -> str:

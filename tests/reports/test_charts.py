@@ -300,6 +300,15 @@ def test_the_date_labels_are_dates_of_points():
     assert labels[0] == "Nov 23" and labels[-1] == "Sep 21"  # the latest first, as drawn; both ends
 
 
+def test_over_a_year_the_labels_say_day_month_and_year():
+    mondays = [date(2025, 12, 1) + timedelta(weeks=n) for n in range(53)]
+    svg = str(line_chart(chart_id="w", title="t", description="d", x=mondays,
+                         series=[Series("Followers", list(range(53)))]))
+    labels = re.findall(r'>([A-Z][a-z]{2} \d+, 20\d\d)</text>', svg)
+    assert labels[0] == f"{mondays[-1]:%b} {mondays[-1].day}, {mondays[-1].year}" and len(labels) >= 4
+    assert "Dec 1, 2025" in labels
+
+
 @pytest.mark.parametrize("weeks", [8, 10, 13, 27, 40])  # within 300 days: labels "Mon D"
 def test_the_date_labels_are_evenly_spaced_and_the_latest_ends_at_the_edge(weeks):
     """Twelve weeks were labelled Sep 7, Sep 21, Oct 5, Oct 26…: three weeks in one gap."""

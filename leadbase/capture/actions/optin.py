@@ -87,11 +87,13 @@ def do_send_new_link(wanted: ConfirmRequest, *, now: datetime | None = None) -> 
         wait = spam.take(f"new-link:{lead.pk}", 1, now, window=NEW_LINK_EVERY)
         if wait:
             minutes = math.ceil(wait / 60)
-            raise ConfirmLinkError(
+            error = ConfirmLinkError(
                 "too_soon",
-                "We sent you a new link a few minutes ago: look for it in your inbox (and in your "
-                f"spam folder). You can ask for another in {minutes} minute{'s' if minutes != 1 else ''}.",
+                "We sent you a new link already: look for it in your inbox (and in your spam "
+                f"folder). You can ask for another in {minutes} minute{'s' if minutes != 1 else ''}.",
             )
+            error.retry_after = wait
+            raise error
         # The link's own lead id: the task sends to the address that lead had if it was merged away.
         enqueue_with_write(send_confirmation_email, wanted.lead_id, wanted.form_id, waiting)
     log.info("new confirmation link queued for lead %s (form %s)", lead.pk, wanted.form_id)
