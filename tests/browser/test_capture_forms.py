@@ -129,6 +129,15 @@ def embedding_page(live_server, slug: str) -> str:
     )
 
 
+def embedded_contact_form(live_server, personas, second_origin):
+    """The demo form, allowed on the second origin, whose page embeds it."""
+    form = load_demo_forms(personas.workspace, personas.owner)
+    form.allowed_origins = [second_origin["origin"]]
+    form.save()
+    second_origin["html"] = embedding_page(live_server, "contact")
+    return form
+
+
 def fill_embedded(page) -> None:
     page.locator(".lb-embed input[name=name]").fill("Grace Hopper")
     page.locator(".lb-embed input[name=email]").fill("grace@example.org")
@@ -140,10 +149,7 @@ def fill_embedded(page) -> None:
 def test_the_embed_script_on_an_allowed_second_origin_submits(
     browser_page, live_server, personas, second_origin
 ):
-    form = load_demo_forms(personas.workspace, personas.owner)
-    form.allowed_origins = [second_origin["origin"]]
-    form.save()
-    second_origin["html"] = embedding_page(live_server, "contact")
+    form = embedded_contact_form(live_server, personas, second_origin)
 
     browser_page.goto(second_origin["origin"] + "/")
     fill_embedded(browser_page)
@@ -159,10 +165,7 @@ def test_the_embed_script_on_an_allowed_second_origin_submits(
 def test_the_embed_script_marks_every_field_at_fault_and_focuses_the_first(
     browser_page, live_server, personas, second_origin
 ):
-    form = load_demo_forms(personas.workspace, personas.owner)
-    form.allowed_origins = [second_origin["origin"]]
-    form.save()
-    second_origin["html"] = embedding_page(live_server, "contact")
+    embedded_contact_form(live_server, personas, second_origin)
     page = browser_page
     page.goto(second_origin["origin"] + "/")
 
