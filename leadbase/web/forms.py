@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
 
 import phonenumbers
+import pycountry
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
@@ -75,12 +77,20 @@ class UploadForm(forms.Form):
         return upload
 
 
+#: Regions with their own phone numbering that ISO 3166-1 does not list as countries.
+_NOT_IN_ISO = {"AC": "Ascension Island", "TA": "Tristan da Cunha", "XK": "Kosovo"}
+
+
+@cache
 def region_choices() -> list[tuple[str, str]]:
-    """Two-letter regions phone numbers can be read in, with their country calling code."""
-    return sorted(
-        (r, f"{r} (+{phonenumbers.country_code_for_region(r)})")
-        for r in phonenumbers.SUPPORTED_REGIONS
-    )
+    """Regions phone numbers can be read in, by their country's name: ``Germany (DE, +49)``.
+    Codes alone ("DE (+49)") made a marketer look up which one was theirs."""
+    def label(region: str) -> str:
+        country = pycountry.countries.get(alpha_2=region)
+        name = getattr(country, "common_name", None) or getattr(country, "name", None) or _NOT_IN_ISO[region]
+        return f"{name} ({region}, +{phonenumbers.country_code_for_region(region)})"
+
+    return sorted(((r, label(r)) for r in phonenumbers.SUPPORTED_REGIONS), key=lambda choice: choice[1])
 
 
 def custom_target(header: str, index: int) -> str:

@@ -76,3 +76,11 @@ def test_a_fresh_install_s_home_page_asks_the_owner_to_name_the_workspace(client
     assert nudge not in client_as("marketer").get(reverse("web:home")).content.decode()
     client_as("owner").post(URL, {"name": "Acme", "default_region": ""})
     assert nudge not in client_as("owner").get(reverse("web:home")).content.decode()
+
+
+def test_the_regions_are_listed_by_country_name(client_as):
+    page = client_as("owner").get(URL).content.decode()
+
+    assert '<option value="DE">Germany (DE, +49)</option>' in page
+    assert '<option value="XK">Kosovo (XK, +383)</option>' in page  # not an ISO country, a numbering plan
+    assert page.index("Germany (DE") < page.index("Switzerland (CH")  # by name (by code CH comes first)
