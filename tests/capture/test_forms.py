@@ -204,6 +204,15 @@ def test_a_landing_page_gives_link_previews_its_headline_text_and_image(client, 
     assert len(html.unescape(description)) <= 200 and description.endswith("…")
 
 
+def test_a_landing_page_preview_keeps_list_items_apart(client, form):
+    do_save_landing_page(form, {"headline": "Talk to us", "body": "We call you.\n\n- a short call\n- a demo\n- no obligation"},
+                         actor=None)
+
+    page = client.get("/p/contact").content.decode()
+
+    assert '<meta property="og:description" content="We call you. a short call · a demo · no obligation">' in page
+
+
 def test_link_checkers_may_ask_for_the_public_pages_with_head(client, form):
     assert [
         client.head(url).status_code for url in ("/p/contact", "/f/contact", "/f/contact/embed.js")
