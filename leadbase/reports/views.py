@@ -17,6 +17,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
+from leadbase.capture.models import Form
 from leadbase.leads.models import Source
 from leadbase.lib.spreadsheet import neutralize
 from leadbase.reports.charts import Series, bar_chart, line_chart
@@ -61,7 +62,13 @@ class Table:
 
 def _sources_tables(request: HttpRequest, since) -> list[Table]:
     tables = sources_report(request.membership.workspace, since)
+    # A form is named as its marketer named it, its slug after: "Contact us (contact)".
+    slugs = [row.detail for row in tables.by_lead_source if row.name == Source.FORM]
+    names = dict(Form._base_manager.filter(workspace=request.membership.workspace, slug__in=slugs)
+                 .values_list("slug", "name")) if slugs else {}
     for row in tables.by_lead_source:
+        if row.name == Source.FORM and row.detail in names:
+            row.detail = f"{names[row.detail]} ({row.detail})"
         row.name = Source(row.name).label if row.name in Source.values else row.name
     for row in tables.by_campaign:
         row.name, row.detail = row.name or NONE, row.detail or NONE

@@ -42,6 +42,18 @@ def test_the_sources_csv_rounds_conversion_as_the_page_does(client_as, channel, 
     assert channel_row[-1] == "6.3"
 
 
+def test_a_form_is_named_by_its_name_and_slug_in_the_lead_source_table(client_as, contact_page):
+    journal(contact_page.form, outcome="created",
+            lead=lead_with(contact_page.workspace, source="form", source_ref=contact_page.form.slug))
+    name = contact_page.form.name
+
+    page = client_as("viewer").get("/reports/sources?period=7").content.decode()
+    rows = rows_of(client_as("viewer").get("/reports/sources.csv?period=7"))
+
+    assert f"{name} ({contact_page.form.slug})" in page
+    assert [row[2] for row in rows if row[0] == "source" and row[1] == "Form"] == [f"{name} ({contact_page.form.slug})"]
+
+
 def test_the_owned_csv_rounds_the_ratio_as_the_page_does(client_as, channel):
     # 1 owned lead for 8,000 followers is 0.125 per 1,000: 0.13 on the page and in the CSV.
     FollowerSnapshot.objects.create(channel=channel, date=ago(0).date(), followers=8000)
