@@ -480,9 +480,10 @@ def _page_for(form: Form) -> LandingPage | None:
 
 
 def _render_form(
-    request: HttpRequest, form: Form, page: LandingPage | None, status: int = 200, **kwargs: Any
+    request: HttpRequest, form: Form, page: LandingPage | None, status: int = 200,
+    preview: bool = False, **kwargs: Any
 ) -> HttpResponse:
-    context = _form_context(request, form, **kwargs)
+    context = _form_context(request, form, **kwargs) | {"preview": preview}
     if page is None:
         response = render(request, "capture/form_page.html", context, status=status)
     else:
@@ -510,6 +511,14 @@ def _preview(page: LandingPage, body_html: str) -> dict[str, str]:
         "canonical": settings.BASE_URL + reverse("capture:page", args=[page.slug]),
         "description": Truncator(text).chars(200),
     }
+
+
+def page_preview(request: HttpRequest, form: Form, page: LandingPage) -> HttpResponse:
+    """``page`` as ``/p/<slug>`` shows it, published or not, for its editor: marked as a
+    preview, not indexed, and its form cannot be sent (a preview must not make leads)."""
+    response = _render_form(request, form, page, preview=True)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @allow("GET", "HEAD")

@@ -12,13 +12,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.db.models import Count, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from leadbase.accounts.models import Membership, User
+from leadbase.capture import public
 from leadbase.capture.actions import (
     FIELD_TYPES,
     UTM_KEYS,
@@ -552,6 +553,17 @@ def page_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request, "capture/forms/page.html", context, status=400 if request.method == "POST" else 200
     )
+
+
+@member_required(manage=True)
+def page_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """The saved landing page as visitors will see it, published or not: a marketer checks it
+    before it goes live. Its form cannot be sent from here."""
+    form = get_form_for_member(request.membership, pk)
+    page = form.pages.select_related("form__workspace").order_by("pk").first()
+    if page is None:
+        raise Http404("This form has no landing page yet.")
+    return public.page_preview(request, page.form, page)
 
 
 @member_required(manage=True)

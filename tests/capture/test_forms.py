@@ -213,6 +213,25 @@ def test_a_landing_page_preview_keeps_list_items_apart(client, form):
     assert '<meta property="og:description" content="We call you. a short call · a demo · no obligation">' in page
 
 
+def test_a_marketer_previews_an_unpublished_page_with_its_form_which_cannot_be_sent(personas, form):
+    """A new page went live at its first save, with no way to see it whole before."""
+    page = do_save_landing_page(form, {"headline": "Spring", "body": "Hello", "is_published": False}, actor=None)
+    client = logged_in(personas.marketer)
+    url = f"/capture/forms/{form.pk}/page/preview"
+
+    preview = client.get(url)
+
+    text = preview.content.decode()
+    assert preview.status_code == 200 and preview["Cache-Control"] == "no-store"
+    assert "<h1>Spring</h1>" in text and 'name="email"' in text  # the page and its form
+    assert "Preview: not published, visitors get “not found”" in text
+    assert '<form class="lb-form" method="post">' in text and " disabled " in text  # nowhere to send
+    assert '<meta name="robots" content="noindex">' in text
+    assert Client().get(f"/p/{page.slug}").status_code == 404  # still not live
+    assert logged_in(personas.sales).get(url).status_code == 403
+    assert f'href="{url}"' in client.get(f"/capture/forms/{form.pk}/page").content.decode()
+
+
 def test_link_checkers_may_ask_for_the_public_pages_with_head(client, form):
     assert [
         client.head(url).status_code for url in ("/p/contact", "/f/contact", "/f/contact/embed.js")
