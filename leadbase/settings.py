@@ -14,16 +14,18 @@ import os
 import secrets
 from email.utils import parseaddr
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 
-from leadbase.settings_errors import SettingError
+from leadbase.settings_errors import SettingError, shown
 
 
 def env(name: str, default: str = "") -> str:
-    """Return ``$name``, or the content of the file named by ``$name_FILE``, or ``default``."""
-    if name in os.environ:
+    """Return ``$name``, or the content of the file named by ``$name_FILE``, or ``default``. A
+    variable set empty (``NAME=`` in an env file) is not set: an empty host list made every
+    request a 400, an empty EMAIL_URL or base address stopped the start."""
+    if os.environ.get(name):
         return os.environ[name]
     path = os.environ.get(name + "_FILE")
     if path:
@@ -49,8 +51,9 @@ def env_bool(name: str, default: bool) -> bool:
     raise SettingError(f"{name} must be true or false, not {value!r}")
 
 
-def env_int(name: str, default: int, minimum: int = 0) -> int:
-    """A whole number, ``minimum`` or more (a negative count or delay has no meaning)."""
+def env_int(name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
+    """A whole number, ``minimum`` or more (a negative count or delay has no meaning) and at
+    most ``maximum`` when there is one."""
     value = env(name, "")
     if value == "":
         return default
@@ -60,6 +63,8 @@ def env_int(name: str, default: int, minimum: int = 0) -> int:
         raise SettingError(f"{name} must be a whole number, not {value!r}") from None
     if number < minimum:
         raise SettingError(f"{name} must be at least {minimum}, not {number}")
+    if maximum is not None and number > maximum:
+        raise SettingError(f"{name} must be at most {maximum}, not {number}")
     return number
 
 
@@ -106,20 +111,31 @@ SECRET_KEY = _secret_key()
 
 def _checked_port(name: str, url: str) -> int | None:
     """The port of the address ``url`` in setting ``name``; a port that is not a number in
-    0–65535 is the setting's error (urllib raised a ValueError, a traceback at the first use)."""
+    0–65535 is the setting's error (urllib raised a ValueError, a traceback at the first use).
+    A ``#``, ``/`` or ``?`` in a password cuts the address there: it must be written %23, %2F
+    or %3F (as in any URL), and the message says so."""
     try:
         return urlsplit(url).port
     except ValueError:
-        raise SettingError(f"{name} has a port that is not a number from 0 to 65535: {url!r}") from None
+        raise SettingError(
+            f"{name} has a port that is not a number from 0 to 65535: {shown(url)!r} (a #, / or ? "
+            "in a user name or password must be written %23, %2F or %3F)"
+        ) from None
 
 
 BASE_URL = env("LEADBASE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 if urlsplit(BASE_URL).scheme not in ("http", "https") or not urlsplit(BASE_URL).hostname:
-    raise SettingError(f"LEADBASE_BASE_URL must be an address starting with http:// or https://, not {BASE_URL!r}")
+    raise SettingError(
+        "LEADBASE_BASE_URL must be an address starting with http:// or https:// and naming a host, "
+        f"not {env('LEADBASE_BASE_URL', '')!r}"
+    )
+if urlsplit(BASE_URL).path or urlsplit(BASE_URL).query:
+    # Leadbase is served at the root of its address; links built on a path would lead nowhere.
+    raise SettingError(f"LEADBASE_BASE_URL must be an address without a path, not {BASE_URL!r}")
 _checked_port("LEADBASE_BASE_URL", BASE_URL)
 DEFAULT_REGION = env_region("LEADBASE_DEFAULT_REGION", "US")
 
-ALLOWED_HOSTS = [h.strip() for h in env("LEADBASE_ALLOWED_HOSTS", "*").split(",") if h.strip()]
+ALLOWED_HOSTS = [h.strip() for h in env("LEADBASE_ALLOWED_HOSTS", "*").split(",") if h.strip()] or ["*"]
 CSRF_TRUSTED_ORIGINS = [BASE_URL]
 _base = urlsplit(BASE_URL)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _base.scheme == "https"
@@ -195,9 +211,12 @@ SQLITE_AUTOCHECKPOINT = env_int("LEADBASE_SQLITE_AUTOCHECKPOINT", 1000)
 def _database(url: str) -> dict:
     # Persistent connections: reconnecting (and re-running the SQLite PRAGMAs) on every request
     # costs more than a small request itself.
+    if urlsplit(url).scheme not in ("sqlite", "postgres", "postgresql", "pgsql"):
+        # dj-database-url knows MySQL, Oracle…: Leadbase runs on SQLite and PostgreSQL only.
+        raise SettingError(f"DATABASE_URL must start with sqlite:// or postgres://, not {shown(url)!r}")
     try:
         config = dj_database_url.parse(url, conn_max_age=None if url.startswith("sqlite") else 60)
-    except (ValueError, KeyError) as exc:  # an unknown scheme
+    except (ValueError, KeyError) as exc:
         raise SettingError(f"DATABASE_URL cannot be used: {exc}") from None
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # Django's backend, with writers queuing on a file lock (see leadbase/sqlite_backend).
@@ -252,7 +271,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL and urlsplit(REDIS_URL).scheme not in ("redis", "rediss", "unix"):
-    raise SettingError(f"REDIS_URL must start with redis://, rediss:// or unix://, not {REDIS_URL!r}")
+    raise SettingError(f"REDIS_URL must start with redis://, rediss:// or unix://, not {shown(REDIS_URL)!r}")
 if REDIS_URL:
     _checked_port("REDIS_URL", REDIS_URL)
 if REDIS_URL:
@@ -272,13 +291,19 @@ def _email(url: str) -> dict:
     if parts.scheme == "console":
         return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
     if parts.scheme not in ("smtp", "smtps", "smtp+tls"):
-        raise SettingError(f"EMAIL_URL must start with smtp://, smtps://, smtp+tls:// or console://, not {url!r}")
+        raise SettingError(
+            f"EMAIL_URL must start with smtp://, smtps://, smtp+tls:// or console://, not {shown(url)!r}"
+        )
+    port = _checked_port("EMAIL_URL", url)
+    if not parts.hostname:
+        raise SettingError(f"EMAIL_URL names no mail server: {shown(url)!r} (smtp://host:port)")
     return {
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "EMAIL_HOST": parts.hostname or "127.0.0.1",
-        "EMAIL_PORT": _checked_port("EMAIL_URL", url) or (465 if parts.scheme == "smtps" else 25),
-        "EMAIL_HOST_USER": parts.username or "",
-        "EMAIL_HOST_PASSWORD": parts.password or "",
+        "EMAIL_HOST": parts.hostname,
+        "EMAIL_PORT": port or (465 if parts.scheme == "smtps" else 25),
+        # percent-encoded in the URL (``us%40er``), as in DATABASE_URL
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
         "EMAIL_USE_SSL": parts.scheme == "smtps",
         "EMAIL_USE_TLS": parts.scheme == "smtp+tls",
         "EMAIL_TIMEOUT": 30,
@@ -298,7 +323,23 @@ def _mail_domain(host: str | None) -> str:
     return "localhost"
 
 
-DEFAULT_FROM_EMAIL = env("LEADBASE_FROM_EMAIL", f"Leadbase <leadbase@{_mail_domain(_base.hostname)}>")
+def _from_email(value: str) -> str:
+    """LEADBASE_FROM_EMAIL checked at start: an address (``news@acme.example``, with or without
+    a name) or the default. A bad one was taken, and every confirmation email sent meanwhile
+    failed for good."""
+    if not value.strip():
+        return f"Leadbase <leadbase@{_mail_domain(_base.hostname)}>"
+    name, address = parseaddr(value)
+    local, at, domain = address.rpartition("@")
+    if not (at and local and domain.strip(".") and " " not in address and "\n" not in value):
+        raise SettingError(
+            f"LEADBASE_FROM_EMAIL must be an email address, with or without a name "
+            f"(news@acme.example, Acme News <news@acme.example>), not {value!r}"
+        )
+    return value.strip()
+
+
+DEFAULT_FROM_EMAIL = _from_email(env("LEADBASE_FROM_EMAIL", ""))
 #: Whether LEADBASE_FROM_EMAIL names its sender ("Acme News <news@acme.example>"): else a
 #: workspace's emails to its leads carry the workspace's name (leadbase.capture.emails).
 FROM_EMAIL_HAS_NAME = bool(parseaddr(env("LEADBASE_FROM_EMAIL", ""))[0])
@@ -321,7 +362,7 @@ FORM_MIN_FILL_SECONDS = env_int("LEADBASE_FORM_MIN_FILL_SECONDS", 2)
 FORM_RATE_PER_IP = env_int("LEADBASE_FORM_RATE_PER_IP", 20)  # submissions per IP per minute
 FORM_RATE_PER_FORM = env_int("LEADBASE_FORM_RATE_PER_FORM", 6000)  # submissions per form per minute
 FORM_MAX_BODY_KB = env_int("LEADBASE_FORM_MAX_BODY_KB", 64, minimum=1)
-CONFIRM_LINK_HOURS = env_int("LEADBASE_CONFIRM_LINK_HOURS", 72, minimum=1)
+CONFIRM_LINK_HOURS = env_int("LEADBASE_CONFIRM_LINK_HOURS", 72, minimum=1, maximum=24 * 365)
 API_RATE_PER_TOKEN = env_int("LEADBASE_API_RATE_PER_TOKEN", 600)  # requests per token per minute
 WEBHOOK_MAX_ATTEMPTS = env_int("LEADBASE_WEBHOOK_MAX_ATTEMPTS", 15, minimum=1)  # ~32 h of backoff
 WEBHOOK_DISABLE_AFTER = env_int("LEADBASE_WEBHOOK_DISABLE_AFTER", 20, minimum=1)  # consecutive failed deliveries
@@ -363,7 +404,12 @@ LOGGING = {
     "formatters": {
         "line": {"format": "[%(asctime)s] %(levelname)s %(name)s: %(message)s", "datefmt": "%Y-%m-%d %H:%M:%S %z"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
+    # A refused request is one line without its traceback: a 403, a 404, and a request for
+    # another host name (``django.security.DisallowedHost``: scanners trying the machine's IP
+    # address logged some twenty lines each). On the handler, so it reads every logger's.
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "line", "filters": ["no_traceback_below_500"]},
+    },
     "filters": {"no_traceback_below_500": {"()": "leadbase.logs.NoTracebackBelow500"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

@@ -28,6 +28,7 @@ from django.utils.module_loading import import_string
 from django_tasks_db import DatabaseBackend
 
 from leadbase.rows import insert as insert_rows
+from leadbase.settings_errors import shown
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +122,7 @@ def queue_problem() -> str | None:
     try:
         redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=5, socket_timeout=5).ping()
     except redis.RedisError as exc:
-        return f"Redis at REDIS_URL ({settings.REDIS_URL}) does not answer: {exc}"
+        return f"Redis at REDIS_URL ({shown(settings.REDIS_URL)}) does not answer: {exc}"
     return None
 
 

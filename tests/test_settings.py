@@ -50,7 +50,18 @@ def test_a_count_below_its_minimum_is_refused(monkeypatch):
         ("LEADBASE_CONFIRM_LINK_HOURS", "-5", "LEADBASE_CONFIRM_LINK_HOURS must be at least 1, not -5"),
         ("LEADBASE_BEHIND_PROXY", "maybe", "LEADBASE_BEHIND_PROXY must be true or false"),
         ("EMAIL_URL", "foo://bar", "EMAIL_URL must start with smtp://"),
-        ("DATABASE_URL", "mysqlx://foo", "DATABASE_URL cannot be used: Scheme 'mysqlx://' is unknown"),
+        ("DATABASE_URL", "mysqlx://foo", "DATABASE_URL must start with sqlite:// or postgres://, not 'mysqlx://foo'"),
+        # a scheme dj-database-url knows and Leadbase does not run on: a traceback (no MySQLdb)
+        ("DATABASE_URL", "mysql://u:secret@127.0.0.1/x", "DATABASE_URL must start with sqlite:// or postgres://, not 'mysql://u:***@127.0.0.1/x'"),
+        # taken, and every confirmation email failed for good while it was set
+        ("LEADBASE_FROM_EMAIL", "Acme <bad@>", "LEADBASE_FROM_EMAIL must be an email address"),
+        ("LEADBASE_FROM_EMAIL", "notanemail", "LEADBASE_FROM_EMAIL must be an email address"),
+        # the password was printed in the message, into the service's logs
+        ("EMAIL_URL", "smpt://me:Sup3rS3cret@mail.example.com", "EMAIL_URL must start with smtp://, smtps://, smtp+tls:// or console://, not 'smpt://me:***@mail.example.com'"),
+        ("EMAIL_URL", "smtp://me:pa#ss@mail.example.com", "EMAIL_URL has a port that is not a number from 0 to 65535: 'smtp://me:***@mail.example.com' (a #, / or ? in a user name or password must be written %23"),
+        ("EMAIL_URL", "smtp://", "EMAIL_URL names no mail server"),  # fell back to 127.0.0.1:25 silently
+        ("LEADBASE_BASE_URL", "https://leads.example.com/sub", "LEADBASE_BASE_URL must be an address without a path"),
+        ("LEADBASE_CONFIRM_LINK_HOURS", "99999999999999", "LEADBASE_CONFIRM_LINK_HOURS must be at most 8760"),
         ("REDIS_URL", "http://bad", "REDIS_URL must start with redis://"),
         # a port urllib cannot read: a traceback of 33 to 44 lines, or taken without a word
         ("EMAIL_URL", "smtp://mail.example.com:notaport", "EMAIL_URL has a port that is not a number"),
@@ -103,3 +114,39 @@ def test_version_is_leadbases_own():
 
     done = subprocess.run([sys.executable, "-m", "leadbase", "--version"], capture_output=True, text=True, timeout=60)
     assert done.stdout.startswith(f"leadbase {version('leadbase')} (Django ")
+
+
+def test_the_mail_server_s_user_and_password_are_read_percent_decoded(monkeypatch):
+    # "us%40er" was sent as it is: the mail server refused the login.
+    from leadbase.settings import _email
+
+    config = _email("smtp+tls://us%40er:p%40ss%2Fw%23@mail.example.com:587")
+    assert (config["EMAIL_HOST_USER"], config["EMAIL_HOST_PASSWORD"]) == ("us@er", "p@ss/w#")
+    assert (config["EMAIL_HOST"], config["EMAIL_PORT"], config["EMAIL_USE_TLS"]) == ("mail.example.com", 587, True)
+
+
+@pytest.mark.parametrize("variable", ["LEADBASE_ALLOWED_HOSTS", "DATABASE_URL", "LEADBASE_FROM_EMAIL"])
+def test_a_setting_set_empty_is_its_default(tmp_path, variable):
+    """``VAR=`` in an env file: an empty host list made every request a 400."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
+    env.update({"LEADBASE_DATA_DIR": str(tmp_path), variable: ""})
+    code = ("from django.conf import settings as s; "
+            "print(s.ALLOWED_HOSTS, s.DATABASES['default']['ENGINE'], s.DEFAULT_FROM_EMAIL)")
+    done = subprocess.run([sys.executable, "-m", "leadbase", "shell", "-c", code], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    printed = done.stdout.strip().splitlines()[-1]  # after the shell's "N objects imported"
+    assert printed.split()[:2] == ["['*']", "leadbase.sqlite_backend"]
+    assert printed.endswith("<leadbase@localhost>")
+
+
+def test_a_password_in_an_address_is_not_shown():
+    from leadbase.settings_errors import shown
+
+    assert shown("redis://default:Sup3rS3cret@127.0.0.1:6399/0") == "redis://default:***@127.0.0.1:6399/0"
+    assert shown("smtp://me:pa#ss/w@mail.example.com") == "smtp://me:***@mail.example.com"
+    assert shown("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"

@@ -30,3 +30,20 @@ def test_a_server_error_keeps_its_traceback():
     record.status_code = 500
 
     assert NoTracebackBelow500().filter(record) and record.exc_info is not None
+
+
+def test_a_request_for_another_host_name_is_one_line(settings, caplog):
+    """A scanner trying the machine's IP address made Django log ERROR and a traceback of
+    some twenty lines for each request: the console handler drops it, for every logger."""
+    from django.test import Client
+
+    settings.ALLOWED_HOSTS = ["leads.example.com"]
+    with caplog.at_level(logging.ERROR, logger="django.security.DisallowedHost"):
+        response = Client().get("/login", HTTP_HOST="203.0.113.9")
+
+    [record] = [r for r in caplog.records if r.name == "django.security.DisallowedHost"]
+    assert response.status_code == 400 and record.status_code == 400
+    assert "Invalid HTTP_HOST header: '203.0.113.9'" in record.getMessage()
+    # Django attaches the exception; the console handler, which every logger's records reach,
+    # has dropped it by the time the record is captured.
+    assert record.exc_info is None and record.exc_text is None
