@@ -166,10 +166,13 @@ def test_replay_says_which_asked_ids_it_passed_over(client, form, monkeypatch):
     failed, processed = Submission.objects.order_by("id").values_list("id", flat=True)
     err = io.StringIO()
 
-    call_command("replay", "--id", str(failed), "--id", str(processed), "--id", "99999", stderr=err, stdout=io.StringIO())
+    with pytest.raises(CommandError, match="Not every --id names a submission"):  # exit status 1
+        call_command("replay", "--id", str(failed), "--id", str(processed), "--id", "99999",
+                     stderr=err, stdout=io.StringIO())
 
-    assert Submission.objects.get(pk=failed).status == "processed"
+    assert Submission.objects.get(pk=failed).status == "processed"  # the others were replayed
     assert err.getvalue().splitlines() == [
         f"Submission #{processed} is processed, not failed: nothing to replay.",
         "There is no submission #99999.",
     ]
+    call_command("replay", "--id", str(processed), stderr=io.StringIO(), stdout=io.StringIO())  # 0: nothing to do

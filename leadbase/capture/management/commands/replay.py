@@ -86,3 +86,5 @@ class Command(BaseCommand):
             self.stderr.write(
                 "Some submissions failed again; see their error in the journal or the log."
             )
+        if options["ids"] and set(options["ids"]) - found.keys():  # a mistyped id: a script can tell
+            raise CommandError("Not every --id names a submission (see above).")
