@@ -1,4 +1,5 @@
-"""Public routes (no login): landing pages, form submission, the embed script, double opt-in.
+"""Public routes (no login): landing pages, form submission, the embed script (the double
+opt-in link's pages are ``leadbase.capture.confirm_pages``).
 
 ``POST /f/<slug>`` is cross-origin by design (the embed script and plain HTML forms on the
 business's own site post to it), so it is ``csrf_exempt``; it sets no cookie and reads none.
@@ -35,7 +36,7 @@ from django.http import (
     JsonResponse,
 )
 from django.http.multipartparser import MultiPartParserError
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import strip_tags
@@ -50,24 +51,18 @@ from leadbase.capture.actions import (
     SubmitMeta,
     SubmitResult,
     clean_origin,
-    do_confirm_optin,
-    do_send_new_link,
     is_checked,
-    optin_state,
 )
 from leadbase.capture.channels import with_query
-from leadbase.capture.emails import read_confirm_token
 from leadbase.capture.errors import (
     BadPayload,
     CaptureError,
-    ConfirmLinkError,
     FormUnavailable,
     RateLimited,
 )
 from leadbase.capture.intake import intake
 from leadbase.capture.markdown import render_markdown
 from leadbase.capture.models import Form, LandingPage, SubmissionStatus
-from leadbase.leads.models import Consent, ConsentStatus
 
 URLENCODED, MULTIPART, JSON = (
     "application/x-www-form-urlencoded",
@@ -719,89 +714,3 @@ def _optin_note(form: Form, payload: dict[str, Any]) -> str:
         f"Check your inbox at {email.strip()[:254]}: we sent you a link to confirm. "
         "If you confirmed before, there is nothing more to do."
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# Double opt-in
-
-
-@csrf_exempt  # the signed token in the URL is the credential; no session is involved
-@allow("GET", "POST")
-def confirm(request: HttpRequest, token: str) -> HttpResponse:
-    """``/c/<token>``: GET shows a button, POST confirms (link scanners only GET).
-
-    A consent withdrawn since the link was sent (the person unsubscribed) stays withdrawn, and
-    the page says so rather than "confirmed".
-    """
-    answers: list[Consent] = []
-    try:
-        wanted = read_confirm_token(token)
-        if request.method == "POST":
-            answers = do_confirm_optin(wanted.lead_id, wanted.purposes, ip=client_ip(request))
-    except ConfirmLinkError as exc:
-        return _link_error(request, exc)
-    form = Form.objects.select_related("workspace").filter(pk=wanted.form_id).first()
-    # What the person agreed to is the text recorded with their consent, not the form's text of
-    # today, which may have been edited since; the form's text only where none was recorded.
-    consents = Consent.objects.filter(lead_id=wanted.lead_id, purpose__in=wanted.purposes)
-    now = {purpose: (text, status) for purpose, text, status in consents.values_list("purpose", "text", "status")}
-    recorded = {purpose: text for purpose, (text, _) in now.items() if text}
-    shown = {c["purpose"]: c["text"] for c in (form.consents if form else [])}
-    order = list(shown)  # the form's order, which the email used too (the token's is sorted)
-    purposes = sorted(wanted.purposes, key=lambda p: (order.index(p) if p in order else len(order), p))
-    texts = [recorded.get(p) or shown[p] for p in purposes if recorded.get(p) or p in shown]
-    granted = [a for a in answers if a.status == ConsentStatus.GRANTED]
-    context = {
-        "form": form,
-        "texts": texts,
-        "done": request.method == "POST",
-        "withdrawn": len(granted) < len(answers),
-        "granted": bool(granted),
-        # the link opened again after it was used: nothing left to press
-        "already": request.method != "POST"
-        and all(now.get(p, ("", ""))[1] == ConsentStatus.GRANTED for p in wanted.purposes),
-    }
-    return render(request, "capture/confirm.html", context)
-
-
-def _link_error(request: HttpRequest, exc: ConfirmLinkError) -> HttpResponse:
-    """The page of a link that does not work. An expired link whose consents are all granted by
-    now says so (a person clicking an old email); one with consents still pending offers a new
-    link; a withdrawn or erased one only says it expired."""
-    context: dict[str, Any] = {"error": exc.message}
-    if exc.code == "expired_link" and exc.wanted is not None:
-        wanted = exc.wanted
-        pending, granted = optin_state(wanted.lead_id, wanted.purposes)
-        form = Form.objects.select_related("workspace").filter(pk=wanted.form_id).first()
-        if granted:
-            return render(request, "capture/confirm.html", {"form": form, "already": True})
-        context["renewable"] = bool(pending) and form is not None
-    return render(
-        request, "capture/confirm.html", context, status=410 if exc.code != "invalid_link" else 400
-    )
-
-
-@csrf_exempt  # as ``confirm``: the signed token is the credential
-@allow("POST")
-def new_link(request: HttpRequest, token: str) -> HttpResponse:
-    """``/c/<token>/new``: the button of an expired link's page; emails a new link for what it
-    asked that is still pending (at most one every ``NEW_LINK_EVERY`` per lead)."""
-    try:
-        read_confirm_token(token)
-    except ConfirmLinkError as exc:
-        if exc.code != "expired_link" or exc.wanted is None:
-            return _link_error(request, exc)
-        expired = exc
-    else:  # not expired (a second tab, a clock): the link itself still works
-        return redirect("capture:confirm", token=token)
-    try:
-        sent = do_send_new_link(expired.wanted)
-    except ConfirmLinkError as exc:
-        status = 429 if exc.code == "too_soon" else 410
-        response = render(request, "capture/confirm.html", {"error": exc.message, "not_sent": True}, status=status)
-        if exc.retry_after:
-            response["Retry-After"] = str(exc.retry_after)
-        return response
-    if not sent:  # confirmed or withdrawn meanwhile: the link's page says which
-        return _link_error(request, expired)
-    return render(request, "capture/confirm.html", {"new_link_sent": True, "hours": settings.CONFIRM_LINK_HOURS})

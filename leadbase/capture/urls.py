@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from leadbase.capture import public
+from leadbase.capture import confirm_pages, public
 
 app_name = "capture"
 urlpatterns = [
@@ -10,6 +10,6 @@ urlpatterns = [
     path("f/<slug:slug>", public.submit, name="submit"),
     path("f/<slug:slug>.json", public.form_json, name="form_json"),
     path("f/<slug:slug>/embed.js", public.embed_js, name="embed"),
-    path("c/<str:token>", public.confirm, name="confirm"),
-    path("c/<str:token>/new", public.new_link, name="new_link"),
+    path("c/<str:token>", confirm_pages.confirm, name="confirm"),
+    path("c/<str:token>/new", confirm_pages.new_link, name="new_link"),
 ]
