@@ -431,6 +431,18 @@ def test_a_web_address_the_page_refuses_does_not_hide_the_other_settings_problem
     assert "reserved" in " ".join(response.context["field_rows"].forms[2]["key"].errors)
 
 
+def test_a_missing_name_does_not_make_up_a_slug_problem(personas):
+    # The slug comes from the name: checked with a stand-in name, it was said to be taken.
+    client = logged_in(personas.owner)
+    client.post("/capture/forms/new", _builder_post("Form"))  # slug "form", the stand-in's
+
+    response = client.post("/capture/forms/new", _builder_post("", **{"fields-2-key": "utm_source"}))
+
+    errors = response.context["settings_form"].errors
+    assert response.status_code == 400 and "name" in errors and "slug" not in errors
+    assert "reserved" in " ".join(response.context["field_rows"].forms[2]["key"].errors)
+
+
 def test_a_refused_edit_of_a_saved_form_shows_it_again_unchanged(personas):
     """The refused parts were set to nothing on the form shown again: its snippets, built from
     its slug, failed (500)."""

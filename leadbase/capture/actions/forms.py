@@ -115,6 +115,8 @@ def form_problems(form: Form, data: dict[str, Any], refused: set[str]) -> list[F
     (``refused``: their names, left out of ``data``; a stand-in takes their place, and what is
     said about them is left out)."""
     stand_ins = {"name": "form", "fields": [{"key": "name"}, {"key": "email"}], "consents": []}
+    if "name" in refused and not data.get("slug"):
+        refused = refused | {"slug"}  # the slug would come from the stand-in name: nothing to say
     probe = Form(pk=form.pk, workspace_id=form.workspace_id)
     try:
         _apply_form(probe, stand_ins | {k: v for k, v in data.items() if k not in refused})
