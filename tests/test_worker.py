@@ -764,3 +764,47 @@ def test_serve_with_redis_down_takes_writes_and_its_worker_runs_their_tasks_once
     assert "does not answer" in stderr and "forms and the API take writes" in stderr
     assert "this worker waits for it" in stderr and "Redis answers; the worker starts" in stderr
     assert "stopped" not in stderr.replace("stopping after", "")  # no lane died for it
+
+
+def test_a_lane_that_stopped_cleanly_as_its_parent_stops_is_not_started_again(monkeypatch):
+    """A stop of the whole process group (serve stopping) reached the lanes first: the parent
+    started them again and logged an error for each."""
+    import subprocess as sp
+    import threading
+
+    from leadbase.web.management.commands import worker
+
+    stopped_cleanly = sp.Popen([sys.executable, "-c", "pass"])
+    stopped_cleanly.wait()
+    started = []
+
+    class Running:  # what the watcher starts: a lane that runs
+        def __init__(self, command):
+            started.append(command)
+
+        def poll(self):
+            return None
+
+    monkeypatch.setattr(worker.subprocess, "Popen", Running)
+    stopping = threading.Event()
+    watcher = threading.Thread(
+        target=worker._keep_running, args=([["python", "-m", "leadbase", "worker", "--queue", "imports"]],
+                                           [stopped_cleanly], stopping, 0.05),
+    )
+    watcher.start()
+    time.sleep(0.5)  # the parent's own stop comes within the grace
+    stopping.set()
+    watcher.join(5)
+    assert started == []
+
+    monkeypatch.setattr(worker, "CLEAN_STOP_GRACE", 0.2)  # no stop comes: started again after it
+    stopping = threading.Event()
+    watcher = threading.Thread(
+        target=worker._keep_running, args=([["python", "-m", "leadbase", "worker", "--queue", "imports"]],
+                                           [stopped_cleanly], stopping, 0.05),
+    )
+    watcher.start()
+    time.sleep(0.6)
+    stopping.set()
+    watcher.join(5)
+    assert len(started) == 1  # once; the lane started runs

@@ -49,6 +49,8 @@ def _stop_when_gone(parent: int, every: float = 1.0) -> None:
 #: A lane is started again at most this many times a minute (one that cannot start is not
 #: started in a tight loop).
 LANE_RESTARTS_PER_MINUTE = 5
+#: Seconds a lane that stopped cleanly (exit status 0) waits before it is started again.
+CLEAN_STOP_GRACE = 10.0
 
 
 def _keep_running(commands: list[list[str]], children: list[subprocess.Popen], stopping: threading.Event,
@@ -58,12 +60,21 @@ def _keep_running(commands: list[list[str]], children: list[subprocess.Popen], s
     said so. ``children`` is updated in place, so the caller stops the lanes running now."""
     restarts: list[list[float]] = [[] for _ in commands]
     waiting: list[float | None] = [None for _ in commands]  # since when a lane waits to be started
+    clean: list[float | None] = [None for _ in commands]  # since when a lane is seen stopped cleanly
     while not stopping.wait(every):
         for n, child in enumerate(children):
             code = child.poll()
             if code is None or stopping.is_set():
                 continue
             now, lane = time.monotonic(), " ".join(commands[n][4:6])
+            if code == 0:
+                # A lane stops cleanly when told to: a stop of the whole process group (serve
+                # stopping) reaches the lanes a moment before it reaches this process, which
+                # started them again and said so as an error. Such a lane waits a little first.
+                clean[n] = clean[n] or now
+                if now - clean[n] < CLEAN_STOP_GRACE:
+                    continue
+            clean[n] = None
             how = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
             restarts[n] = [at for at in restarts[n] if now - at < 60]
             if len(restarts[n]) >= LANE_RESTARTS_PER_MINUTE:
