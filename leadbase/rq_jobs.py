@@ -15,12 +15,17 @@ its person stayed pending.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import time
 from typing import Any
 
+import redis
 from django_tasks_rq.backend import Job as TaskJob
 from rq import Worker as RQWorker
+from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.job_lifecycle import call_exception_handlers
+from rq.scheduler import ForkProcess, RQScheduler
 
 from leadbase.tasks import RETRIED, RETRY_ATTEMPTS, RETRY_FIRST, RETRY_MOST
 
@@ -69,6 +74,41 @@ class Job(TaskJob):
 SCHEDULER_CHECK = 15.0
 
 
+class Scheduler(RQScheduler):
+    """RQ's scheduler, in a process whose end says one line when Redis went away.
+
+    Its process ends when Redis cannot be reached (the worker starts it again, ``Worker``). RQ's
+    own process logged the error with its traceback and raised it again, which printed it a
+    second time: about 135 lines per lane for each outage, burying the line that mattered.
+    Any other failure still logs its traceback, once."""
+
+    def start(self) -> Any:
+        self._status = self.Status.STARTED
+        self._connection = None  # a Redis connection cannot cross the fork (as RQ's own start)
+        self._process = ForkProcess(target=run_scheduler, args=(self,), name="Scheduler")
+        self._process.start()
+        return self._process
+
+
+def run_scheduler(scheduler: RQScheduler) -> None:
+    """The scheduler process's body: ``scheduler.work()`` until it stops or fails; a failure
+    ends the process with status 1 and one log record, not a raised exception."""
+    queues = ", ".join(sorted(scheduler._queue_names))
+    scheduler.log.info("Scheduler for %s started with PID %s", queues, os.getpid())
+    try:
+        scheduler.work()
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+        scheduler.log.warning(
+            "Scheduler for %s stopped: Redis cannot be reached (%s); the worker starts it again once Redis answers",
+            queues, exc,
+        )
+        sys.exit(1)
+    except Exception:
+        scheduler.log.exception("Scheduler for %s (PID %s) stopped on an error", queues, os.getpid())
+        sys.exit(1)
+    scheduler.log.info("Scheduler with PID %s has stopped", os.getpid())
+
+
 class Worker(RQWorker):
     """RQ's worker, quicker to recover from Redis going away:
 
@@ -77,13 +117,17 @@ class Worker(RQWorker):
     - its scheduler process (delayed tasks: webhook retries, emails tried again), which dies when
       Redis goes away, is started again within ``SCHEDULER_CHECK`` seconds. RQ does it at its
       maintenance, every 10 minutes, and between two waits for a task (up to 405 s): retries due
-      during an outage went out 11 minutes late. A wait lasts 20 s here.
+      during an outage went out 11 minutes late. A wait lasts 20 s here;
+    - that scheduler is ``Scheduler``, which says in one line why it stopped.
     """
 
     max_connection_wait_time = 5.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["worker_ttl"] = kwargs.get("worker_ttl") or 35  # RQ waits for a task ttl - 15 s
+        # RQ waits for a task ttl - 15 s. django-rq's rqworker always passes its own default, 420:
+        # the 20 s wait was a 405 s one, and a scheduler Redis took down was started again only
+        # after it (seen: none within 80 s of Redis being back).
+        kwargs["worker_ttl"] = 35
         super().__init__(*args, **kwargs)
         self._scheduler_checked = time.monotonic()
 
@@ -97,6 +141,29 @@ class Worker(RQWorker):
         self._scheduler_checked = time.monotonic()
         process = scheduler._process
         return process is None or not process.is_alive()  # run_maintenance_tasks starts it again
+
+    def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO",
+                         date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
+                         log_format: str = DEFAULT_LOGGING_FORMAT) -> None:
+        """RQ's (rq 3.0), with ``Scheduler``: RQ makes its scheduler here, and starts it here or,
+        once it has died, through ``acquire_locks(auto_start=True)``; both run ``Scheduler.start``."""
+        self.scheduler = Scheduler(
+            self.queues, connection=self.connection, serializer=self.serializer,
+            logging_level=logging_level if logging_level is not None else self.log.level,
+            date_format=date_format, log_format=log_format,
+        )
+        self.scheduler.acquire_locks()
+        if not self.scheduler.acquired_locks:
+            return
+        if not burst:
+            self.scheduler.start()
+            return
+        try:  # a burst worker enqueues what is due now, in this process, as RQ's does
+            self.scheduler.register_birth()
+            self.scheduler.enqueue_scheduled_jobs()
+        finally:
+            self.scheduler.release_locks()
+            self.scheduler.register_death()
 
     def handle_exception(self, job: Any, *exc_info: Any) -> None:
         """RQ logs every exception of a job as an error with its traceback; a job that will run

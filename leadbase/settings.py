@@ -353,6 +353,11 @@ IMPORT_FILES_DAYS = env_int("LEADBASE_IMPORT_FILES_DAYS", 30)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 IMPORT_WORKERS = env_int("LEADBASE_IMPORT_WORKERS", os.cpu_count() or 1, minimum=1)
+# The web server `leadbase serve` starts (its --workers and --threads win): read here with the
+# others, so a bad value stops every command with one line, not only serve, which took it for
+# a CommandError.
+WEB_WORKERS = env_int("LEADBASE_WEB_WORKERS", max(2, os.cpu_count() or 1), minimum=1)
+WEB_THREADS = env_int("LEADBASE_WEB_THREADS", 8, minimum=1)
 # Seconds a possible-duplicate scan waits after the first new lead it covers (a burst shares it).
 DUPLICATE_SCAN_DELAY = env_int("LEADBASE_DUPLICATE_SCAN_DELAY", 5)
 

@@ -4,9 +4,15 @@ late and mail waiting 44 s after Redis was back."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import socket
+import subprocess
+import sys
 import time
 from types import SimpleNamespace
 
+import pytest
 import redis
 from rq.utils import now
 
@@ -22,6 +28,10 @@ def test_it_tries_redis_again_within_seconds_and_waits_for_tasks_20_s_at_a_time(
     worker = _worker()
     assert worker.max_connection_wait_time == 5.0
     assert worker.dequeue_timeout == 20  # between two waits it looks at its scheduler
+    # django-rq's rqworker, which `leadbase worker` calls, passes its default of 420 s
+    given = Worker(["default"], connection=redis.Redis(host="127.0.0.1", port=1), prepare_for_work=False,
+                   worker_ttl=420)
+    assert given.dequeue_timeout == 20
 
 
 class _Process:
@@ -68,3 +78,80 @@ def test_rqs_could_not_connect_error_is_said_once_per_interval_not_every_few_sec
             for at in (0, 2, 4, 299, 301)]
     assert said == [True, False, False, False, True]
     assert repeats.filter(record("Worker %s: cleaning registries %s %s", 5))  # another message
+
+
+def test_a_scheduler_that_loses_redis_says_so_in_one_line_and_ends_with_status_1(caplog, monkeypatch):
+    """RQ's scheduler process logged the error with its traceback and raised it again, printed a
+    second time: about 135 lines per lane for each Redis outage."""
+    import logging
+
+    from leadbase.rq_jobs import Scheduler, run_scheduler
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]  # nothing listens there once the socket is closed
+    scheduler = Scheduler(["default"], connection=redis.Redis(host="127.0.0.1", port=closed))
+    monkeypatch.setattr(scheduler, "_install_signal_handlers", lambda: None)  # they would be pytest's
+    with caplog.at_level(logging.INFO, logger="rq.scheduler"), pytest.raises(SystemExit) as ended:
+        run_scheduler(scheduler)
+    assert ended.value.code == 1
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and warnings[0].exc_info is None
+    assert "Scheduler for default stopped: Redis cannot be reached (Error 111" in warnings[0].getMessage()
+
+
+@pytest.mark.redis
+def test_the_workers_scheduler_stops_quietly_when_redis_goes_and_starts_again_when_it_is_back(tmp_path):
+    server = shutil.which("redis-server")
+    if server is None:
+        if os.environ.get("LEADBASE_REQUIRE_COMPONENTS"):
+            pytest.fail("redis-server is not installed")
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(LEADBASE_DATA_DIR=str(tmp_path), EMAIL_URL="console://", DJANGO_SETTINGS_MODULE="leadbase.settings",
+               REDIS_URL=f"redis://127.0.0.1:{port}/0")
+    subprocess.run([sys.executable, "-m", "leadbase", "migrate", "-v", "0"], env=env, check=True, timeout=120)
+
+    def redis_up() -> subprocess.Popen:
+        started = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                    "--appendonly", "no"], stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if redis.Redis(host="127.0.0.1", port=port).ping():
+                    return started
+            except redis.exceptions.ConnectionError:
+                time.sleep(0.1)
+        raise AssertionError("redis-server did not start")
+
+    store = redis_up()
+    log = tmp_path / "worker.log"
+    with log.open("w") as out:
+        worker = subprocess.Popen([sys.executable, "-m", "leadbase", "worker", "--queue", "default"], env=env,
+                                  stderr=out)
+
+    def wait_for(text: str, times: int, seconds: float) -> str:
+        deadline = time.monotonic() + seconds
+        while log.read_text().count(text) < times and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return log.read_text()
+
+    try:
+        assert wait_for("Scheduler for default started", 1, 60).count("Scheduler for default started") == 1
+        store.terminate()
+        store.wait(10)
+        said = wait_for("Redis cannot be reached", 1, 30)
+        assert "Scheduler for default stopped: Redis cannot be reached" in said
+        time.sleep(3)  # the worker tries Redis again meanwhile
+        store = redis_up()
+        said = wait_for("Scheduler for default started", 2, 40)  # SCHEDULER_CHECK (15 s) and a wait (20 s)
+    finally:
+        worker.terminate()
+        worker.wait(60)
+        store.terminate()
+        store.wait(10)
+    assert said.count("Scheduler for default started") == 2, said
+    assert "Traceback" not in said and "Process Scheduler" not in said, said

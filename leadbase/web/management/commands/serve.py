@@ -29,7 +29,6 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from leadbase.accounts.setup import ensure_first_login
-from leadbase.settings import env_int
 from leadbase.sqlite_backend.base import checkpoint
 from leadbase.tasks import queue_problem
 
@@ -48,12 +47,12 @@ WORKER_RESTART_WINDOW = 60.0
 
 
 def default_web_workers() -> int:
-    """$LEADBASE_WEB_WORKERS, else one per core (at least 2)."""
-    return _whole("LEADBASE_WEB_WORKERS", max(2, os.cpu_count() or 1))
+    """$LEADBASE_WEB_WORKERS, else one per core (at least 2): ``settings.WEB_WORKERS``."""
+    return settings.WEB_WORKERS
 
 
 def default_web_threads() -> int:
-    """$LEADBASE_WEB_THREADS, else 8.
+    """$LEADBASE_WEB_THREADS, else 8: ``settings.WEB_THREADS``.
 
     Threads rather than processes: form posts that arrive together in one process are written
     in one transaction (leadbase.capture.intake), so the more of them a process holds, the
@@ -62,7 +61,7 @@ def default_web_threads() -> int:
     10-50 % more in two alternating pairs, a run of 10,000 posts taking 12-15 % fewer
     instructions in all; 2 of 16 were no better than 2 of 8.
     """
-    return _whole("LEADBASE_WEB_THREADS", 8)
+    return settings.WEB_THREADS
 
 
 def web_command(options: dict) -> list[str]:
@@ -134,15 +133,6 @@ def _check_free(host: str, port: int) -> None:
         except OSError as exc:
             hint = " (is Leadbase already running?)" if exc.errno == errno.EADDRINUSE else ""
             raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror}{hint}") from None
-
-
-def _whole(name: str, default: int) -> int:
-    """$name as a whole number of at least 1, else CommandError (read when serve runs, not when
-    its options are declared: there it was a traceback, and ``--help`` failed with it)."""
-    try:
-        return env_int(name, default, minimum=1)  # as --workers 0 is refused, not taken as 1
-    except ValueError as exc:
-        raise CommandError(str(exc)) from None
 
 
 class Command(BaseCommand):
