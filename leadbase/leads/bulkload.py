@@ -10,13 +10,12 @@ Crash safety: the indexes are rebuilt in a ``finally``; if the process is killed
 ``ensure_lead_indexes`` — run by every ``leadbase`` command and by the worker before an import —
 recreates whatever is missing. Only SQLite uses this mode; PostgreSQL keeps its indexes.
 
-The rebuild sorts on every core (``_sorting_in_threads``): SQLite sorts an index's keys in
-helper threads only when the sort runs in chunks spilled to temporary files, and the import's
-connection keeps temporary data in memory, which turns those threads off. For the rebuild the
-connection spills in chunks of a few megabytes to temporary files instead, with one helper
-thread per core: at the end of an import the cleaning processes are done, so the second core
-is free. Measured on 2 cores, the eight indexes of 925,000 leads: 6.2–7.2 s sorted in one
-thread, 4.5–5.5 s sorted in chunks on both cores.
+The rebuild sorts on every core (``leadbase.sqlite_backend.sorting``): SQLite sorts an index's
+keys in helper threads only when the sort runs in chunks spilled to temporary files, and the
+import's connection keeps temporary data in memory, which turns those threads off. At the end
+of an import the cleaning processes are done, so the second core is free. Measured on 2 cores,
+the eight indexes of 925,000 leads: 6.2–7.2 s sorted in one thread, 4.5–5.5 s sorted in chunks
+on both cores.
 """
 
 from __future__ import annotations
@@ -29,11 +28,11 @@ from django.db import OperationalError, connection
 from django.db.models import Index
 
 from leadbase.leads.models import Lead
+from leadbase.sqlite_backend.sorting import sorting_in_chunks
 
 IDENTITY_INDEXES = frozenset({"lead_ws_email", "lead_ws_phone"})
 MIN_FILE_BYTES = 20 * 1024 * 1024  # roughly 150,000 rows of a typical export
 MAX_EXISTING_LEADS = 10_000
-SORT_CHUNK_KB = 2048  # the sort's chunk: SQLite takes it from the page cache's size
 
 
 def _deferrable() -> list[Index]:
@@ -58,7 +57,7 @@ def ensure_lead_indexes() -> list[str]:
     missing = [index for index in Lead._meta.indexes if index.name not in existing]
     if missing:
         try:
-            with _sorting_in_threads():
+            with sorting_in_chunks(connection):
                 _create(missing)
         except OperationalError:  # e.g. no room for the temporary files: sort in memory
             _create(missing)  # IF NOT EXISTS: those made already are skipped
@@ -69,30 +68,6 @@ def _create(indexes: list[Index]) -> None:
     with connection.cursor() as cur:
         for index in indexes:
             cur.execute(_create_sql(index))
-
-
-@contextmanager
-def _sorting_in_threads() -> Iterator[None]:
-    """Let SQLite sort index keys on every core while the block runs (see the module's
-    docstring), then put the connection's settings back. Only on an SQLite file, outside a
-    transaction (where temporary data goes cannot change inside one)."""
-    if connection.vendor != "sqlite" or connection.is_in_memory_db() or connection.in_atomic_block:
-        yield
-        return
-    before = {}
-    with connection.cursor() as cur:
-        for pragma in ("cache_size", "temp_store", "threads"):
-            cur.execute(f"PRAGMA {pragma}")
-            before[pragma] = int(cur.fetchone()[0])
-        cur.execute("PRAGMA temp_store = FILE")
-        cur.execute(f"PRAGMA threads = {os.cpu_count() or 1}")
-        cur.execute(f"PRAGMA cache_size = -{SORT_CHUNK_KB}")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cur:
-            for pragma, value in before.items():
-                cur.execute(f"PRAGMA {pragma} = {value}")
 
 
 def _create_sql(index: Index) -> str:

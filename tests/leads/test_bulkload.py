@@ -11,6 +11,7 @@ from django.db import connection
 from leadbase.leads import bulkload, importer
 from leadbase.leads.importer import import_file
 from leadbase.leads.models import Lead
+from leadbase.sqlite_backend.sorting import SORT_CHUNK_KB, sorting_in_chunks
 
 pytestmark = [
     pytest.mark.django_db,
@@ -104,7 +105,7 @@ def file_db(tmp_path, django_db_blocker, monkeypatch):
 #: How the rebuild's connection sorts: chunks spilled to temporary files, a helper per core
 #: (as many as this SQLite allows: it caps the number at its build's limit, 8 by default).
 THREADED = {
-    "cache_size": -bulkload.SORT_CHUNK_KB,
+    "cache_size": -SORT_CHUNK_KB,
     "temp_store": 1,
     "threads": sqlite3.connect(":memory:").execute(f"PRAGMA threads = {os.cpu_count()}").fetchone()[0],
 }
@@ -122,7 +123,7 @@ def pragmas(conn) -> dict[str, int]:
 def test_the_rebuild_sorts_in_threads_and_puts_the_connection_settings_back(file_db, monkeypatch):
     configured = pragmas(file_db)
     assert configured["temp_store"] == 2  # memory, as leadbase.settings asks: no helper threads
-    with bulkload._sorting_in_threads():
+    with sorting_in_chunks(file_db):
         assert pragmas(file_db) == THREADED
     assert pragmas(file_db) == configured
 
