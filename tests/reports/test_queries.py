@@ -245,10 +245,11 @@ def test_all_weeks_start_at_the_first_follower_count_and_earlier_leads_are_in_it
     assert (facebook.owned_before, facebook.owned[0]) == (1, 1)
 
 
-def test_owned_vs_rented_is_three_statements_whatever_the_data(personas, owned_data):
+def test_owned_vs_rented_is_four_statements_whatever_the_data(personas, owned_data):
+    # the channels, their follower counts, the kinds of suppression the workspace has, the leads
     with CaptureQueriesContext(connection) as queries:
         owned_vs_rented(personas.workspace, 52)
-    assert len(queries) == 3
+    assert len(queries) == 4
 
 
 def test_a_workspace_without_channels_has_no_trends(personas):
@@ -298,10 +299,27 @@ def test_a_consent_counts_only_on_a_channel_that_is_not_suppressed(personas, own
     assert (ig.channel.platform, ig.owned_now) == ("instagram", 2)
 
 
-def test_the_suppression_check_keeps_owned_vs_rented_at_three_statements(personas, suppressed_data):
+def test_the_suppression_check_keeps_owned_vs_rented_at_four_statements(personas, suppressed_data):
     with CaptureQueriesContext(connection) as queries:
         owned_vs_rented(personas.workspace, 52)
-    assert len(queries) == 3
+    assert len(queries) == 4
+
+
+def test_with_suppressions_of_one_kind_only_the_other_is_not_hashed_and_still_counts(personas, owned_data):
+    """A kind the workspace has no suppression of is not checked (on SQLite, a SHA-256 in
+    Python per consented lead): a lead whose email is suppressed is still owned by its phone."""
+    lead = lead_with(personas.workspace, phone="+44 20 7946 0105", utm_source="instagram")
+    consent(lead, "email_marketing", at=at(0))
+    consent(lead, "calls", at=at(0))
+    do_add_suppression(personas.workspace, "email", lead.email_key, "unsubscribed")
+    email_only = lead_with(personas.workspace, utm_source="instagram")
+    consent(email_only, "email_marketing", at=at(0))
+    do_add_suppression(personas.workspace, "email", email_only.email_key, "bounced")
+    with CaptureQueriesContext(connection) as queries:
+        ig = owned_vs_rented(personas.workspace, 12)[1]
+    grouped = queries.captured_queries[-1]["sql"]
+    assert grouped.count("leads_suppression") == 1  # the email check alone
+    assert (ig.channel.platform, ig.owned_now) == ("instagram", 3)  # owned_data's 2, and the phone
 
 
 def test_a_totals_conversion_counts_only_the_leads_of_rows_with_clicks():

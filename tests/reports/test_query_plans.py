@@ -72,12 +72,16 @@ def test_sources_group_journal_rows_on_plain_columns(personas):
 def test_owned_leads_reachability_is_computed_once_per_lead(personas):
     # Flattened into the week CASE, the consent and suppression look-ups (and a SHA-256 in
     # Python per lead) ran once per comparison: 30 s for all weeks of 300,000 leads.
+    from leadbase.leads.actions import do_add_suppression
+
+    do_add_suppression(personas.workspace, "email", "someone@example.org", "unsubscribed")
+    do_add_suppression(personas.workspace, "phone", "+442079460199", "do_not_call")
     monday = date(2026, 1, 5)
     weeks = [monday + timedelta(weeks=i) for i in range(104)]
     (sql,) = [
         s
         for s in statements(lambda: owned_by_channel_week(personas.workspace, ["instagram"], weeks))
-        if "leads_suppression" in s
+        if "leads_suppression" in s and "leads_consent" in s
     ]
     suppression_lookups = [d for _, _, d in plan(sql) if "leads_suppression" in d]
     consent_lookups = [d for _, _, d in plan(sql) if "leads_consent" in d or "_consent " in d]
