@@ -185,6 +185,38 @@ def test_one_transaction_claims_a_whole_batch_of_ready_tasks(db_queue):
     assert DBTaskResult.objects.ready().count() == 150
 
 
+def test_after_draining_the_queue_the_worker_waits_so_the_next_batch_gathers(db_queue, monkeypatch):
+    """A stream of form posts made batches of about five tasks, each with its own claim, record
+    and SMTP connection; a wait after a batch that took every ready task lets the next gather."""
+    from leadbase import worker as module
+
+    for n in range(3):
+        remember.enqueue(n)
+    waits: list[float] = []
+    lane = _worker(batch=False, interval=0.5)
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 1:
+            for n in range(3, 8):  # queued while the worker waits: taken together next
+                remember.enqueue(n)
+        else:
+            lane.running = False
+
+    monkeypatch.setattr(module.time, "sleep", sleep)
+    lane.run()
+
+    assert RAN == list(range(8))
+    assert waits == [module.GATHER_SECONDS, module.GATHER_SECONDS]  # 3 of 100 taken, then 5 of 100
+
+    quick = _worker(batch=False, interval=0.1)  # never longer than the poll interval
+    waited: list[float] = []
+    monkeypatch.setattr(module.time, "sleep", lambda seconds: (waited.append(seconds), setattr(quick, "running", False)))
+    remember.enqueue(8)
+    quick.run()
+    assert RAN[-1] == 8 and waited == [0.1]
+
+
 def test_the_batch_worker_runs_everything_in_order_and_records_each_outcome(db_queue):
     from django_tasks_db.models import DBTaskResult, TaskResultStatus
 
