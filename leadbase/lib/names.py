@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
+from functools import lru_cache
 
 from rapidfuzz.fuzz import ratio, token_sort_ratio
 
@@ -207,12 +208,16 @@ def join_name(first: str | None, last: str | None) -> str | None:
     return " ".join(part for part in (first, last) if part) or None
 
 
-def _tokens(name: str) -> list[str]:
-    """Comparison words: given names first, keyed, no titles, suffixes or dots."""
-    return [
+@lru_cache(maxsize=16_384)
+def _tokens(name: str) -> tuple[str, ...]:
+    """Comparison words: given names first, keyed, no titles, suffixes or dots.
+
+    Kept for the names seen last: the duplicate scan compares each new lead with up to a dozen
+    neighbours, and working the words out again for each comparison was half of its time."""
+    return tuple(
         key for key in (name_key(word).strip(".-'’") for word in _words(name.replace(".", " ")))
         if key
-    ]
+    )
 
 
 def names_agree(a: str, b: str) -> bool:
@@ -226,7 +231,7 @@ def names_agree(a: str, b: str) -> bool:
     return _agree(_tokens(a), _tokens(b))
 
 
-def _agree(words_a: list[str], words_b: list[str]) -> bool:
+def _agree(words_a: tuple[str, ...], words_b: tuple[str, ...]) -> bool:
     if not words_a or not words_b:
         return False
     if token_sort_ratio(" ".join(words_a), " ".join(words_b)) >= AGREE_SCORE:
