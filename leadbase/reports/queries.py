@@ -244,8 +244,8 @@ def _journals(workspace: Workspace, since: datetime | None) -> _Journals:
     """The journal rows since ``since`` that count, grouped on their plain columns (link code,
     form, UTM tags as posted, status, outcome) in one statement, then added up by each table's
     key for the few groups. Three statements, one per table, each summing five conditions, took
-    twice as long (1 s against 0.47 s for 400,000 rows); grouping on the tags themselves read
-    them out of each row's JSON, half a second more."""
+    twice as long (0.69-0.71 s against 0.35-0.46 s for 400,000 rows, both sorting in chunks);
+    grouping on the tags themselves read them out of each row's JSON, half a second more."""
     rows = Submission.objects.filter(
         workspace=workspace, status__in=(SubmissionStatus.PROCESSED, SubmissionStatus.SPAM)
     )
