@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, NamedTuple
 
-from django.db import connection
+from django.db import OperationalError, connection
 from django.db.models import (
     Case,
     CharField,
@@ -168,15 +168,24 @@ class SourcesTables:
 
 def sources_report(workspace: Workspace, since: datetime | None) -> SourcesTables:
     """The Sources report's tables since ``since`` (None: all time), reading the clicks, the
-    journal and the new leads once for the three of them."""
-    with sorting_in_chunks(connection):  # its GROUP BYs sort up to the whole journal and lead table
-        links, journals = _clicked_links(workspace, since), _journals(workspace, since)
-        new_leads = _new_leads(workspace, since)
-        return SourcesTables(
-            sources_by_channel(workspace, since, links, journals),
-            sources_by_lead_source(workspace, since, links, journals, new_leads),
-            sources_by_campaign(workspace, since, links, journals, new_leads),
-        )
+    journal and the new leads once for the three of them. Its GROUP BYs sort up to the whole
+    journal and lead table: in chunks on every core, or, when that fails (no room for the
+    temporary files, say), in the connection's memory as other statements do."""
+    try:
+        with sorting_in_chunks(connection):
+            return _sources_tables(workspace, since)
+    except OperationalError:
+        return _sources_tables(workspace, since)
+
+
+def _sources_tables(workspace: Workspace, since: datetime | None) -> SourcesTables:
+    links, journals = _clicked_links(workspace, since), _journals(workspace, since)
+    new_leads = _new_leads(workspace, since)
+    return SourcesTables(
+        sources_by_channel(workspace, since, links, journals),
+        sources_by_lead_source(workspace, since, links, journals, new_leads),
+        sources_by_campaign(workspace, since, links, journals, new_leads),
+    )
 
 
 _PROCESSED = Q(status=SubmissionStatus.PROCESSED)
@@ -622,8 +631,9 @@ def owned_vs_rented(workspace: Workspace, weeks: int | None) -> list[ChannelTren
     (owned leads from before are in the first week's figure).
 
     Four statements whatever the data: the channels, their snapshots, the kinds of suppression
-    the workspace has, and the grouped owned leads (``owned_by_channel_week``). A lead attributed to a channel both by its utm_source and
-    by a tracked link counts once for it. Archived channels are left out.
+    the workspace has, and the grouped owned leads (``owned_by_channel_week``). A lead
+    attributed to a channel both by its utm_source and by a tracked link counts once for it.
+    Archived channels are left out.
     """
     channels = list(
         Channel.objects.filter(workspace=workspace, archived_at__isnull=True).order_by(

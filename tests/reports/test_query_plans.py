@@ -120,3 +120,22 @@ def test_sources_sort_their_groups_in_chunks(personas, monkeypatch):
     with connection.execute_wrapper(noted):
         sources_report(personas.workspace, None)
     assert inside == [True, True, True], inside  # the clicks, the journal, the new leads
+
+
+def test_sources_sort_in_memory_when_the_chunked_sort_fails(personas, monkeypatch):
+    """No room for SQLite's temporary files must not make the report fail."""
+    from contextlib import contextmanager
+
+    from django.db import OperationalError
+
+    from leadbase.reports import queries
+
+    expected = sources_report(personas.workspace, None)
+
+    @contextmanager
+    def no_room(conn):
+        yield
+        raise OperationalError("database or disk is full")
+
+    monkeypatch.setattr(queries, "sorting_in_chunks", no_room)
+    assert sources_report(personas.workspace, None) == expected
