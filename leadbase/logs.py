@@ -20,17 +20,21 @@ class NoTracebackBelow500(logging.Filter):
 
 
 class RepeatsFilter(logging.Filter):
-    """Let a message through once per ``seconds`` (the same format string from the same logger):
-    RQ logs "could not connect to Redis instance" every few seconds while Redis is down, 151
-    lines in 79 s from three worker lanes. Its first one, and one every ``seconds``, still say it."""
+    """Let a message through once per ``seconds`` (the same format string from the same logger,
+    for the same error when an exception is among its arguments): RQ logs "could not connect to
+    Redis instance" every few seconds while Redis is down, 151 lines in 79 s from three worker
+    lanes. Its first one, and one every ``seconds``, still say it; a new cause (Redis back with
+    another password) is said at once, not five minutes later."""
 
     def __init__(self, seconds: float) -> None:
         super().__init__()
         self.seconds = seconds
-        self.last: dict[tuple[str, str], float] = {}
+        self.last: dict[tuple[str, str, str], float] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
-        key = (record.name, str(record.msg))
+        args = record.args if isinstance(record.args, tuple) else ()
+        cause = next((str(arg) for arg in args if isinstance(arg, BaseException)), "")
+        key = (record.name, str(record.msg), cause)
         if record.created - self.last.get(key, float("-inf")) < self.seconds:
             return False
         self.last[key] = record.created

@@ -83,10 +83,13 @@ class Scheduler(RQScheduler):
     Any other failure still logs its traceback, once."""
 
     def start(self) -> Any:
+        again = self._process is not None  # it ran before: Redis went away and took it down
         self._status = self.Status.STARTED
         self._connection = None  # a Redis connection cannot cross the fork (as RQ's own start)
         self._process = ForkProcess(target=run_scheduler, args=(self,), name="Scheduler")
         self._process.start()
+        if again:  # said at the level its stop was, so that `serve`'s log shows both
+            self.log.warning("Scheduler for %s started again", ", ".join(sorted(self._queue_names)))
         return self._process
 
 
@@ -164,6 +167,16 @@ class Worker(RQWorker):
         finally:
             self.scheduler.release_locks()
             self.scheduler.register_death()
+
+    def teardown(self) -> None:
+        """RQ's, which tells Redis this worker is gone. Stopped while Redis is away, that raised
+        out of ``work``, and django-rq's command printed the bare error and exited with status 1
+        after a stop that went as asked (a service manager took it for a failure). Redis forgets
+        the worker by itself once its key expires (``worker_ttl``)."""
+        try:
+            super().teardown()
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            self.log.warning("Worker %s stopped without telling Redis, which cannot be reached (%s)", self.name, exc)
 
     def handle_exception(self, job: Any, *exc_info: Any) -> None:
         """RQ logs every exception of a job as an error with its traceback; a job that will run

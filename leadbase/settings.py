@@ -356,8 +356,11 @@ IMPORT_WORKERS = env_int("LEADBASE_IMPORT_WORKERS", os.cpu_count() or 1, minimum
 # The web server `leadbase serve` starts (its --workers and --threads win): read here with the
 # others, so a bad value stops every command with one line, not only serve, which took it for
 # a CommandError.
-WEB_WORKERS = env_int("LEADBASE_WEB_WORKERS", max(2, os.cpu_count() or 1), minimum=1)
-WEB_THREADS = env_int("LEADBASE_WEB_THREADS", 8, minimum=1)
+# More than the limits is a typo: granian failed on such a number with a traceback, or started
+# its processes again and again.
+MAX_WEB_WORKERS, MAX_WEB_THREADS = 512, 1024
+WEB_WORKERS = env_int("LEADBASE_WEB_WORKERS", max(2, os.cpu_count() or 1), minimum=1, maximum=MAX_WEB_WORKERS)
+WEB_THREADS = env_int("LEADBASE_WEB_THREADS", 8, minimum=1, maximum=MAX_WEB_THREADS)
 # Seconds a possible-duplicate scan waits after the first new lead it covers (a burst shares it).
 DUPLICATE_SCAN_DELAY = env_int("LEADBASE_DUPLICATE_SCAN_DELAY", 5)
 

@@ -145,7 +145,7 @@ def _hand_over_written(task: Any, ids: list[int], calls: Sequence[tuple[Sequence
     for replay whose lead existed already (a form): it is logged, once per outage. While the
     queue is away, this process does not try again for ``QUEUE_AWAY`` seconds: a Redis that
     hangs rather than refuses took 5 s of every write's answer."""
-    global _away_until
+    global _away_until, _away_since, _away_said
     if time.monotonic() < _away_until:
         return  # the worker hands them over
     try:
@@ -155,12 +155,22 @@ def _hand_over_written(task: Any, ids: list[int], calls: Sequence[tuple[Sequence
                  in zip(ids[start : start + HAND_OVER_CHUNK], calls[start : start + HAND_OVER_CHUNK])}
             )
     except Exception as exc:  # noqa: BLE001 (Redis away: the rows stay for the worker)
-        _away_until = time.monotonic() + QUEUE_AWAY
-        logger.warning(
-            "The task queue does not take tasks now (%s: %s): writes are kept, and their tasks (%s "
-            "first) wait in the outbox, where the worker finds them once the queue answers.",
-            type(exc).__name__, exc, task.module_path,
-        )
+        now = time.monotonic()
+        _away_until = now + QUEUE_AWAY
+        # Said when the outage starts, then every AWAY_SAID_EVERY seconds: every QUEUE_AWAY
+        # seconds in each web process was 39 of an outage's 55 lines.
+        if _away_since is None or now - _away_said >= AWAY_SAID_EVERY:
+            lasting = "" if _away_since is None else f" (for {now - _away_since:.0f} s)"
+            logger.warning(
+                "The task queue does not take tasks now%s (%s: %s): writes are kept, and their tasks (%s "
+                "first) wait in the outbox, where the worker finds them once the queue answers.",
+                lasting, type(exc).__name__, exc, task.module_path,
+            )
+            _away_since, _away_said = _away_since or now, now
+        return
+    if _away_since is not None:
+        logger.warning("The task queue takes tasks again, after %.0f s", time.monotonic() - _away_since)
+        _away_since = None
 
 
 #: Tasks handed over per claim.
@@ -170,7 +180,11 @@ HAND_OVER_CHUNK = 500
 CLAIM_LEASE = timedelta(seconds=60)
 #: Seconds a process leaves the handing over to the worker after its queue failed it.
 QUEUE_AWAY = 15.0
+#: Seconds between two warnings of a process whose queue stays away.
+AWAY_SAID_EVERY = 300.0
 _away_until = 0.0
+_away_since: float | None = None  # when this process's queue went away (None: it answers)
+_away_said = 0.0
 
 
 def _hand_over(tasks: dict[int, tuple[Any, Sequence[Any], dict[str, Any]]]) -> int:

@@ -80,6 +80,36 @@ def test_rqs_could_not_connect_error_is_said_once_per_interval_not_every_few_sec
     assert repeats.filter(record("Worker %s: cleaning registries %s %s", 5))  # another message
 
 
+def test_a_new_cause_of_could_not_connect_is_said_at_once():
+    """Redis back with another password was hidden five minutes behind "Connection refused"."""
+    import logging
+
+    from leadbase.logs import RepeatsFilter
+
+    repeats = RepeatsFilter(300)
+    msg = "Worker %s: could not connect to Redis instance: %s retrying in %d seconds..."
+
+    def record(cause: Exception, at: float) -> logging.LogRecord:
+        made = logging.LogRecord("rq.worker", logging.ERROR, __file__, 1, msg, ("w1", cause, 2), None)
+        made.created = at
+        return made
+
+    refused = redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6411. Connection refused.")
+    wrong = redis.exceptions.AuthenticationError("invalid username-password pair or user is disabled.")
+    said = [repeats.filter(record(cause, at)) for cause, at in ((refused, 0), (refused, 4), (wrong, 6), (wrong, 9))]
+    assert said == [True, False, True, False]
+
+
+def test_a_worker_stopped_while_redis_is_away_stops_cleanly(caplog):
+    """Its goodbye to Redis raised out of ``work``: django-rq printed the bare error and exited 1."""
+    import logging
+
+    worker = _worker()  # Redis on a port nothing listens on
+    with caplog.at_level(logging.WARNING, logger="rq.worker"):
+        worker.teardown()
+    assert "stopped without telling Redis, which cannot be reached" in caplog.text
+
+
 def test_a_scheduler_that_loses_redis_says_so_in_one_line_and_ends_with_status_1(caplog, monkeypatch):
     """RQ's scheduler process logged the error with its traceback and raised it again, printed a
     second time: about 135 lines per lane for each Redis outage."""
@@ -140,18 +170,49 @@ def test_the_workers_scheduler_stops_quietly_when_redis_goes_and_starts_again_wh
         return log.read_text()
 
     try:
-        assert wait_for("Scheduler for default started", 1, 60).count("Scheduler for default started") == 1
+        assert wait_for("Scheduler for default started", 1, 60).count("Scheduler for default started with PID") == 1
         store.terminate()
         store.wait(10)
         said = wait_for("Redis cannot be reached", 1, 30)
         assert "Scheduler for default stopped: Redis cannot be reached" in said
         time.sleep(3)  # the worker tries Redis again meanwhile
         store = redis_up()
-        said = wait_for("Scheduler for default started", 2, 40)  # SCHEDULER_CHECK (15 s) and a wait (20 s)
+        said = wait_for("Scheduler for default started with PID", 2, 40)  # SCHEDULER_CHECK (15 s), a wait (20 s)
     finally:
         worker.terminate()
-        worker.wait(60)
+        stopped = worker.wait(60)
         store.terminate()
         store.wait(10)
-    assert said.count("Scheduler for default started") == 2, said
+    assert stopped == 0
+    assert said.count("Scheduler for default started with PID") == 2, said
+    assert "WARNING rq.scheduler: Scheduler for default started again" in said  # seen at serve's level
     assert "Traceback" not in said and "Process Scheduler" not in said, said
+
+
+def test_the_outbox_check_says_the_queue_is_back_only_when_redis_answers(monkeypatch, caplog):
+    """A lane that found the waiting rows in another lane's hands took that for Redis answering:
+    "takes tasks again" three times during a two-minute outage."""
+    import logging
+
+    from leadbase.web.management.commands import worker as command
+
+    outcomes = iter([ConnectionError("refused"), 0, 0, 2])
+    answers = iter(["Redis at REDIS_URL (redis://127.0.0.1:6411/0) does not answer: refused", None])
+
+    def hand_over(older_than):
+        outcome = next(outcomes)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    monkeypatch.setattr(command, "hand_over_waiting", hand_over)
+    monkeypatch.setattr(command, "queue_problem", lambda: next(answers))
+    monkeypatch.setattr(command, "_outbox_failing_since", None)
+    with caplog.at_level(logging.WARNING):
+        command._hand_over_waiting()  # Redis away
+        command._hand_over_waiting()  # nothing handed over, and Redis still does not answer
+        assert "takes tasks again" not in caplog.text
+        command._hand_over_waiting()  # nothing handed over, but Redis answers
+        assert caplog.text.count("takes tasks again") == 1
+        command._hand_over_waiting()
+    assert caplog.text.count("takes tasks again") == 1 and "Queued 2 task(s)" in caplog.text

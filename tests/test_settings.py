@@ -75,6 +75,8 @@ def test_a_count_below_its_minimum_is_refused(monkeypatch):
         # refused by serve alone, and as "CommandError:"
         ("LEADBASE_WEB_WORKERS", "0", "LEADBASE_WEB_WORKERS must be at least 1, not 0"),
         ("LEADBASE_WEB_THREADS", "many", "LEADBASE_WEB_THREADS must be a whole number, not 'many'"),
+        ("LEADBASE_WEB_WORKERS", "99999999999999999999", "LEADBASE_WEB_WORKERS must be at most 512"),
+        ("LEADBASE_WEB_THREADS", "5000", "LEADBASE_WEB_THREADS must be at most 1024"),
     ],
 )
 def test_a_bad_setting_stops_the_command_with_one_line_naming_it(tmp_path, variable, value, said):

@@ -42,10 +42,12 @@ def test_a_bad_web_setting_stops_serve_with_one_line(tmp_path):
     assert served.stderr == "leadbase: LEADBASE_WEB_WORKERS must be at least 1, not 0\n"
 
 
-@pytest.mark.parametrize("option", ["--workers", "--threads"])
-def test_serve_refuses_fewer_than_one_process_or_thread(option):
-    with pytest.raises(CommandError, match=f"{option} must be at least 1"):
-        call_command("serve", option, "0")
+@pytest.mark.parametrize(("option", "value"), [("--workers", "0"), ("--threads", "0"), ("--workers", "99999999999999999999"),
+                                               ("--threads", "1025")])
+def test_serve_refuses_fewer_than_one_process_or_thread_or_a_number_granian_fails_on(option, value):
+    # 99999999999999999999 processes was a 27-line granian traceback; so many threads a crash loop
+    with pytest.raises(CommandError, match=f"{option} must be a number from 1 to"):
+        call_command("serve", option, value)
 
 
 def test_a_redis_that_does_not_answer_stops_a_batch_worker_before_it_starts(settings):

@@ -155,9 +155,9 @@ class Command(BaseCommand):
             options["workers"] = default_web_workers()
         if options["threads"] is None:
             options["threads"] = default_web_threads()
-        for name in ("workers", "threads"):
-            if options[name] < 1:
-                raise CommandError(f"--{name} must be at least 1")
+        for name, most in (("workers", settings.MAX_WEB_WORKERS), ("threads", settings.MAX_WEB_THREADS)):
+            if not 1 <= options[name] <= most:
+                raise CommandError(f"--{name} must be a number from 1 to {most}")
         _check_free(options["host"], options["port"])
         # Redis down, the writes are kept and their tasks wait in the outbox: say so, and serve.
         if problem := queue_problem():

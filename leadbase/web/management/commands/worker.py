@@ -152,6 +152,10 @@ def _hand_over_waiting(older_than: timedelta = OUTBOX_AGE) -> None:
             _outbox_said_at = now
         return
     if _outbox_failing_since is not None:
+        # Nothing handed over may mean another lane holds the rows, not that Redis answered:
+        # "takes tasks again" was said three times during a two-minute outage.
+        if not handed and queue_problem():
+            return
         logger.warning("The task queue takes tasks again, after %.0f s", time.monotonic() - _outbox_failing_since)
         _outbox_failing_since = None
     if handed:
