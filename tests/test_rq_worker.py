@@ -5,7 +5,6 @@ late and mail waiting 44 s after Redis was back."""
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -132,11 +131,9 @@ def test_a_scheduler_that_loses_redis_says_so_in_one_line_and_ends_with_status_1
 
 @pytest.mark.redis
 def test_the_workers_scheduler_stops_quietly_when_redis_goes_and_starts_again_when_it_is_back(tmp_path):
-    server = shutil.which("redis-server")
-    if server is None:
-        if os.environ.get("LEADBASE_REQUIRE_COMPONENTS"):
-            pytest.fail("redis-server is not installed")
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    from tests.test_worker import redis_server
+
+    server = redis_server()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -54,6 +54,17 @@ def _redis_url() -> str:
     return f"redis://127.0.0.1:6379/{number}"
 
 
+def redis_server() -> str:
+    """The path of redis-server, for a test that starts and stops a Redis of its own; skips the
+    test where it is not installed (fails it in CI)."""
+    found = shutil.which("redis-server")
+    if found is None:
+        if os.environ.get("LEADBASE_REQUIRE_COMPONENTS"):
+            pytest.fail("redis-server is not installed")
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    return found
+
+
 def _descendants(pid: int) -> list[int]:
     found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
     children = [int(child) for child in found.stdout.split()]
@@ -755,11 +766,7 @@ def test_the_imports_lane_deletes_import_files_kept_longer_than_the_days_set(que
 def test_serve_with_redis_down_takes_writes_and_its_worker_runs_their_tasks_once_redis_is_up(tmp_path):
     # serve refused to start; later, a worker started again while Redis was down made serve stop,
     # web server included. Now the tasks wait in the outbox and the worker waits for Redis.
-    server_binary = shutil.which("redis-server")
-    if server_binary is None:
-        if os.environ.get("LEADBASE_REQUIRE_COMPONENTS"):
-            pytest.fail("redis-server is not installed")
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    server_binary = redis_server()
     env = _migrated(tmp_path)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
