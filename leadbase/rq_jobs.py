@@ -169,13 +169,16 @@ class Worker(RQWorker):
             self.scheduler.register_death()
 
     def teardown(self) -> None:
-        """RQ's, which tells Redis this worker is gone. Stopped while Redis is away, that raised
-        out of ``work``, and django-rq's command printed the bare error and exited with status 1
-        after a stop that went as asked (a service manager took it for a failure). Redis forgets
-        the worker by itself once its key expires (``worker_ttl``)."""
+        """RQ's, which tells Redis this worker is gone. Stopped (SIGTERM) while Redis is away,
+        that raised out of ``work``, and django-rq's command printed the bare error and exited
+        with status 1 after a stop that went as asked (a service manager took it for a failure).
+        Redis forgets the worker by itself once its key expires (``worker_ttl``). A worker that
+        quits on its own (RQ gives up on a Redis that hangs) still fails, so it is started again."""
         try:
             super().teardown()
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            if self._shutdown_requested_date is None:  # not asked to stop: a failure
+                raise
             self.log.warning("Worker %s stopped without telling Redis, which cannot be reached (%s)", self.name, exc)
 
     def handle_exception(self, job: Any, *exc_info: Any) -> None:

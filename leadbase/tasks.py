@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -155,22 +156,27 @@ def _hand_over_written(task: Any, ids: list[int], calls: Sequence[tuple[Sequence
                  in zip(ids[start : start + HAND_OVER_CHUNK], calls[start : start + HAND_OVER_CHUNK])}
             )
     except Exception as exc:  # noqa: BLE001 (Redis away: the rows stay for the worker)
-        now = time.monotonic()
-        _away_until = now + QUEUE_AWAY
         # Said when the outage starts, then every AWAY_SAID_EVERY seconds: every QUEUE_AWAY
-        # seconds in each web process was 39 of an outage's 55 lines.
-        if _away_since is None or now - _away_said >= AWAY_SAID_EVERY:
+        # seconds in each web process was 39 of an outage's 55 lines. The request threads of a
+        # process meet here together when the queue goes away: one of them says it.
+        with _away_lock:
+            now = time.monotonic()
+            _away_until = now + QUEUE_AWAY
+            say = _away_since is None or now - _away_said >= AWAY_SAID_EVERY
             lasting = "" if _away_since is None else f" (for {now - _away_since:.0f} s)"
+            if say:
+                _away_since, _away_said = _away_since or now, now
+        if say:
             logger.warning(
                 "The task queue does not take tasks now%s (%s: %s): writes are kept, and their tasks (%s "
                 "first) wait in the outbox, where the worker finds them once the queue answers.",
                 lasting, type(exc).__name__, exc, task.module_path,
             )
-            _away_since, _away_said = _away_since or now, now
         return
-    if _away_since is not None:
-        logger.warning("The task queue takes tasks again, after %.0f s", time.monotonic() - _away_since)
-        _away_since = None
+    with _away_lock:
+        since, _away_since = _away_since, None
+    if since is not None:
+        logger.warning("The task queue takes tasks again, after %.0f s", time.monotonic() - since)
 
 
 #: Tasks handed over per claim.
@@ -185,6 +191,7 @@ AWAY_SAID_EVERY = 300.0
 _away_until = 0.0
 _away_since: float | None = None  # when this process's queue went away (None: it answers)
 _away_said = 0.0
+_away_lock = threading.Lock()
 
 
 def _hand_over(tasks: dict[int, tuple[Any, Sequence[Any], dict[str, Any]]]) -> int:

@@ -136,6 +136,25 @@ def test_a_process_whose_queue_stays_away_says_so_once_then_that_it_is_back(
     assert queued(queue) == [((4,), {})] and OutboxTask.objects.count() == 4  # the others: the worker's
 
 
+def test_request_threads_that_meet_a_refusing_queue_together_say_it_once(monkeypatch, caplog):
+    import threading
+    import time as clock
+
+    def refused(_tasks):  # type: ignore[no-untyped-def]
+        clock.sleep(0.01)  # long enough for every thread to fail before any has said so
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks, "_hand_over", refused)
+    monkeypatch.setattr(tasks, "_away_until", 0.0)
+    monkeypatch.setattr(tasks, "_away_since", None)
+    threads = [threading.Thread(target=tasks._hand_over_written, args=(remember, [n], [((n,), {})])) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert caplog.text.count("does not take tasks now") == 1
+
+
 def test_a_task_handed_over_keeps_its_time_to_run(queue, django_capture_on_commit_callbacks):
     later = timezone.now() + timedelta(hours=1)
     RefusingBackend.down = True

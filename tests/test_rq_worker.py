@@ -19,8 +19,9 @@ from leadbase.rq_jobs import SCHEDULER_CHECK, Worker
 
 
 def _worker() -> Worker:
-    # No command reaches Redis here: the connection is only made when the worker works.
-    return Worker(["default"], connection=redis.Redis(host="127.0.0.1", port=1), prepare_for_work=False)
+    # No command reaches Redis here: the connection is only made when the worker works. No
+    # retries, so a test that does reach it fails at once.
+    return Worker(["default"], connection=redis.Redis(host="127.0.0.1", port=1, retry=None), prepare_for_work=False)
 
 
 def test_it_tries_redis_again_within_seconds_and_waits_for_tasks_20_s_at_a_time():
@@ -104,6 +105,9 @@ def test_a_worker_stopped_while_redis_is_away_stops_cleanly(caplog):
     import logging
 
     worker = _worker()  # Redis on a port nothing listens on
+    with pytest.raises(redis.exceptions.ConnectionError):  # quitting on its own is a failure still
+        worker.teardown()
+    worker._shutdown_requested_date = now()  # what RQ's SIGTERM handler notes
     with caplog.at_level(logging.WARNING, logger="rq.worker"):
         worker.teardown()
     assert "stopped without telling Redis, which cannot be reached" in caplog.text
@@ -119,7 +123,7 @@ def test_a_scheduler_that_loses_redis_says_so_in_one_line_and_ends_with_status_1
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]  # nothing listens there once the socket is closed
-    scheduler = Scheduler(["default"], connection=redis.Redis(host="127.0.0.1", port=closed))
+    scheduler = Scheduler(["default"], connection=redis.Redis(host="127.0.0.1", port=closed, retry=None))
     monkeypatch.setattr(scheduler, "_install_signal_handlers", lambda: None)  # they would be pytest's
     with caplog.at_level(logging.INFO, logger="rq.scheduler"), pytest.raises(SystemExit) as ended:
         run_scheduler(scheduler)
