@@ -178,3 +178,55 @@ def test_placeholders_are_converted_as_django_converts_them_again_and_again(conn
         cur.executemany("INSERT INTO t VALUES (%s || '%%')", [["1"], ["2"]])
         cur.execute("SELECT v FROM t ORDER BY v")
         assert cur.fetchall() == [("1%",), ("2%",)]
+
+
+def _pragmas(conn) -> tuple[int, int]:
+    with conn.cursor() as cur:
+        cur.execute("PRAGMA temp_store")
+        store = cur.fetchone()[0]
+        cur.execute("PRAGMA cache_size")
+        return store, cur.fetchone()[0]
+
+
+def test_a_big_sort_that_fails_in_chunks_runs_again_as_the_connection_sorts(connect):
+    """No room for the temporary files (an OperationalError): the report or index is made
+    again with the connection's own settings, which are back by then."""
+    from django.db import OperationalError
+
+    from leadbase.sqlite_backend.sorting import SORT_CHUNK_KB, run_sorting_in_chunks
+
+    conn = connect()
+    own = _pragmas(conn)
+    seen = []
+
+    def work():
+        seen.append(_pragmas(conn))
+        if len(seen) == 1:
+            raise OperationalError("database or disk is full")
+        return "done"
+
+    assert run_sorting_in_chunks(conn, work) == "done"
+    assert seen == [(1, -SORT_CHUNK_KB), own]  # in chunks (temp_store FILE), then as before
+    assert _pragmas(conn) == own
+
+
+def test_a_sort_that_did_not_switch_is_not_run_again(django_db_blocker):
+    from django.db import OperationalError
+
+    from leadbase.sqlite_backend.sorting import run_sorting_in_chunks
+
+    handler = ConnectionHandler({"default": {"ENGINE": "leadbase.sqlite_backend", "NAME": ":memory:"}})
+    runs = []
+
+    def work():
+        runs.append(1)
+        raise OperationalError("no such table: x")
+
+    with django_db_blocker.unblock():
+        conn = handler.create_connection("default")  # in memory: it sorts as it always does
+        try:
+            with pytest.raises(OperationalError):
+                run_sorting_in_chunks(conn, work)
+        finally:
+            conn.close()
+    assert runs == [1]  # the error was not the chunked sort's: not read again

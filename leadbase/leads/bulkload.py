@@ -24,11 +24,11 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.db import OperationalError, connection
+from django.db import connection
 from django.db.models import Index
 
 from leadbase.leads.models import Lead
-from leadbase.sqlite_backend.sorting import sorting_in_chunks
+from leadbase.sqlite_backend.sorting import run_sorting_in_chunks
 
 IDENTITY_INDEXES = frozenset({"lead_ws_email", "lead_ws_phone"})
 MIN_FILE_BYTES = 20 * 1024 * 1024  # roughly 150,000 rows of a typical export
@@ -56,11 +56,9 @@ def ensure_lead_indexes() -> list[str]:
         existing = set(connection.introspection.get_constraints(cur, Lead._meta.db_table))
     missing = [index for index in Lead._meta.indexes if index.name not in existing]
     if missing:
-        try:
-            with sorting_in_chunks(connection):
-                _create(missing)
-        except OperationalError:  # e.g. no room for the temporary files: sort in memory
-            _create(missing)  # IF NOT EXISTS: those made already are skipped
+        # On failure (no room for the temporary files, say) the indexes are made again sorting
+        # in memory; IF NOT EXISTS skips those made already.
+        run_sorting_in_chunks(connection, lambda: _create(missing))
     return [index.name for index in missing]
 
 

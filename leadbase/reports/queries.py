@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, NamedTuple
 
-from django.db import OperationalError, connection
+from django.db import connection
 from django.db.models import (
     Case,
     CharField,
@@ -65,7 +65,7 @@ from leadbase.leads.models import (
     SuppressionKind,
 )
 from leadbase.lib.leadrow import clean_text
-from leadbase.sqlite_backend.sorting import sorting_in_chunks
+from leadbase.sqlite_backend.sorting import run_sorting_in_chunks
 
 #: Period choices of the Sources report: key → (days or None for all time, label).
 PERIODS = {
@@ -171,11 +171,7 @@ def sources_report(workspace: Workspace, since: datetime | None) -> SourcesTable
     journal and the new leads once for the three of them. Its GROUP BYs sort up to the whole
     journal and lead table: in chunks on every core, or, when that fails (no room for the
     temporary files, say), in the connection's memory as other statements do."""
-    try:
-        with sorting_in_chunks(connection):
-            return _sources_tables(workspace, since)
-    except OperationalError:
-        return _sources_tables(workspace, since)
+    return run_sorting_in_chunks(connection, lambda: _sources_tables(workspace, since))
 
 
 def _sources_tables(workspace: Workspace, since: datetime | None) -> SourcesTables:
@@ -186,9 +182,6 @@ def _sources_tables(workspace: Workspace, since: datetime | None) -> SourcesTabl
         sources_by_lead_source(workspace, since, links, journals, new_leads),
         sources_by_campaign(workspace, since, links, journals, new_leads),
     )
-
-
-_PROCESSED = Q(status=SubmissionStatus.PROCESSED)
 
 
 def _clicked_links(workspace: Workspace, since: datetime | None) -> list[dict]:
@@ -546,9 +539,9 @@ def owned_by_channel_week(
                 TrackedLink.objects.filter(code=OuterRef("link_code")).values("channel_id")[:1]
             )
         )
-        # The first written (ids follow the journal's order): on SQLite the lead_id index holds
-        # them in that order, where ordering by received_at sorted each lead's rows apart.
-        .order_by("pk")
+        # The first received (a lead merged into another brings its own; a replayed post keeps
+        # the time it was received, not the order it was written in).
+        .order_by("received_at", "pk")
         .values("ch")[:1]
     )
     through_links = Submission.objects.filter(workspace=workspace, outcome="created").exclude(

@@ -14,21 +14,39 @@ files are small and short-lived, so they stay in the OS's page cache.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
+
+from django.db import OperationalError
+
+T = TypeVar("T")
 
 #: The sort's chunk, in KB: SQLite takes it from the page cache's size.
 SORT_CHUNK_KB = 2048
 
 
+def run_sorting_in_chunks(connection: Any, work: Callable[[], T]) -> T:
+    """``work()`` with ``connection`` sorting in chunks (``sorting_in_chunks``); run again as
+    the connection sorts otherwise when that fails with an OperationalError, e.g. no room for
+    the temporary files. Only a run that sorted in chunks is run again."""
+    with sorting_in_chunks(connection) as chunked:
+        try:
+            return work()
+        except OperationalError:
+            if not chunked:
+                raise
+    return work()  # the connection's own settings are back
+
+
 @contextmanager
-def sorting_in_chunks(connection: Any) -> Iterator[None]:
+def sorting_in_chunks(connection: Any) -> Iterator[bool]:
     """Let ``connection`` sort in chunks on every core while the block runs, then put its
-    settings back. Only on an SQLite file, outside a transaction (where temporary data goes
-    cannot change inside one); elsewhere it changes nothing."""
+    settings back; the block is told whether it does. Only on an SQLite file, outside a
+    transaction (where temporary data goes cannot change inside one); elsewhere it changes
+    nothing."""
     if connection.vendor != "sqlite" or connection.is_in_memory_db() or connection.in_atomic_block:
-        yield
+        yield False
         return
     before = {}
     with connection.cursor() as cur:
@@ -39,7 +57,7 @@ def sorting_in_chunks(connection: Any) -> Iterator[None]:
         cur.execute(f"PRAGMA threads = {os.cpu_count() or 1}")
         cur.execute(f"PRAGMA cache_size = -{SORT_CHUNK_KB}")
     try:
-        yield
+        yield True
     finally:
         with connection.cursor() as cur:
             for pragma, value in before.items():

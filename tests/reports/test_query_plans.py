@@ -3,6 +3,7 @@ workspace of 300,000 leads and a million clicks (benchmarks/bench_reports.py) mu
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
@@ -94,9 +95,7 @@ def test_sources_sort_their_groups_in_chunks(personas, monkeypatch):
     """Its GROUP BYs over the whole journal and lead table sort in chunks spilled to temporary
     files, on every core (leadbase.sqlite_backend.sorting): 0.33-0.42 s against 0.73-1.06 s
     in the connection's own 64 MB of memory, at 400,000 journal rows."""
-    from contextlib import contextmanager
-
-    from leadbase.reports import queries
+    from leadbase.sqlite_backend import sorting
 
     inside: list[bool] = []
     chunked = [False]
@@ -106,11 +105,11 @@ def test_sources_sort_their_groups_in_chunks(personas, monkeypatch):
         assert conn is connection
         chunked[0] = True
         try:
-            yield
+            yield True
         finally:
             chunked[0] = False
 
-    monkeypatch.setattr(queries, "sorting_in_chunks", recording)
+    monkeypatch.setattr(sorting, "sorting_in_chunks", recording)
 
     def noted(execute, sql, params, many, context):
         if "GROUP BY" in sql:
@@ -123,19 +122,31 @@ def test_sources_sort_their_groups_in_chunks(personas, monkeypatch):
 
 
 def test_sources_sort_in_memory_when_the_chunked_sort_fails(personas, monkeypatch):
-    """No room for SQLite's temporary files must not make the report fail."""
-    from contextlib import contextmanager
-
+    """No room for SQLite's temporary files must not make the report fail: it is read again,
+    sorting as the connection does otherwise."""
     from django.db import OperationalError
 
     from leadbase.reports import queries
+    from leadbase.sqlite_backend import sorting
 
     expected = sources_report(personas.workspace, None)
+    chunked = [False]
 
     @contextmanager
-    def no_room(conn):
-        yield
-        raise OperationalError("database or disk is full")
+    def switching(conn):
+        chunked[0] = True
+        try:
+            yield True
+        finally:
+            chunked[0] = False
 
-    monkeypatch.setattr(queries, "sorting_in_chunks", no_room)
+    real = queries._journals
+
+    def journals(*args):
+        if chunked[0]:
+            raise OperationalError("database or disk is full")
+        return real(*args)
+
+    monkeypatch.setattr(sorting, "sorting_in_chunks", switching)
+    monkeypatch.setattr(queries, "_journals", journals)
     assert sources_report(personas.workspace, None) == expected
