@@ -359,7 +359,17 @@ IMPORT_WORKERS = env_int("LEADBASE_IMPORT_WORKERS", os.cpu_count() or 1, minimum
 # More than the limits is a typo: granian failed on such a number with a traceback, or started
 # its processes again and again.
 MAX_WEB_WORKERS, MAX_WEB_THREADS = 512, 1024
-WEB_WORKERS = env_int("LEADBASE_WEB_WORKERS", max(2, os.cpu_count() or 1), minimum=1, maximum=MAX_WEB_WORKERS)
+
+
+def web_workers_default(cores: int | None) -> int:
+    """One web process per core, at least two (one writes while the other answers), at most
+    ``MAX_WEB_WORKERS``."""
+    return min(max(2, cores or 1), MAX_WEB_WORKERS)
+
+
+WEB_WORKERS = env_int(
+    "LEADBASE_WEB_WORKERS", web_workers_default(os.cpu_count()), minimum=1, maximum=MAX_WEB_WORKERS
+)
 WEB_THREADS = env_int("LEADBASE_WEB_THREADS", 8, minimum=1, maximum=MAX_WEB_THREADS)
 # Seconds a possible-duplicate scan waits after the first new lead it covers (a burst shares it).
 DUPLICATE_SCAN_DELAY = env_int("LEADBASE_DUPLICATE_SCAN_DELAY", 5)

@@ -72,7 +72,7 @@ def test_a_count_below_its_minimum_is_refused(monkeypatch):
         ("LEADBASE_SECRET_KEY_FILE", "/nonexistent/key", "LEADBASE_SECRET_KEY_FILE names /nonexistent/key, which cannot be read"),
         ("LEADBASE_BASE_URL", "example.com", "LEADBASE_BASE_URL must be an address starting with http:// or https://"),
         ("LEADBASE_DATA_DIR", "/etc/passwd/data", "LEADBASE_DATA_DIR (/etc/passwd/data) cannot be used"),
-        # refused by serve alone, and as "CommandError:"
+        # were refused by serve alone, as a "CommandError:"; a huge one was a granian traceback
         ("LEADBASE_WEB_WORKERS", "0", "LEADBASE_WEB_WORKERS must be at least 1, not 0"),
         ("LEADBASE_WEB_THREADS", "many", "LEADBASE_WEB_THREADS must be a whole number, not 'many'"),
         ("LEADBASE_WEB_WORKERS", "99999999999999999999", "LEADBASE_WEB_WORKERS must be at most 512"),

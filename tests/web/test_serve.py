@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from leadbase.settings import web_workers_default
 from leadbase.web.management.commands.serve import (
     SERVE_AUTOCHECKPOINT,
     server_url,
@@ -31,7 +32,12 @@ def test_one_web_process_per_core_of_eight_threads_by_default_and_the_settings_w
     done = subprocess.run([sys.executable, "-m", "leadbase", "shell", "--no-imports", "-c", read], env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == (said or f"{max(2, os.cpu_count() or 1)} 8")  # at least two processes
+    assert done.stdout.strip() == (said or f"{web_workers_default(os.cpu_count())} 8")
+
+
+def test_one_web_process_per_core_at_least_two_and_at_most_the_limit():
+    assert [web_workers_default(cores) for cores in (None, 1, 2, 3, 16)] == [2, 2, 2, 3, 16]
+    assert web_workers_default(10_000) == 512  # more would be refused
 
 
 def test_a_bad_web_setting_stops_serve_with_one_line(tmp_path):
