@@ -33,7 +33,8 @@ class _Session(asyncio.Protocol):
 
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
-        self.buffer = b""
+        self.buffer = bytearray()
+        self.scanned = 0  # in DATA: bytes of the buffer searched for the end of the message
         self.in_data = False
         self.sender: bytes | None = None
         self.recipients: list[str] = []
@@ -49,17 +50,20 @@ class _Session(asyncio.Protocol):
         closing = False
         while not closing:
             if self.in_data:
-                # The message ends at CRLF . CRLF; the DATA line's own CRLF counts as the first.
-                end = (b"\r\n" + self.buffer).find(b"\r\n.\r\n")
+                # The message ends at CRLF . CRLF. The buffer starts with the DATA line's own
+                # CRLF (put back when DATA was taken), so an empty message ends too; each read
+                # searches only what it added, and what could finish a terminator begun before.
+                end = self.buffer.find(b"\r\n.\r\n", max(0, self.scanned - 4))
                 if end < 0:
+                    self.scanned = len(self.buffer)
                     if len(self.buffer) > MAX_MESSAGE:
                         replies.append(b"552 5.3.4 Message too big\r\n")
                         closing = True
                     break
                 if self.sink.keep:
-                    content = self.buffer[: max(end - 2, 0)].replace(b"\r\n..", b"\r\n.")
+                    content = bytes(self.buffer[2:end]).replace(b"\r\n..", b"\r\n.")
                     self.sink.messages.append((self.recipients, content[1:] if content[:2] == b".." else content))
-                self.buffer = self.buffer[end + 3 :]
+                del self.buffer[: end + 5]
                 self.in_data = False
                 now = time.monotonic()
                 for rcpt in self.recipients:
@@ -74,8 +78,12 @@ class _Session(asyncio.Protocol):
                     replies.append(b"500 5.5.2 Line too long\r\n")
                     closing = True
                 break
-            line, self.buffer = self.buffer[:line_end], self.buffer[line_end + 2 :]
+            line = bytes(self.buffer[:line_end])
+            del self.buffer[: line_end + 2]
             reply, closing = self._command(line)
+            if self.in_data:
+                self.buffer[:0] = b"\r\n"  # the DATA line's CRLF: the first of the terminator's
+                self.scanned = 0
             replies.append(reply)
         if replies and self.transport is not None:
             self.transport.write(b"".join(replies))
@@ -151,7 +159,8 @@ class SmtpSink:
 
     def start(self) -> SmtpSink:
         self._thread.start()
-        self._ready.wait(10)
+        if not self._ready.wait(10):
+            raise RuntimeError("the SMTP sink did not start within 10 s")
         return self
 
     def stop(self) -> None:

@@ -57,3 +57,46 @@ def test_commands_out_of_order_or_unknown_are_refused_and_change_nothing(sink):
         codes = [reader.readline()[:3] for _ in range(8)]
     assert codes == [b"503", b"503", b"501", b"502", b"250", b"501", b"503", b"221"]
     assert sink.count == 0 and sink.messages == []
+
+
+class _Transport:
+    def __init__(self) -> None:
+        self.written = bytearray()
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.written += data
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_pipelined_commands_and_messages_split_anywhere_read_the_same():
+    """Whatever the reads the TCP stream is cut into (here: one byte each, and one read for all),
+    each message ends where it ends: a lone '.' line inside a dot-stuffed body does not end it,
+    an empty message and a message ending right at a read's end do."""
+    from benchmarks.smtp_sink import _Session
+
+    stream = (
+        b"EHLO me\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n"
+        b"Subject: one\r\n\r\n..\r\n...two\r\nend\r\n.\r\n"
+        b"MAIL FROM:<a@example.org>\r\nRCPT TO:<c@example.org>\r\nDATA\r\n.\r\n"  # empty
+        b"MAIL FROM:<a@example.org>\r\nRCPT TO:<d@example.org>\r\nDATA\r\nlast\r\n.\r\nQUIT\r\n"
+    )
+    seen = []
+    for reads in ([stream[i : i + 1] for i in range(len(stream))], [stream]):
+        sink = SmtpSink(keep=True)
+        sink._socket.close()  # the session alone, no server
+        session, transport = _Session(sink), _Transport()
+        session.connection_made(transport)
+        for data in reads:
+            session.data_received(data)
+        seen.append((sink.messages, bytes(transport.written), transport.closed))
+    assert seen[0] == seen[1]
+    messages, written, closed = seen[0]
+    assert messages == [
+        (["b@example.org"], b"Subject: one\r\n\r\n.\r\n..two\r\nend"),
+        (["c@example.org"], b""),
+        (["d@example.org"], b"last"),
+    ]
+    assert written.count(b"\r\n250 2.0.0 OK") == 3 and written.endswith(b"221 2.0.0 Bye\r\n") and closed
