@@ -135,7 +135,7 @@ def test_a_scheduler_that_loses_redis_says_so_in_one_line_and_ends_with_status_1
 
 @pytest.mark.redis
 def test_the_workers_scheduler_stops_quietly_when_redis_goes_and_starts_again_when_it_is_back(tmp_path):
-    from tests.test_worker import redis_server
+    from tests.test_worker_outage import redis_server
 
     server = redis_server()
     with socket.socket() as s:
