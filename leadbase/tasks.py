@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -28,6 +27,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_tasks_db import DatabaseBackend
 
+from leadbase.lib.outage import Outage
 from leadbase.rows import insert as insert_rows
 from leadbase.settings_errors import shown
 
@@ -146,7 +146,7 @@ def _hand_over_written(task: Any, ids: list[int], calls: Sequence[tuple[Sequence
     for replay whose lead existed already (a form): it is logged, once per outage. While the
     queue is away, this process does not try again for ``QUEUE_AWAY`` seconds: a Redis that
     hangs rather than refuses took 5 s of every write's answer."""
-    global _away_until, _away_since, _away_said
+    global _away_until
     if time.monotonic() < _away_until:
         return  # the worker hands them over
     try:
@@ -156,27 +156,16 @@ def _hand_over_written(task: Any, ids: list[int], calls: Sequence[tuple[Sequence
                  in zip(ids[start : start + HAND_OVER_CHUNK], calls[start : start + HAND_OVER_CHUNK])}
             )
     except Exception as exc:  # noqa: BLE001 (Redis away: the rows stay for the worker)
-        # Said when the outage starts, then every AWAY_SAID_EVERY seconds: every QUEUE_AWAY
-        # seconds in each web process was 39 of an outage's 55 lines. The request threads of a
-        # process meet here together when the queue goes away: one of them says it.
-        with _away_lock:
-            now = time.monotonic()
-            _away_until = now + QUEUE_AWAY
-            say = _away_since is None or now - _away_said >= AWAY_SAID_EVERY
-            lasting = "" if _away_since is None else f" (for {now - _away_since:.0f} s)"
-            if say:
-                _away_since, _away_said = _away_since or now, now
-        if say:
+        _away_until = time.monotonic() + QUEUE_AWAY
+        if (lasting := queue_away.failed()) is not None:
             logger.warning(
                 "The task queue does not take tasks now%s (%s: %s): writes are kept, and their tasks (%s "
                 "first) wait in the outbox, where the worker finds them once the queue answers.",
                 lasting, type(exc).__name__, exc, task.module_path,
             )
         return
-    with _away_lock:
-        since, _away_since = _away_since, None
-    if since is not None:
-        logger.warning("The task queue takes tasks again, after %.0f s", time.monotonic() - since)
+    if (lasted := queue_away.answered()) is not None:
+        logger.warning("The task queue takes tasks again, after %.0f s", lasted)
 
 
 #: Tasks handed over per claim.
@@ -186,12 +175,10 @@ HAND_OVER_CHUNK = 500
 CLAIM_LEASE = timedelta(seconds=60)
 #: Seconds a process leaves the handing over to the worker after its queue failed it.
 QUEUE_AWAY = 15.0
-#: Seconds between two warnings of a process whose queue stays away.
-AWAY_SAID_EVERY = 300.0
 _away_until = 0.0
-_away_since: float | None = None  # when this process's queue went away (None: it answers)
-_away_said = 0.0
-_away_lock = threading.Lock()
+#: This process's view of its task queue: said when it goes away, every five minutes while it
+#: stays away, and when it answers again.
+queue_away = Outage(every=300.0)
 
 
 def _hand_over(tasks: dict[int, tuple[Any, Sequence[Any], dict[str, Any]]]) -> int:

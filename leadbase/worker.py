@@ -11,10 +11,10 @@ Under a steady stream of form posts the queue never stays empty, and claiming wh
 ready made batches of about five tasks (a group of posts queues one), each with its own claim,
 record, queries and SMTP connection. After a batch that drained the queue the worker waits
 ``GATHER_SECONDS`` (at most ``--interval``) before claiming again: a task queued while the
-worker is idle still runs at the next poll, and under a stream the batches are several times larger. On the form
-benchmark with double opt-in the worker's CPU per post went from 0.62–0.66 to 0.48–0.50 ms
-(alternating, two pairs), and the confirmation emails arrived 0.2 s later (p50; p99 1.1 s),
-far inside the 5 s they have.
+worker is idle still runs at the next poll, and under a stream the batches are several times
+larger. On the form benchmark with double opt-in the worker's CPU per post went from
+0.62–0.66 to 0.48–0.50 ms (alternating, two pairs), and the confirmation emails arrived 0.2 s
+later (p50; p99 1.1 s), far inside the 5 s they have.
 
 Tasks run in the order django-tasks-db gives them (priority, then run-after, then enqueued).
 A task that takes long holds up the others claimed with it, which is why imports, that run for

@@ -16,6 +16,7 @@ from django_tasks import task
 from django_tasks.backends.dummy import DummyBackend
 
 from leadbase import tasks
+from leadbase.lib.outage import Outage
 from leadbase.outbox.models import OutboxTask
 from leadbase.tasks import enqueue_many_with_write, enqueue_with_write, hand_over_waiting
 
@@ -44,7 +45,7 @@ def queue(settings, monkeypatch):
 
     settings.TASKS = {"default": {"BACKEND": "tests.test_outbox.RefusingBackend", "QUEUES": ["default"]}}
     monkeypatch.setattr(tasks, "_away_until", 0.0)  # a queue failed by another test is no reason here
-    monkeypatch.setattr(tasks, "_away_since", None)
+    monkeypatch.setattr(tasks, "queue_away", Outage(every=300.0))
     RefusingBackend.down = False
     yield task_backends["default"]
     RefusingBackend.down = False
@@ -122,7 +123,7 @@ def test_a_process_whose_queue_stays_away_says_so_once_then_that_it_is_back(
             enqueue_with_write(remember, n)
     assert caplog.text.count("does not take tasks now") == 1
 
-    monkeypatch.setattr(tasks, "_away_said", tasks._away_said - tasks.AWAY_SAID_EVERY)  # five minutes on
+    monkeypatch.setattr(tasks.queue_away, "_said", tasks.queue_away._said - 300.0)  # five minutes on
     monkeypatch.setattr(tasks, "_away_until", 0.0)
     with django_capture_on_commit_callbacks(execute=True):
         enqueue_with_write(remember, 3)
@@ -146,7 +147,7 @@ def test_request_threads_that_meet_a_refusing_queue_together_say_it_once(monkeyp
 
     monkeypatch.setattr(tasks, "_hand_over", refused)
     monkeypatch.setattr(tasks, "_away_until", 0.0)
-    monkeypatch.setattr(tasks, "_away_since", None)
+    monkeypatch.setattr(tasks, "queue_away", Outage(every=300.0))
     threads = [threading.Thread(target=tasks._hand_over_written, args=(remember, [n], [((n,), {})])) for n in range(8)]
     for thread in threads:
         thread.start()

@@ -195,6 +195,7 @@ def test_the_outbox_check_says_the_queue_is_back_only_when_redis_answers(monkeyp
     "takes tasks again" three times during a two-minute outage."""
     import logging
 
+    from leadbase.lib.outage import Outage
     from leadbase.web.management.commands import worker as command
 
     outcomes = iter([ConnectionError("refused"), 0, 0, 2])
@@ -208,7 +209,7 @@ def test_the_outbox_check_says_the_queue_is_back_only_when_redis_answers(monkeyp
 
     monkeypatch.setattr(command, "hand_over_waiting", hand_over)
     monkeypatch.setattr(command, "queue_problem", lambda: next(answers))
-    monkeypatch.setattr(command, "_outbox_failing_since", None)
+    monkeypatch.setattr(command, "_outbox_outage", Outage(every=300.0))
     with caplog.at_level(logging.WARNING):
         command._hand_over_waiting()  # Redis away
         command._hand_over_waiting()  # nothing handed over, and Redis still does not answer

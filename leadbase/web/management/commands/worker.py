@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from leadbase.lib.outage import Outage
 from leadbase.logs import RepeatsFilter
 from leadbase.tasks import OUTBOX_AGE, hand_over_waiting, queue_problem
 from leadbase.worker import DEFAULT_CLAIM, IMPORTS_QUEUE, BatchWorker, worker_identity
@@ -132,32 +133,24 @@ def _delete_old_import_files() -> None:
 
 #: Seconds between two reminders of one problem that lasts (Redis away).
 REPEATS_EVERY = 300.0
-_outbox_failing_since: float | None = None
-_outbox_said_at = 0.0
+#: This lane's view of the queue, as it hands the outbox over.
+_outbox_outage = Outage(every=REPEATS_EVERY)
 
 
 def _hand_over_waiting(older_than: timedelta = OUTBOX_AGE) -> None:
     """``tasks.hand_over_waiting``, run by every lane: whichever runs hands the tasks over. A
     queue that does not take them is said once, then every ``REPEATS_EVERY`` seconds."""
-    global _outbox_failing_since, _outbox_said_at
     try:
         handed = hand_over_waiting(older_than)
     except Exception as exc:  # noqa: BLE001 (Redis away: said in one line, not a traceback a round)
-        now = time.monotonic()
-        if _outbox_failing_since is None or now - _outbox_said_at >= REPEATS_EVERY:
-            since = "" if _outbox_failing_since is None else f" (for {now - _outbox_failing_since:.0f} s)"
+        if (lasting := _outbox_outage.failed()) is not None:
             logger.warning("Tasks wait in the outbox: their queue does not take them%s (%s: %s)",
-                           since, type(exc).__name__, exc)
-            _outbox_failing_since = _outbox_failing_since or now
-            _outbox_said_at = now
+                           lasting, type(exc).__name__, exc)
         return
-    if _outbox_failing_since is not None:
-        # Nothing handed over may mean another lane holds the rows, not that Redis answered:
-        # "takes tasks again" was said three times during a two-minute outage.
-        if not handed and queue_problem():
-            return
-        logger.warning("The task queue takes tasks again, after %.0f s", time.monotonic() - _outbox_failing_since)
-        _outbox_failing_since = None
+    # Nothing handed over may mean another lane holds the rows, not that Redis answered: "takes
+    # tasks again" was said three times during a two-minute outage.
+    if _outbox_outage.lasting and (handed or not queue_problem()):
+        logger.warning("The task queue takes tasks again, after %.0f s", _outbox_outage.answered() or 0)
     if handed:
         logger.warning("Queued %s task(s) that waited in the outbox for their queue to answer", handed)
 
