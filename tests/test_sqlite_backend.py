@@ -143,6 +143,19 @@ def test_a_new_database_gets_16_kb_pages_in_wal_mode(tmp_path, django_db_blocker
             conn.close()
 
 
+@pytest.mark.parametrize("megabytes", [0, 64])
+def test_a_connection_maps_as_many_megabytes_of_the_file_as_set(tmp_path, django_db_blocker, monkeypatch, megabytes):
+    monkeypatch.setattr("leadbase.settings.SQLITE_MMAP_MB", megabytes)  # LEADBASE_SQLITE_MMAP_MB
+    with django_db_blocker.unblock():
+        conn = _connection_as_configured(tmp_path / "mapped.sqlite3")
+        try:
+            with conn.cursor() as cur:
+                cur.execute("PRAGMA mmap_size")
+                assert cur.fetchone()[0] == megabytes * 1024 * 1024
+        finally:
+            conn.close()
+
+
 def test_an_existing_database_keeps_its_page_size(tmp_path, django_db_blocker):
     import sqlite3
 

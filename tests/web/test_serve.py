@@ -19,6 +19,7 @@ from django.core.management import CommandError, call_command
 from leadbase.settings import web_workers_default
 from leadbase.web.management.commands.serve import (
     SERVE_AUTOCHECKPOINT,
+    SERVE_MMAP_MB,
     server_url,
 )
 
@@ -69,7 +70,8 @@ def test_a_redis_that_does_not_answer_stops_a_batch_worker_before_it_starts(sett
 def _serve(data: Path, *options: str, stderr: int = subprocess.PIPE) -> tuple[subprocess.Popen, int]:
     """`leadbase serve ...options` on SQLite in ``data``, on a free port: (the process, the port)."""
     env = {**os.environ, "LEADBASE_DATA_DIR": str(data), "LEADBASE_LOG_LEVEL": "WARNING"}
-    for name in ("DATABASE_URL", "REDIS_URL", "LEADBASE_SQLITE_AUTOCHECKPOINT", "LEADBASE_BASE_URL"):
+    for name in ("DATABASE_URL", "REDIS_URL", "LEADBASE_SQLITE_AUTOCHECKPOINT", "LEADBASE_SQLITE_MMAP_MB",
+                 "LEADBASE_BASE_URL"):
         env.pop(name, None)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -194,6 +196,8 @@ def test_serve_checkpoints_the_sqlite_log_itself_and_its_processes_only_as_a_bac
     for pid in web:  # the web processes start with the backstop threshold
         environ = (Path("/proc") / str(pid) / "environ").read_bytes().split(b"\0")
         assert f"LEADBASE_SQLITE_AUTOCHECKPOINT={SERVE_AUTOCHECKPOINT}".encode() in environ
+        # and read the database file through a memory map
+        assert f"LEADBASE_SQLITE_MMAP_MB={SERVE_MMAP_MB}".encode() in environ
     # A write that never checkpoints itself reaches the database file all the same.
     path = data / "leadbase.sqlite3"
     db = sqlite3.connect(path)
