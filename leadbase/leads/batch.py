@@ -26,6 +26,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
+from leadbase.leads.duplicates import suggest_pairs
 from leadbase.leads.identity import (
     KNOWN_COLUMNS,
     IdentityIndex,
@@ -39,7 +40,6 @@ from leadbase.leads.models import (
     ConsentStatus,
     Lead,
     LeadAlias,
-    PossibleDuplicate,
     Suppression,
     SuppressionReason,
     Touch,
@@ -645,8 +645,4 @@ def _insert_numbered_touches(
 
 
 def _flag_shared_mailboxes(workspace_id: int, pairs: list[tuple[Known, Known]]) -> None:
-    objs = []
-    for a, b in pairs:
-        low, high = sorted((a["id"], b["id"]))
-        objs.append(PossibleDuplicate(workspace_id=workspace_id, lead_a_id=low, lead_b_id=high, reason="shared_mailbox"))
-    PossibleDuplicate.objects.bulk_create(objs, ignore_conflicts=True)
+    suggest_pairs(workspace_id, [(*sorted((a["id"], b["id"])), "shared_mailbox") for a, b in pairs])

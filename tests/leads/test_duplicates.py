@@ -48,6 +48,23 @@ def test_a_shared_company_domain_is_a_block_but_a_free_mail_domain_is_not(person
     assert PossibleDuplicate.objects.get().reason == "similar_name_domain"
 
 
+def test_a_suggestion_is_stored_open_with_the_time_it_was_made(personas):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    ws = personas.workspace
+    make_lead(ws, name="John Smith", email="john@smith-tools.com")
+    make_lead(ws, name="Jon Smith", email="jon@smith-tools.com")
+    before = timezone.now()
+    scan_all(ws)
+    pair = PossibleDuplicate.objects.get()
+    assert (pair.workspace_id, pair.status, pair.score) == (ws.pk, "open", 0)
+    assert pair.lead_a_id < pair.lead_b_id
+    assert before - timedelta(seconds=1) <= pair.created_at <= timezone.now()
+    assert PossibleDuplicate.objects.filter(created_at__gte=before - timedelta(seconds=1)).count() == 1
+
+
 def test_a_dismissed_pair_is_not_suggested_again(personas):
     ws = personas.workspace
     make_lead(ws, name="John Smith", email="john@smith-tools.com")
