@@ -200,7 +200,7 @@ TEMPLATES = [
 ]
 
 
-SQLITE_PAGE_SIZE = 16384
+SQLITE_PAGE_SIZE = 4096
 # Pages of write-ahead log after which a committing connection copies the log back into the
 # database file (SQLite's default, 1000). That copy and its fsync run inside the commit, so
 # inside the write lock; `leadbase serve` raises this for its processes and checkpoints from its
@@ -242,10 +242,13 @@ def _database(url: str) -> dict:
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
             "init_command": (
-                # 16 KB pages (SQLite's default is 4 KB), for a database created from now on; an
-                # existing file keeps its size (the pragma changes nothing there). Lead rows are
-                # wide and every lead sits in two identity indexes: a million-row import spends
-                # 2-3 s less on B-tree splits and page I/O, and form posts measured the same.
+                # 4 KB pages (SQLite's default), for a database created from now on; an existing
+                # file keeps its size (the pragma changes nothing there). A commit writes every
+                # page it changed to the log, whole: a group of form posts changes a page or two
+                # in each of some twenty indexes, so with 16 KB pages it wrote and checksummed
+                # about four times the bytes. With 4 KB pages the form benchmark took 7-11 %
+                # more posts per second in three of four alternating pairs (one 2.5 % fewer),
+                # and a million-row import took 1.1-1.3 s (3-4 %) longer.
                 f"PRAGMA page_size={SQLITE_PAGE_SIZE};"
                 "PRAGMA journal_mode=WAL;"
                 "PRAGMA synchronous=NORMAL;"

@@ -129,14 +129,14 @@ def _connection_as_configured(path):
     return ConnectionHandler({"default": _database(f"sqlite:///{path}")}).create_connection("default")
 
 
-def test_a_new_database_gets_16_kb_pages_in_wal_mode(tmp_path, django_db_blocker):
+def test_a_new_database_gets_4_kb_pages_in_wal_mode(tmp_path, django_db_blocker):
     with django_db_blocker.unblock():
         conn = _connection_as_configured(tmp_path / "new.sqlite3")
         try:
             with conn.cursor() as cur:
                 cur.execute("CREATE TABLE t (n INTEGER)")
                 cur.execute("PRAGMA page_size")
-                assert cur.fetchone()[0] == 16384
+                assert cur.fetchone()[0] == 4096
                 cur.execute("PRAGMA journal_mode")
                 assert cur.fetchone()[0] == "wal"
         finally:
@@ -161,7 +161,7 @@ def test_an_existing_database_keeps_its_page_size(tmp_path, django_db_blocker):
 
     path = tmp_path / "old.sqlite3"
     old = sqlite3.connect(path)
-    old.execute("PRAGMA page_size=4096")
+    old.execute("PRAGMA page_size=16384")  # what Leadbase gave new databases before 2026-11-28
     old.execute("PRAGMA journal_mode=WAL")
     old.execute("CREATE TABLE t (n INTEGER)")
     old.execute("INSERT INTO t VALUES (1)")
@@ -174,7 +174,7 @@ def test_an_existing_database_keeps_its_page_size(tmp_path, django_db_blocker):
                 cur.execute("SELECT n FROM t")
                 assert cur.fetchall() == [(1,)]
                 cur.execute("PRAGMA page_size")
-                assert cur.fetchone()[0] == 4096
+                assert cur.fetchone()[0] == 16384
         finally:
             conn.close()
 

@@ -532,7 +532,7 @@ def _fewer_checkpoints() -> Iterator[None]:
     """Let SQLite's write-ahead log grow to 64 MB between checkpoints while importing.
 
     Each checkpoint copies the log into the database file and syncs it; at the default (1,000
-    pages: 4 MB, or 16 MB with 16 KB pages) that happens after nearly every batch. The log is
+    pages: 4 MB, or 16 MB in a database made with 16 KB pages) that happens after nearly every batch. The log is
     checkpointed every 64 MB instead, and once at the end. Durability is unchanged: every
     committed batch is in the log.
     """
@@ -542,7 +542,7 @@ def _fewer_checkpoints() -> Iterator[None]:
     with connection.cursor() as cur:
         cur.execute("PRAGMA wal_autocheckpoint")
         before = cur.fetchone()[0]
-        cur.execute("PRAGMA page_size")  # 16 KB in a database Leadbase created, 4 KB in older ones
+        cur.execute("PRAGMA page_size")  # 4 KB; 16 KB in a database made by Leadbase before 2026-11-28
         pages = IMPORT_WAL_BYTES // cur.fetchone()[0]
         cur.execute(f"PRAGMA wal_autocheckpoint = {pages}")
     try:

@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 #: ``wal_autocheckpoint`` of the processes ``serve`` starts on SQLite, which checkpoints itself.
 #: The log can only start over once a checkpoint has copied all of it, which under a steady write
 #: load ``serve``'s checkpoints rarely catch: the commit that takes the log past this many pages
-#: (64 MB of 16 KB pages) copies what is left, a fraction of it, and the log starts over.
+#: (16 MB of 4 KB pages) copies what is left, a fraction of it, and the log starts over.
 SERVE_AUTOCHECKPOINT = 4096
 #: ``LEADBASE_SQLITE_MMAP_MB`` of the processes ``serve`` starts on SQLite: their reads of the
 #: database file go through a memory map of this size. With double opt-in, the form benchmark
