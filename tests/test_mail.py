@@ -407,3 +407,18 @@ def test_send_all_without_a_server_fails_every_message_at_once(settings):
         results = mail.send_all(_messages(3))
 
     assert all(isinstance(r, OSError) and mail.is_temporary(r) for r in results)
+
+
+def test_each_message_has_an_id_of_its_own_and_the_date_it_was_laid_out():
+    import re
+    import time
+    from email.utils import mktime_tz, parsedate_tz
+
+    before = int(time.time())
+    messages = [read(mail.prepare(subject="Hi", to_name="Ada", to_address="ada@example.org", text="x", html="y").data)
+                for _ in range(500)]
+    ids = [m["Message-ID"] for m in messages]
+    assert len(set(ids)) == 500
+    assert all(re.fullmatch(r"<\d+\.\d+\.[0-9a-f]{16}@[^@<>\s]+>", i) for i in ids)
+    seconds = {mktime_tz(parsedate_tz(m["Date"])) for m in messages}  # "-0000": a time in UTC
+    assert all(before <= second <= time.time() for second in seconds)
