@@ -359,6 +359,9 @@ IMPORT_MAX_UPLOAD_MB = env_int("LEADBASE_IMPORT_MAX_UPLOAD_MB", 200, minimum=1)
 # Days an import's report is kept after the import ends (and an upload never imported after it
 # was uploaded); the imports lane of the worker deletes them. 0 keeps them for ever.
 IMPORT_FILES_DAYS = env_int("LEADBASE_IMPORT_FILES_DAYS", 30)
+# Days a finished background task (its row in the database queue: arguments, result, error) is
+# kept after it finished; the worker deletes older ones every hour. 0 keeps them for ever.
+TASK_RESULTS_DAYS = env_int("LEADBASE_TASK_RESULTS_DAYS", 7)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 IMPORT_WORKERS = env_int("LEADBASE_IMPORT_WORKERS", os.cpu_count() or 1, minimum=1)

@@ -18,7 +18,7 @@ import secrets
 import time
 import weakref
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -273,3 +273,43 @@ def hand_over_waiting(older_than: timedelta = OUTBOX_AGE, limit: int = 10_000) -
         if tasks:
             handed += _hand_over(tasks)
     return handed
+
+
+#: Finished task rows deleted per statement by ``delete_old_task_results``: each delete is a
+#: short write of its own, so the form posts queued for SQLite's write lock meanwhile wait for
+#: one chunk, not for the whole of a day's rows.
+DELETE_CHUNK = 500
+
+
+def delete_old_task_results(now: datetime | None = None) -> int:
+    """Delete the database queue's tasks that finished (succeeded or failed) more than
+    ``TASK_RESULTS_DAYS`` days ago; returns how many. Run by the worker every hour.
+
+    Every form post's group of a burst leaves a finished task (its confirmation emails), and
+    django-tasks-db keeps them all: a day of steady posts is millions of rows. The table has no
+    index on the time a task finished (one more for every post's write to keep), so each chunk is
+    one statement that reads the table from its start, where the oldest rows are, and stops at
+    ``DELETE_CHUNK`` of them.
+    """
+    from django.conf import settings
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    days = settings.TASK_RESULTS_DAYS
+    if days <= 0:
+        return 0
+    before = (now or timezone.now()) - timedelta(days=days)
+    table, quote = DBTaskResult._meta.db_table, connection.ops.quote_name
+    sql = (
+        f"DELETE FROM {quote(table)} WHERE {quote('id')} IN (SELECT {quote('id')} FROM {quote(table)} "
+        f"WHERE {quote('status')} IN (%s, %s) AND {quote('finished_at')} < %s LIMIT {DELETE_CHUNK})"
+    )
+    when = connection.ops.adapt_datetimefield_value(before)
+    deleted = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [TaskResultStatus.SUCCESSFUL.value, TaskResultStatus.FAILED.value, when])
+            count = cursor.rowcount
+        deleted += count
+        if count < DELETE_CHUNK:
+            return deleted

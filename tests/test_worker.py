@@ -308,6 +308,34 @@ def test_leadbase_worker_runs_both_lanes_and_stops_both_on_sigterm(tmp_path):
     assert not Path(f"/proc/{second.stdout.split()[0]}").exists()
 
 
+OLD_TASK = """
+from datetime import timedelta
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+now = timezone.now()
+for days, status in ((30, "SUCCESSFUL"), (20, "FAILED"), (1, "SUCCESSFUL")):
+    DBTaskResult.objects.create(args_kwargs={"args": [], "kwargs": {}}, task_path="leadbase.x", status=status,
+                                enqueued_at=now - timedelta(days=days), finished_at=now - timedelta(days=days))
+"""
+TASKS_LEFT = "from django_tasks_db.models import DBTaskResult; print(DBTaskResult.objects.count())"
+
+
+def test_the_worker_deletes_tasks_that_finished_more_than_a_week_ago(tmp_path):
+    env = _migrated(tmp_path)
+    _leadbase(env, "shell", "--no-imports", "-c", OLD_TASK)
+    worker = subprocess.Popen([sys.executable, "-m", "leadbase", "worker", "--interval", "0.1"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while (left := _leadbase(env, "shell", "--no-imports", "-c", TASKS_LEFT).strip()) != "1":
+            assert time.monotonic() < deadline, f"{left} tasks left"
+            time.sleep(0.2)
+    finally:
+        worker.terminate()
+        _, err = worker.communicate(timeout=60)
+    assert worker.returncode == 0, err
+
+
 @pytest.mark.parametrize(
     ("option", "message"),
     [

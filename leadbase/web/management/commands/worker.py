@@ -96,7 +96,8 @@ def _keep_running(commands: list[list[str]], children: list[subprocess.Popen], s
             children[n] = subprocess.Popen(commands[n])
 
 
-#: How often the imports lane deletes import files older than LEADBASE_IMPORT_FILES_DAYS.
+#: How often the imports lane deletes import files older than LEADBASE_IMPORT_FILES_DAYS, and
+#: the other lanes finished tasks older than LEADBASE_TASK_RESULTS_DAYS.
 OLD_FILES_EVERY = 3600.0
 #: How often a lane looks for tasks left in the outbox (their queue, Redis, did not answer).
 OUTBOX_EVERY = 15.0
@@ -130,6 +131,16 @@ def _delete_old_import_files() -> None:
     deleted = delete_old_import_files()
     if deleted:
         logger.info("Deleted the files of %s import(s) older than %s days", deleted, settings.IMPORT_FILES_DAYS)
+
+
+def _delete_old_task_results() -> None:
+    """``tasks.delete_old_task_results``, run by the lanes of the database queue but the
+    imports one (every lane that runs it deletes what is left, at most an hour's worth)."""
+    from leadbase.tasks import delete_old_task_results
+
+    deleted = delete_old_task_results()
+    if deleted:
+        logger.info("Deleted %s task(s) that finished more than %s days ago", deleted, settings.TASK_RESULTS_DAYS)
 
 
 #: Seconds between two reminders of one problem that lasts (Redis away).
@@ -226,6 +237,8 @@ class Command(BaseCommand):
                 _in_background(_hand_over_waiting, "queue the tasks left in the outbox", OUTBOX_EVERY)
             if queue == IMPORTS_QUEUE:
                 _in_background(_delete_old_import_files, "delete old import files", OLD_FILES_EVERY)
+            if not settings.REDIS_URL and queue != IMPORTS_QUEUE:  # (RQ keeps its results for minutes)
+                _in_background(_delete_old_task_results, "delete old finished tasks", OLD_FILES_EVERY)
         if settings.REDIS_URL:
             names = ["default", IMPORTS_QUEUE] if queue == "all" else [queue]
             # RQ says "could not connect to Redis instance" every few seconds while Redis is down
