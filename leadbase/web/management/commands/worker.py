@@ -237,7 +237,7 @@ class Command(BaseCommand):
                 _in_background(_hand_over_waiting, "queue the tasks left in the outbox", OUTBOX_EVERY)
             if queue == IMPORTS_QUEUE:
                 _in_background(_delete_old_import_files, "delete old import files", OLD_FILES_EVERY)
-            if not settings.REDIS_URL and queue != IMPORTS_QUEUE:  # (RQ keeps its results for minutes)
+            if not settings.REDIS_URL and queue != IMPORTS_QUEUE:  # (RQ expires its own results)
                 _in_background(_delete_old_task_results, "delete old finished tasks", OLD_FILES_EVERY)
         if settings.REDIS_URL:
             names = ["default", IMPORTS_QUEUE] if queue == "all" else [queue]
