@@ -210,7 +210,7 @@ SQLITE_AUTOCHECKPOINT = env_int("LEADBASE_SQLITE_AUTOCHECKPOINT", 1000)
 # rather than with a read() call per page. Each commit by another process empties a
 # connection's page cache, so under a stream of writes every transaction reads its pages
 # again; mapped, that costs no system call nor copy. `leadbase serve` sets it for its processes.
-SQLITE_MMAP_MB = env_int("LEADBASE_SQLITE_MMAP_MB", 0, maximum=1_048_576)
+SQLITE_MMAP_MB = env_int("LEADBASE_SQLITE_MMAP_MB", 0, maximum=2047)  # SQLite maps 2 GB at most
 
 
 def _database(url: str) -> dict:

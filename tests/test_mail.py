@@ -422,3 +422,23 @@ def test_each_message_has_an_id_of_its_own_and_the_date_it_was_laid_out():
     assert all(re.fullmatch(r"<\d+\.\d+\.[0-9a-f]{16}@[^@<>\s]+>", i) for i in ids)
     seconds = {mktime_tz(parsedate_tz(m["Date"])) for m in messages}  # "-0000": a time in UTC
     assert all(before <= second <= time.time() for second in seconds)
+
+
+def test_a_forked_process_s_message_ids_carry_its_own_process_id():
+    import os
+
+    def pid_in_id() -> int:
+        data = mail.prepare(subject="Hi", to_name="Ada", to_address="ada@example.org", text="x", html="y").data
+        return int(read(data)["Message-ID"].split(".")[1])
+
+    assert pid_in_id() == os.getpid()
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # the worker's lanes and granian's processes are forked after the import
+        try:
+            os.write(writer, str(pid_in_id() == os.getpid()).encode())
+        finally:
+            os._exit(0)
+    os.close(writer)
+    os.waitpid(child, 0)
+    assert os.read(reader, 10) == b"True"

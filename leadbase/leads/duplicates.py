@@ -109,8 +109,9 @@ def _suggest(workspace_id: int, family: Iterable[tuple], first_id: int, last_id:
 
 
 def suggest_pairs(workspace_id: int, pairs: list[tuple[int, int, str]]) -> None:
-    """Store ``(lead_a_id, lead_b_id, reason)`` pairs (``lead_a_id < lead_b_id``) as open
-    suggestions; a pair stored before, open or dismissed, is left as it is.
+    """Store ``(lead_a_id, lead_b_id, reason)`` pairs as open suggestions; a pair stored before,
+    open or dismissed, is left as it is. Each pair must be ordered (``lead_a_id < lead_b_id``):
+    the table's check refuses another with an IntegrityError.
 
     One plain statement run for each pair: through ``bulk_create`` (a model object per pair and
     its values prepared by the SQL compiler) the insert was half of a scan's time, most of the
@@ -124,7 +125,9 @@ def suggest_pairs(workspace_id: int, pairs: list[tuple[int, int, str]]) -> None:
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     rows = [(workspace_id, a, b, reason, 0, DuplicateStatus.OPEN.value, now) for a, b, reason in pairs]
     for start in range(0, len(rows), PAIRS_PER_WRITE):
-        with transaction.atomic(), connection.cursor() as cursor:
+        # A transaction of its own in autocommit mode; inside the caller's (an import's batch),
+        # part of it, without a savepoint per chunk.
+        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
             cursor.executemany(_insert_pairs_sql(), rows[start : start + PAIRS_PER_WRITE])
 
 

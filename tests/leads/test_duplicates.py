@@ -65,27 +65,30 @@ def test_a_suggestion_is_stored_open_with_the_time_it_was_made(personas):
     assert PossibleDuplicate.objects.filter(created_at__gte=before - timedelta(seconds=1)).count() == 1
 
 
-def test_suggestions_are_written_a_few_hundred_per_transaction(personas, monkeypatch):
+@pytest.mark.django_db(transaction=True)
+def test_suggestions_are_written_a_few_hundred_per_transaction(monkeypatch):
     """On SQLite a transaction holds the write lock the form posts queue for: a scan's many
     pairs are written in short transactions, never one commit per pair nor all in one."""
-    from django.db import connection
+    from django.db import connection, transaction
 
+    from leadbase.accounts.models import Workspace
     from leadbase.leads import duplicates
 
     monkeypatch.setattr(duplicates, "PAIRS_PER_WRITE", 2)
-    ws = personas.workspace
+    ws = Workspace.objects.create(name="Chunks", slug="chunks")
     leads = [make_lead(ws, name=f"Lead {n}", email=f"lead{n}@example.org") for n in range(6)]
-    statements: list[str] = []
+    commits: list[int] = []  # pairs stored, as each transaction with an insert commits
 
     def spy(execute, sql, params, many, context):
-        statements.append(sql.split()[0].upper())
+        if sql.lstrip().upper().startswith("INSERT"):
+            assert connection.in_atomic_block  # not in autocommit: a pair per commit
+            transaction.on_commit(lambda: commits.append(PossibleDuplicate.objects.count()))
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(spy):
         duplicates.suggest_pairs(ws.pk, [(leads[n].pk, leads[n + 1].pk, "similar_name_domain") for n in range(5)])
     assert PossibleDuplicate.objects.count() == 5
-    assert statements.count("INSERT") == 3  # 2 + 2 + 1 pairs
-    assert statements.count("SAVEPOINT") == 3  # each in a transaction of its own (savepoints in a test's)
+    assert commits == [2, 4, 5]  # three transactions: the pairs stored when each committed
 
 
 def test_a_dismissed_pair_is_not_suggested_again(personas):

@@ -408,3 +408,19 @@ def test_on_every_address_without_a_base_url_serve_says_which_address_links_use(
     assert any(line.startswith(
         "LEADBASE_BASE_URL is not set: links in emails and embed snippets point to http://127.0.0.1:8000."
     ) for line in lines[1:]), lines
+
+
+def test_serve_s_sqlite_settings_yield_to_the_operator_s_own(monkeypatch, tmp_path):
+    from leadbase.web.management.commands.serve import sqlite_defaults
+
+    for name in ("LEADBASE_SQLITE_AUTOCHECKPOINT", "LEADBASE_SQLITE_MMAP_MB"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name + "_FILE", raising=False)
+    assert sqlite_defaults() == {"LEADBASE_SQLITE_AUTOCHECKPOINT": str(SERVE_AUTOCHECKPOINT),
+                                 "LEADBASE_SQLITE_MMAP_MB": str(SERVE_MMAP_MB)}
+    monkeypatch.setenv("LEADBASE_SQLITE_MMAP_MB", "")  # set empty: not set, as for every setting
+    (tmp_path / "pages").write_text("1000\n")
+    monkeypatch.setenv("LEADBASE_SQLITE_AUTOCHECKPOINT_FILE", str(tmp_path / "pages"))
+    assert sqlite_defaults() == {"LEADBASE_SQLITE_MMAP_MB": str(SERVE_MMAP_MB)}
+    monkeypatch.setenv("LEADBASE_SQLITE_MMAP_MB", "64")
+    assert sqlite_defaults() == {}

@@ -29,6 +29,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from leadbase.accounts.setup import ensure_first_login
+from leadbase.settings import env as settings_env
 from leadbase.sqlite_backend.base import checkpoint
 from leadbase.tasks import queue_problem
 
@@ -49,6 +50,13 @@ LOG_CONFIG = Path(__file__).resolve().parents[2] / "granian-logging.json"
 #: A worker that stops on its own is started again, up to this many times within this many seconds.
 WORKER_RESTARTS = 5
 WORKER_RESTART_WINDOW = 60.0
+
+
+def sqlite_defaults() -> dict[str, str]:
+    """The SQLite settings ``serve`` gives its processes, those not set (or set empty, which
+    every setting reads as not set; a ``…_FILE`` counts as set)."""
+    wanted = {"LEADBASE_SQLITE_AUTOCHECKPOINT": SERVE_AUTOCHECKPOINT, "LEADBASE_SQLITE_MMAP_MB": SERVE_MMAP_MB}
+    return {name: str(value) for name, value in wanted.items() if not settings_env(name)}
 
 
 def default_web_workers() -> int:
@@ -186,8 +194,7 @@ class Command(BaseCommand):
         # the web and worker processes' commits, which hold the write lock, no longer do.
         checkpoints = connection.vendor == "sqlite" and not connection.is_in_memory_db()
         if checkpoints:
-            env.setdefault("LEADBASE_SQLITE_AUTOCHECKPOINT", str(SERVE_AUTOCHECKPOINT))
-            env.setdefault("LEADBASE_SQLITE_MMAP_MB", str(SERVE_MMAP_MB))
+            env.update(sqlite_defaults())
         stopping = False
         failing = False
 

@@ -256,7 +256,9 @@ class Command(BaseCommand):
             worker_id=worker_identity(), excluded_queue_names=[], parent=options["parent"],
         )
         worker.configure_signals()
-        gc.freeze()  # the start's objects, out of every full collection's walk (as in leadbase.wsgi)
+        if not batch:  # a lane that runs on: the start's objects, out of every full collection's
+            gc.collect()  # walk (as in leadbase.wsgi), its garbage collected first
+            gc.freeze()
         worker.run()
 
     def _with_imports_lane(self, options) -> None:
